@@ -1,0 +1,103 @@
+// The typed face of the C++ addon. Arguments are validated here (or by the
+// caller) and passed down as plain values; the addon re-checks what it must.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type DiskFormatName = 'raw' | 'qcow2';
+
+export interface DiskOptions {
+  path: string;
+  format: DiskFormatName;
+  readOnly?: boolean;
+}
+
+export interface MachineOptions {
+  /** Guest RAM in bytes (multiple of 4 KiB, 16 MiB .. 64 GiB). */
+  memory: number;
+  cpus: number;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  bios?: string;
+  disks?: DiskOptions[];
+  /** UART input/output file descriptors (stdin/stdout, or a pty master). */
+  consoleIn?: number;
+  consoleOut?: number;
+  /** An eventfd that, when written, ends an idle sleep inside run(). */
+  wakeFd?: number;
+}
+
+export type RunReason = 'slice' | 'poweroff' | 'reset' | 'pass' | 'fail' | 'error';
+
+export interface RunStatus {
+  reason: RunReason;
+  /** For 'fail': the HTIF test number. */
+  exitCode?: number;
+  /** For 'error': what went wrong. */
+  message?: string;
+}
+
+export interface MachineStats {
+  /** Instructions retired, all harts. */
+  instret: number;
+  /** Guest RAM the host has really backed, bytes. */
+  residentBytes: number;
+}
+
+export interface NativeMachine {
+  /** Runs the guest for at most `maxMillis` ms of host time (sleeping while it idles). */
+  run(maxMillis: number): RunStatus;
+  /** Host-side Ctrl-Alt-Del through the virtio keyboard: the guest's graceful shutdown request. */
+  ctrlAltDel(): void;
+  stats(): MachineStats;
+  /** Releases RAM, disks and fds now rather than at garbage collection. */
+  close(): void;
+}
+
+export interface PeerCred {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+export interface Pty {
+  master: number;
+  slave: number;
+  path: string;
+}
+
+export interface Addon {
+  Machine: new (opts: MachineOptions) => NativeMachine;
+  [name: string]: unknown;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+function findAddon(): string {
+  // native/index.ts runs from the checkout (vitest) or from dist/native (built).
+  const candidates = [
+    path.resolve(here, '../build/Release/vmsup.node'),
+    path.resolve(here, '../../build/Release/vmsup.node'),
+  ];
+  for (const c of candidates) {
+    try {
+      require_.resolve(c);
+      return c;
+    } catch {
+      /* try the next */
+    }
+  }
+  throw Object.assign(new Error('the vmsup addon is not built: run `npm run build`'), {
+    code: 'ERR_VMSUP_ADDON_MISSING',
+  });
+}
+
+const require_ = createRequire(import.meta.url);
+let cached: Addon | undefined;
+
+/** Loads the addon once per thread (it is context-aware, so every worker may load it). */
+export function addon(): Addon {
+  cached ??= require_(findAddon()) as Addon;
+  return cached;
+}

@@ -1,0 +1,49 @@
+#include "memory/guest_memory.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <vector>
+
+namespace vmsup {
+
+GuestMemory::~GuestMemory() {
+  if (ram_) munmap(ram_, size_);
+}
+
+bool GuestMemory::init(uint64_t size, std::string* err) {
+  if (size < kMinSize || size > kMaxSize || (size & 0xfff) != 0) {
+    *err = "memory size must be a multiple of 4 KiB between 16 MiB and 64 GiB";
+    return false;
+  }
+  void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) {
+    *err = "cannot map guest memory";
+    return false;
+  }
+  ram_ = static_cast<uint8_t*>(p);
+  size_ = size;
+  return true;
+}
+
+uint64_t GuestMemory::resident_bytes() const {
+  if (!ram_) return 0;
+  const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t chunk_pages = 1 << 16;
+  std::vector<unsigned char> vec(chunk_pages);
+  uint64_t resident = 0;
+  for (uint64_t off = 0; off < size_; off += chunk_pages * page) {
+    uint64_t len = std::min<uint64_t>(chunk_pages * page, size_ - off);
+    if (mincore(ram_ + off, len, vec.data()) != 0) return 0;
+    uint64_t n = (len + page - 1) / page;
+    for (uint64_t i = 0; i < n; i++) resident += vec[i] & 1;
+  }
+  return resident * page;
+}
+
+void GuestMemory::discard() {
+  if (ram_) madvise(ram_, size_, MADV_DONTNEED);
+}
+
+}  // namespace vmsup

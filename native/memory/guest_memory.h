@@ -1,0 +1,92 @@
+// GuestMemory: the guest's RAM, and the only way device code reaches it.
+//
+// RAM is one anonymous mapping (MAP_NORESERVE, so untouched pages cost no host
+// memory) placed at guest-physical kBase. Every accessor takes a guest-physical
+// address and a length, checks the whole range with overflow-safe arithmetic and
+// returns a status; nothing here aborts on a bad address. A host pointer handed out
+// by host_ptr() is valid only for the range that was checked and must not outlive
+// the call that obtained it (rust-vmm vm-memory's checked_offset/check_range idea).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace vmsup {
+
+class GuestMemory {
+ public:
+  static constexpr uint64_t kBase = 0x80000000ULL;
+  // Smallest and largest RAM we accept (16 MiB .. 64 GiB).
+  static constexpr uint64_t kMinSize = 16ULL << 20;
+  static constexpr uint64_t kMaxSize = 64ULL << 30;
+
+  GuestMemory() = default;
+  ~GuestMemory();
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+
+  // Maps `size` bytes (a multiple of 4 KiB within [kMinSize, kMaxSize]).
+  bool init(uint64_t size, std::string* err);
+
+  uint64_t base() const { return kBase; }
+  uint64_t size() const { return size_; }
+  uint64_t end() const { return kBase + size_; }
+
+  // True when [gpa, gpa+len) lies entirely in RAM. len == 0 is in range when gpa is.
+  bool check_range(uint64_t gpa, uint64_t len) const {
+    if (gpa < kBase) return false;
+    uint64_t off = gpa - kBase;
+    if (off > size_) return false;
+    return len <= size_ - off;
+  }
+
+  // Host pointer for [gpa, gpa+len), or nullptr when the range is not all RAM.
+  uint8_t* host_ptr(uint64_t gpa, uint64_t len) {
+    return check_range(gpa, len) ? ram_ + (gpa - kBase) : nullptr;
+  }
+  const uint8_t* host_ptr(uint64_t gpa, uint64_t len) const {
+    return check_range(gpa, len) ? ram_ + (gpa - kBase) : nullptr;
+  }
+
+  bool read(uint64_t gpa, void* dst, uint64_t len) const {
+    const uint8_t* p = host_ptr(gpa, len);
+    if (!p) return false;
+    std::memcpy(dst, p, len);
+    return true;
+  }
+  bool write(uint64_t gpa, const void* src, uint64_t len) {
+    uint8_t* p = host_ptr(gpa, len);
+    if (!p) return false;
+    std::memcpy(p, src, len);
+    return true;
+  }
+  bool fill(uint64_t gpa, uint8_t byte, uint64_t len) {
+    uint8_t* p = host_ptr(gpa, len);
+    if (!p) return false;
+    std::memset(p, byte, len);
+    return true;
+  }
+  // Little-endian scalar accessors (the host is little-endian, as RISC-V is).
+  template <typename T>
+  bool read_obj(uint64_t gpa, T* out) const { return read(gpa, out, sizeof(T)); }
+  template <typename T>
+  bool write_obj(uint64_t gpa, const T& v) { return write(gpa, &v, sizeof(T)); }
+
+  // The CPU's fast path. The CPU bounds-checks every physical address itself
+  // against base()/size() before using this pointer; device code must not use it.
+  uint8_t* cpu_ram() { return ram_; }
+
+  // Bytes of guest RAM the host has really backed (mincore), for CURMEM.
+  uint64_t resident_bytes() const;
+
+  // Drops all RAM contents (reboot): the pages go back to the host and read as zero.
+  void discard();
+
+ private:
+  uint8_t* ram_ = nullptr;
+  uint64_t size_ = 0;
+};
+
+}  // namespace vmsup
