@@ -99,7 +99,7 @@ std::string resolve_backing(const std::string& image_path, const std::string& na
 
 namespace vmsup {
 namespace block {
-// Fills *info from an open qcow2 backend; false when `b` is not qcow2.
-bool qcow2_describe(BlockBackend* b, ImageInfo* info);
+// Opens the qcow2 image at `path` read-only (with its chain) and describes it.
+bool qcow2_info(const std::string& path, ImageInfo* info, std::string* err);
 }  // namespace block
 }  // namespace vmsup

@@ -129,9 +129,9 @@ std::string resolve_backing(const std::string& image_path, const std::string& na
 }
 
 bool image_info(const std::string& path, DiskFormat format, ImageInfo* info, std::string* err) {
+  if (format == DiskFormat::Qcow2) return qcow2_info(path, info, err);
   auto b = open_block_backend(path, format, true, err);
   if (!b) return false;
-  if (format == DiskFormat::Qcow2) return qcow2_describe(b.get(), info);
   info->format = "raw";
   info->virtual_size = b->size();
   struct stat st;

@@ -1065,10 +1065,11 @@ std::unique_ptr<BlockBackend> open_qcow2(const std::string& path, bool read_only
   return b;
 }
 
-bool qcow2_describe(BlockBackend* b, ImageInfo* info) {
-  auto* q = dynamic_cast<Qcow2Backend*>(b);
-  if (!q) return false;
-  q->describe(info);
+bool qcow2_info(const std::string& path, ImageInfo* info, std::string* err) {
+  ChainContext chain;
+  Qcow2Backend q;
+  if (!q.open(path, true, err, &chain)) return false;
+  q.describe(info);
   return true;
 }
 
