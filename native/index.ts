@@ -69,6 +69,17 @@ export interface Pty {
 
 export interface Addon {
   Machine: new (opts: MachineOptions) => NativeMachine;
+  /** host/host_napi.cc: a pty whose tty belongs to uid:gid, mode 0620 (gid -1 keeps the group). */
+  openPty(uid: number, gid: number): Pty;
+  /** host/host_napi.cc: SO_PEERCRED of a connected Unix socket fd. */
+  peerCred(fd: number): PeerCred;
+  /** host/host_napi.cc: a non-blocking eventfd, and ways to ring, drain and close it. */
+  eventfdCreate(): number;
+  eventfdWrite(fd: number): void;
+  eventfdDrain(fd: number): number;
+  closeFd(fd: number): void;
+  /** host/host_napi.cc: the kernel thread id of the calling thread. */
+  gettid(): number;
   [name: string]: unknown;
 }
 
