@@ -240,6 +240,9 @@
 
 /* ---------------------------- start-up code ---------------------------- */
   .section .text.init, "ax", @progbits
+  /* 32-bit encodings only, so the handlers still run if a test clears misa.C */
+  .option push
+  .option norvc
   .globl _start
 _start:
   li gp, 0
@@ -425,6 +428,8 @@ fail:
   la t5, tohost
   sd t6, 0(t5)
 2:j 2b
+
+  .option pop
 
   .section .rodata
 msg_cause: .asciz " trap cause="

@@ -14,6 +14,8 @@ fi
 declare -A known=(
   [zicsr]="90 QEMU 7.2 does not clear mepc[0]/sepc[0] on write (priv spec: mepc[0] is always zero)"
   [zicntr]="100 QEMU's spike board does not implement the time CSR (rdtime traps)"
+  [traps]="90 QEMU 7.2 reports a load access fault (5) for an AMO to an unmapped address; the spec says store/AMO (7)"
+  [priv]="96 QEMU 7.2 does not clear mstatus.MPRV on an MRET to S/U (priv spec 1.12 requires it)"
   [amo_misaligned]="101 QEMU 7.2 raises load-misaligned (4) for a misaligned AMO; the spec and Spike give store/AMO (6)"
 )
 bad=0
