@@ -49,7 +49,7 @@ void Uart16550::out_push(uint8_t b) {
   out_len_++;
 }
 
-void Uart16550::flush() {
+void Uart16550::drain(int timeout_ms) {
   if (out_fd_ < 0) {
     out_head_ = out_len_ = 0;
     return;
@@ -58,7 +58,7 @@ void Uart16550::flush() {
     // poll() first so a blocking fd (a terminal, a pipe) never blocks us: after
     // POLLOUT, a write of at most PIPE_BUF bytes does not block (pipe(7)).
     struct pollfd p = {out_fd_, POLLOUT, 0};
-    if (poll(&p, 1, 0) != 1 || !(p.revents & POLLOUT)) return;
+    if (poll(&p, 1, timeout_ms) != 1 || !(p.revents & POLLOUT)) return;
     size_t chunk = out_len_;
     if (out_head_ + chunk > kOutCap) chunk = kOutCap - out_head_;
     if (chunk > PIPE_BUF) chunk = PIPE_BUF;

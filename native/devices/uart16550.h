@@ -40,7 +40,10 @@ class Uart16550 : public MmioDevice {
   // Transmit side: the bytes not yet written to out_fd.
   size_t pending_output() const { return out_len_; }
   // Writes buffered output to out_fd as far as it goes without blocking.
-  void flush();
+  void flush() { drain(0); }
+  // The same, waiting up to `timeout_ms` in total for a slow reader (used at
+  // power-off, so the guest's last lines are not lost).
+  void drain(int timeout_ms);
   // Copies buffered output (for tests with out_fd = -1) and empties the ring.
   std::vector<uint8_t> take_output();
   uint64_t dropped_bytes() const { return dropped_; }

@@ -1,5 +1,6 @@
 #include "machine/sbi.h"
 
+#include "cpu/cpu_impl.h"
 #include "cpu/hart.h"
 
 namespace vmsup {
@@ -46,10 +47,17 @@ bool extension_present(uint64_t eid) {
 }
 
 void set_timer(Hart& h, uint64_t when) {
-  // TIME set_timer (§6.1) "clears the pending timer interrupt bit"; the hart
-  // raises STIP again by itself when mtime reaches the deadline.
-  h.set_irq(kMipSTIP, false);
+  // TIME set_timer (§6.1) clears the pending timer interrupt until mtime
+  // reaches the new deadline: the hart re-evaluates STIP against it.
   h.set_stimecmp(when);
+}
+
+// An IPI is a supervisor software interrupt (§7.1): the SSIP bit of mip, which
+// the receiving kernel clears itself through sip (privileged spec §4.1.3).
+void raise_ssip(Hart& h) {
+  CpuImpl& c = h.impl();
+  c.mip_sw |= kMipSSIP;
+  recompute_mip(c);  // also wakes the hart from WFI
 }
 
 Ret base_call(uint64_t fid, uint64_t a0) {
@@ -71,6 +79,7 @@ Ret hsm_call(Hart& self, SbiPlatform& p, uint64_t fid, uint64_t a0, uint64_t a1,
       if (t.state() != HartState::kStopped) return {kSbiErrAlreadyAvailable, 0};
       // The hart starts in S-mode at start_addr with satp = 0, a0 = hartid, a1 = opaque.
       t.reset(a1, kPrivS);
+      sbi_prepare_supervisor(t);
       t.set_reg(kA0, a0);
       t.set_reg(kA1, a2);
       t.set_state(HartState::kRunning);
@@ -99,6 +108,20 @@ Ret hsm_call(Hart& self, SbiPlatform& p, uint64_t fid, uint64_t a0, uint64_t a1,
 }
 
 }  // namespace
+
+void sbi_prepare_supervisor(Hart& h) {
+  // What an M-mode firmware leaves behind for an S-mode kernel (as OpenSBI
+  // does): supervisor interrupts delegated (SSI, STI, SEI: mideleg bits 1, 5,
+  // 9), every exception cause delegated except the ECALLs from S and M (the
+  // emulator's SBI answers S-mode ECALLs; with no M-mode software, nothing else
+  // could take a trap to M), and the counters readable from S-mode
+  // (mcounteren CY, TM, IR; privileged spec §3.1.11).
+  CpuImpl& c = h.impl();
+  c.mideleg = kMipSSIP | kMipSTIP | kMipSEIP;
+  c.medeleg = 0xffff & ~((1u << 9) | (1u << 10) | (1u << 11) | (1u << 14));
+  c.mcounteren = 7;
+  recompute_mip(c);
+}
 
 bool sbi_handle_ecall(Hart& hart, SbiPlatform& p) {
   const uint64_t eid = hart.reg(kA7), fid = hart.reg(kA6);
@@ -135,7 +158,7 @@ bool sbi_handle_ecall(Hart& hart, SbiPlatform& p) {
       break;
     case kSbiExtIpi:
       if (fid == 0) {  // send_ipi(hart_mask, hart_mask_base), §7.1: a supervisor software interrupt
-        r.error = apply_mask(p, a0, a1, [](Hart& h) { h.set_irq(kMipSSIP, true); });
+        r.error = apply_mask(p, a0, a1, raise_ssip);
         r.value = 0;
       }
       break;

@@ -45,4 +45,8 @@ class SbiPlatform {
 // calls. Returns true (the call is always answered, if only with an error).
 bool sbi_handle_ecall(Hart& hart, SbiPlatform& platform);
 
+// Puts a hart that was just reset into the state an S-mode kernel expects from
+// its M-mode firmware (interrupt and exception delegation, counter access).
+void sbi_prepare_supervisor(Hart& hart);
+
 }  // namespace vmsup
