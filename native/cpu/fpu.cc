@@ -171,6 +171,65 @@ inline bool host_fast(unsigned f5, uint64_t a, uint64_t b, uint64_t* out, uint32
   return true;
 }
 
+// Fused multiply-add on the host's FMA unit (x86-64 only, when the CPU has
+// one). r = RN(a*b + c) is exact iff a*b == r - c. Both sides are computed as
+// error-free pairs (hi, lo) with hi = RN(x) and lo = x - hi exactly:
+// TwoProduct(a, b) via fma, TwoSum(r, -c). Such a pair is a function of x, so
+// the two are equal iff the pairs are. The error of a product is exact only if
+// it does not underflow: |RN(a*b)| >= 2^(emin + P) is required, with a margin.
+#if defined(__x86_64__) && defined(__GNUC__)
+template <class T>
+__attribute__((target("fma"))) inline T hw_fma(T a, T b, T c) {
+  return __builtin_fma(a, b, c);
+}
+template <>
+__attribute__((target("fma"))) inline float hw_fma<float>(float a, float b, float c) {
+  return __builtin_fmaf(a, b, c);
+}
+inline bool host_has_fma() {
+  static const bool has = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("fma") != 0;
+  }();
+  return has;
+}
+
+template <class F>
+__attribute__((target("fma"))) bool host_fast_fma(uint64_t a, uint64_t b, uint64_t c, bool negprod,
+                                                  bool negc, uint64_t* out, uint32_t* fl) {
+  using H = Host<F>;
+  using Tr = sf::Traits<F>;
+  using T = typename H::T;
+  constexpr uint64_t kTop = Tr::kExpField;
+  if (exp_field<F>(a) >= kTop - 1 || exp_field<F>(b) >= kTop - 1 || exp_field<F>(c) >= kTop - 1)
+    return false;
+  if (is_zero<F>(a) || is_zero<F>(b)) return false;
+  T x = H::val(a), y = H::val(b), z = H::val(c);
+  if (negprod) x = -x;
+  if (negc) z = -z;
+  T r = hw_fma<T>(x, y, z);
+  uint64_t rb = H::bits(r);
+  uint64_t re = exp_field<F>(rb);
+  if (re < 2 || re >= kTop - 1) return false;  // maybe tiny, zero, or near overflow
+  T ph = x * y;
+  uint64_t pe = exp_field<F>(H::bits(ph));
+  if (pe < Tr::kP + 4 || pe == kTop) return false;
+  T pl = hw_fma<T>(x, y, -ph);
+  T dh = r - z;  // TwoSum(r, -z); both below 2^emax, so no overflow inside
+  T bb = dh - r;
+  T dl = (r - (dh - bb)) + (-z - bb);
+  *out = rb;
+  if (!(ph == dh && pl == dl)) *fl |= sf::kNX;
+  return true;
+}
+#else
+inline bool host_has_fma() { return false; }
+template <class F>
+bool host_fast_fma(uint64_t, uint64_t, uint64_t, bool, bool, uint64_t*, uint32_t*) {
+  return false;
+}
+#endif
+
 template <class F>
 struct Fmt;
 template <>
@@ -213,8 +272,12 @@ FpResult exec(uint32_t insn, FpState& fs, uint64_t* x, bool* dirty) {
     if (rm < 0) return FpResult::kIllegal;
     bool negprod = opcode == kFnmsub || opcode == kFnmadd;
     bool negc = opcode == kFmsub || opcode == kFnmadd;
-    set_f(sf::fma<F>(FM::read(fs, rs1), FM::read(fs, rs2), FM::read(fs, funct5), negprod, negc, rm,
-                     fl));
+    uint64_t a = FM::read(fs, rs1), b = FM::read(fs, rs2), c = FM::read(fs, funct5), r;
+    if (kHostFast && rm == sf::kRNE && host_has_fma() &&
+        host_fast_fma<F>(a, b, c, negprod, negc, &r, &fl))
+      set_f(r);
+    else
+      set_f(sf::fma<F>(a, b, c, negprod, negc, rm, fl));
   } else {
     switch (funct5) {
       case 0x00:  // FADD
