@@ -991,7 +991,7 @@ int Qcow2Backend::write(uint64_t offset, const void* buf_, size_t len) {
   const uint64_t l2_entries = 1ull << l2_bits_;
   std::vector<uint64_t> olds, news;
   while (len > 0) {
-    uint64_t l2off;
+    uint64_t l2off = 0;
     int r = l2_for_write(offset, &l2off);
     if (r < 0) return r;
     std::vector<uint64_t>* tab;

@@ -12,6 +12,7 @@
 
 #include "devices/clint.h"
 #include "devices/htif.h"
+#include "machine/board.h"
 #include "machine/elf.h"
 
 namespace vmsup {
@@ -87,6 +88,14 @@ bool Machine::init(MachineError* err) {
   }
   clint_ = std::make_unique<Clint>(*time_, hp);
   bus_.add(kClintBase, Clint::kSize, clint_.get());
+  // The rest of the board; it boots Linux Images and firmware itself.
+  bool booted = false;
+  board_ = Board::attach(*this, &booted, err);
+  if (!board_) return false;
+  if (booted) {
+    cad_ = [this]() { board_->ctrl_alt_del(); };
+    return true;
+  }
   return load_kernel(err);
 }
 
@@ -94,14 +103,6 @@ bool Machine::init(MachineError* err) {
 // every hart at the entry in M-mode with a0 = its hart id (hart 0: a0 = 0) and
 // a1 = 0. `tohost`/`fromhost` in the symbol table turn HTIF on.
 bool Machine::load_kernel(MachineError* err) {
-  if (!cfg_.bios.empty()) {
-    *err = {"ERR_VMSUP_UNSUPPORTED", "firmware boot (--bios) is not available in this build"};
-    return false;
-  }
-  if (!cfg_.disks.empty()) {
-    *err = {"ERR_VMSUP_UNSUPPORTED", "disks are not available in this build"};
-    return false;
-  }
   if (cfg_.kernel.empty()) {
     *err = {"ERR_VMSUP_BAD_CONFIG", "no kernel given"};
     return false;
@@ -188,6 +189,13 @@ void Machine::add_poll_fd(int fd, std::function<void()> on_readable) {
   if (fd >= 0) poll_fds_.push_back({fd, std::move(on_readable)});
 }
 
+void Machine::disable_poll_fd(int fd) {
+  // Marked, not erased: ppoll ignores negative fds, and the callback running
+  // now stays alive.
+  for (auto& p : poll_fds_)
+    if (p.fd == fd) p.fd = -1;
+}
+
 void Machine::ctrl_alt_del() {
   if (cad_) cad_();
 }
@@ -260,7 +268,16 @@ RunResult Machine::run(uint32_t max_millis) {
       if (pending_ != RunResult::kSlice) {
         RunResult r = pending_;
         pending_ = RunResult::kSlice;
+        if (r == RunResult::kReset && board_) {
+          // Guest reboot: the board reloads the images and restarts the harts.
+          std::string e;
+          if (!board_->reboot(&e)) {
+            error_ = e;
+            return final_ = RunResult::kError;
+          }
+        }
         if (r != RunResult::kReset) final_ = r;
+        if (board_) board_->uart().drain(r == RunResult::kReset ? 0 : 500);
         return r;
       }
     }

@@ -72,6 +72,7 @@ class Bus {
 class TimeBase;
 class Clint;
 class Htif;
+class Board;
 
 // One VM. Owned by one thread; nothing here is thread-safe except
 // request_exit()-style wake-ups through the wake fd.
@@ -112,6 +113,8 @@ class Machine : public CpuHost {
   void set_ctrl_alt_del_handler(std::function<void()> h) { cad_ = std::move(h); }
   // `on_readable` runs (in run()) whenever `fd` is readable, also while idle.
   void add_poll_fd(int fd, std::function<void()> on_readable);
+  // Stops polling `fd` (e.g. at end of input); safe inside its callback.
+  void disable_poll_fd(int fd);
   // Runs once per scheduling round (every kQuantum instructions per hart).
   void add_tick(std::function<void()> fn) { ticks_.push_back(std::move(fn)); }
   // Device-initiated ends of the run (syscon, SBI SRST).
@@ -158,6 +161,7 @@ class Machine : public CpuHost {
   uint64_t exit_code_ = 0;
   uint64_t last_fd_poll_ns_ = 0;
   std::string error_;
+  std::unique_ptr<Board> board_;  // devices, Linux/firmware boot, SBI (machine/board.h)
 };
 
 }  // namespace vmsup
