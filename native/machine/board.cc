@@ -97,6 +97,10 @@ bool Board::init(bool* booted, MachineError* err) {
     });
   }
   m_.add_tick([this]() {
+    while (!input_.empty() && uart_->rx_space() > 0) {
+      uart_->push_rx(input_.front());
+      input_.pop_front();
+    }
     if (uart_->pending_output()) uart_->flush();
     rtc_->poll();
   });
@@ -160,6 +164,12 @@ bool Board::reboot(std::string* err) {
     return false;
   }
   return boot(err);
+}
+
+size_t Board::console_input(const uint8_t* data, size_t len) {
+  size_t n = 0;
+  while (n < len && input_.size() < kInputCap) input_.push_back(data[n++]);
+  return n;
 }
 
 void Board::ctrl_alt_del() {

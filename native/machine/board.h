@@ -6,6 +6,7 @@
 // The CLINT and HTIF belong to the Machine itself (machine.cc).
 #pragma once
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ class Board : public SbiPlatform {
   // Guest reboot: RAM cleared, images reloaded, devices and harts reset.
   bool reboot(std::string* err);
   void ctrl_alt_del();
+  // Host keystrokes, queued and fed to the UART's receive FIFO as it drains.
+  // Cap: kInputCap bytes, so a host pasting megabytes cannot grow memory; the
+  // caller keeps what was not taken and offers it again.
+  static constexpr size_t kInputCap = 4096;
+  size_t console_input(const uint8_t* data, size_t len);
 
   // SbiPlatform.
   unsigned hart_count() override { return m_.num_harts(); }
@@ -54,6 +60,7 @@ class Board : public SbiPlatform {
   std::unique_ptr<Syscon> syscon_;
   std::vector<std::unique_ptr<VirtioMmio>> virtio_;
   VirtioInput* keyboard_ = nullptr;
+  std::deque<uint8_t> input_;
   BootRequest req_;
   bool linux_boot_ = false;
 };

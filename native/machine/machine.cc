@@ -196,6 +196,10 @@ void Machine::disable_poll_fd(int fd) {
     if (p.fd == fd) p.fd = -1;
 }
 
+size_t Machine::console_input(const uint8_t* data, size_t len) {
+  return board_ ? board_->console_input(data, len) : 0;
+}
+
 void Machine::ctrl_alt_del() {
   if (cad_) cad_();
 }
@@ -283,6 +287,8 @@ RunResult Machine::run(uint32_t max_millis) {
     }
     service_timers();
     for (auto& t : ticks_) t();
+    // A tick (console input, a device) may have woken a hart from WFI.
+    for (auto& h : harts_) any_running |= h->state() == HartState::kRunning;
     if (!any_running) {
       // Every hart waits (WFI) or is stopped: sleep until a timer deadline, a
       // polled fd (console input), the wake fd or the end of the slice.

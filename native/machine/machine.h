@@ -96,6 +96,9 @@ class Machine : public CpuHost {
   // Host-side Ctrl-Alt-Del. The board's virtio keyboard provides the handler
   // (set_ctrl_alt_del_handler); a machine without one ignores the request.
   void ctrl_alt_del();
+  // Host keystrokes for the console UART (when the host, not console_in_fd,
+  // supplies input). Returns how many bytes were queued (the queue is bounded).
+  size_t console_input(const uint8_t* data, size_t len);
   uint64_t instret() const;
   uint64_t resident_bytes() const { return mem_.resident_bytes(); }
 

@@ -2,6 +2,7 @@
 //   new Machine(options)   builds the VM; throws an Error with code ERR_VMSUP_*
 //   run(maxMillis)         runs a slice: { reason, exitCode?, message? }
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
+//   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
 //   stats()                { instret, residentBytes }
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
@@ -21,6 +22,7 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     return DefineClass(env, "Machine",
                        {InstanceMethod<&MachineWrap::Run>("run"),
                         InstanceMethod<&MachineWrap::CtrlAltDel>("ctrlAltDel"),
+                        InstanceMethod<&MachineWrap::ConsoleInput>("consoleInput"),
                         InstanceMethod<&MachineWrap::Stats>("stats"),
                         InstanceMethod<&MachineWrap::Close>("close")});
   }
@@ -169,6 +171,18 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     if (!Alive(env)) return env.Undefined();
     machine_->ctrl_alt_del();
     return env.Undefined();
+  }
+
+  Napi::Value ConsoleInput(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "consoleInput(bytes): bytes must be a Uint8Array");
+    }
+    Napi::Uint8Array a = info[0].As<Napi::Uint8Array>();
+    size_t n = machine_->console_input(a.Data(), a.ElementLength());
+    return Napi::Number::New(env, static_cast<double>(n));
   }
 
   Napi::Value Stats(const Napi::CallbackInfo& info) {
