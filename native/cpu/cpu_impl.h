@@ -123,13 +123,13 @@ static_assert(sizeof(DecodedInsn) == 16, "DecodedInsn must stay 16 bytes");
 // decode to OP_ILLEGAL. Pure: the result depends on the bits only.
 void decode_insn(uint32_t raw, DecodedInsn* d);
 
-constexpr unsigned kTlbSize = 256;
+constexpr unsigned kTlbSize = 1024;
 constexpr unsigned kDcacheSize = 16384;
 constexpr uint64_t kTlbInvalid = ~0ULL;
 
 // One TLB entry: host address = virtual address + addend, for the whole page.
 struct TlbEntry {
-  uint64_t tag;  // virtual page | translation key, or kTlbInvalid
+  uint64_t tag;  // virtual page | translation key, or kTlbInvalid (mode 15: never a key)
   uintptr_t addend;
 };
 
@@ -143,8 +143,11 @@ struct CpuImpl {
   uint64_t mip = 0;  // effective mip (interrupt lines | software bits | timers)
   uint64_t mie = 0;
   uint64_t instret = 0;
+  // Translation keys (mmu.cc update_keys): bits 3:0 the mode, bits 11:4 the
+  // TLB generation. Bumping the generation empties the TLB without touching it.
   uint64_t data_key = 0;   // translation key for loads/stores
   uint64_t fetch_key = 0;  // translation key for fetches
+  uint64_t tlb_gen = 0;
   uint64_t fetch_tag = kTlbInvalid;  // one-entry fetch page cache
   uintptr_t fetch_addend = 0;
   uint8_t* ram = nullptr;

@@ -106,7 +106,9 @@ void cpu_reset(CpuImpl& c, uint64_t pc, Priv p) {
   c.resv_valid = false;
   c.priv = p;
   recompute_mip(c);
-  tlb_flush(c);
+  for (auto& set : c.tlb)
+    for (auto& e : set) e = TlbEntry{kTlbInvalid, 0};
+  c.tlb_gen = 0;
   update_keys(c);
   for (auto& d : c.dcache) {
     d.raw = 0;  // raw 0 decodes to an illegal instruction: never a stale hit

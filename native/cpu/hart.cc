@@ -93,6 +93,11 @@ inline void fs_dirty(CpuImpl& c) { c.mstatus |= ms::FS | ms::SD; }
 
 }  // namespace
 
+// Threaded dispatch only pays when every handler keeps its own indirect jump:
+// stop GCC from merging the replicated dispatch tails back into one.
+#if defined(__GNUC__) && !defined(__clang__)
+__attribute__((optimize("no-gcse", "no-crossjumping")))
+#endif
 uint64_t Hart::run(uint64_t budget) {
   CpuImpl& c = *impl_;
   if (c.state == HartState::kStopped) return 0;
@@ -106,277 +111,353 @@ uint64_t Hart::run(uint64_t budget) {
     c.state = HartState::kRunning;
   }
   const uint64_t start = c.instret;
+  uint64_t left = budget;  // dispatches left in this call
+  uint64_t retired = 0;    // not yet added to c.instret
+  uint64_t pc = c.pc;      // c.pc is kept in sync whenever we leave the fast path
+  uint64_t npc = 0;
+  DecodedInsn* d = nullptr;
+  uint32_t raw = 0;
+
+  // Threaded dispatch: one label per operation, in enum Op order.
+  static const void* const kLabels[OP_COUNT] = {
+      &&L_ILLEGAL,
+      &&L_LUI, &&L_AUIPC, &&L_JAL, &&L_JALR,
+      &&L_BEQ, &&L_BNE, &&L_BLT, &&L_BGE, &&L_BLTU, &&L_BGEU,
+      &&L_LB, &&L_LH, &&L_LW, &&L_LD, &&L_LBU, &&L_LHU, &&L_LWU,
+      &&L_SB, &&L_SH, &&L_SW, &&L_SD,
+      &&L_ADDI, &&L_SLTI, &&L_SLTIU, &&L_XORI, &&L_ORI, &&L_ANDI, &&L_SLLI, &&L_SRLI, &&L_SRAI,
+      &&L_ADD, &&L_SUB, &&L_SLL, &&L_SLT, &&L_SLTU, &&L_XOR, &&L_SRL, &&L_SRA, &&L_OR, &&L_AND,
+      &&L_ADDIW, &&L_SLLIW, &&L_SRLIW, &&L_SRAIW,
+      &&L_ADDW, &&L_SUBW, &&L_SLLW, &&L_SRLW, &&L_SRAW,
+      &&L_MUL, &&L_MULH, &&L_MULHSU, &&L_MULHU, &&L_DIV, &&L_DIVU, &&L_REM, &&L_REMU,
+      &&L_MULW, &&L_DIVW, &&L_DIVUW, &&L_REMW, &&L_REMUW,
+      &&L_FENCE, &&L_FENCE_I,
+      &&L_ECALL, &&L_EBREAK, &&L_MRET, &&L_SRET, &&L_WFI, &&L_SFENCE_VMA,
+      &&L_CSR, &&L_CSR, &&L_CSR, &&L_CSR, &&L_CSR, &&L_CSR,
+      &&L_LR, &&L_SC, &&L_LR, &&L_SC,
+      &&L_AMO, &&L_AMO,
+      &&L_FLW, &&L_FLD, &&L_FSW, &&L_FSD,
+      &&L_FP,
+  };
+  static_assert(OP_FP + 1 == OP_COUNT, "kLabels must list every Op");
 
 #define RD c.x[d->rd]
 #define RS1 c.x[d->rs1]
 #define RS2 c.x[d->rs2]
 #define IMM static_cast<int64_t>(d->imm)
 #define UIMM static_cast<uint64_t>(static_cast<int64_t>(d->imm))
-#define TRAP(cause, tval)       \
-  do {                          \
-    take_trap(c, cause, tval);  \
-    goto trapped;               \
+  // Fetch through the one-entry fetch page cache (offset 0xffe may start an
+  // instruction that crosses the page: slow path), look up the decode cache,
+  // jump to the handler.
+#define DISPATCH()                                                                          \
+  do {                                                                                      \
+    if (VM_UNLIKELY(left == 0)) {                                                           \
+      c.pc = pc;                                                                            \
+      goto out;                                                                             \
+    }                                                                                       \
+    left--;                                                                                 \
+    if (VM_LIKELY(((pc & ~0xfffULL) | c.fetch_key) == c.fetch_tag && (pc & 0xfff) != 0xffe)) { \
+      std::memcpy(&raw, reinterpret_cast<const void*>(pc + c.fetch_addend), 4);             \
+    } else {                                                                                \
+      c.pc = pc;                                                                            \
+      if (!fetch_slow(c, &raw)) {                                                           \
+        take_trap(c, c.exc_cause, c.exc_tval);                                              \
+        goto slow_next;                                                                     \
+      }                                                                                     \
+    }                                                                                       \
+    d = &c.dcache[(pc >> 1) & (kDcacheSize - 1)];                                           \
+    if (VM_UNLIKELY(d->raw != raw)) decode_insn(raw, d);                                    \
+    npc = pc + d->len;                                                                      \
+    goto* kLabels[d->op];                                                                   \
+  } while (0)
+#define NEXT        \
+  do {              \
+    retired++;      \
+    pc = npc;       \
+    DISPATCH();     \
+  } while (0)
+  // Leaves the fast path after an instruction that may have changed interrupts,
+  // privilege, translation or the hart's state.
+#define NEXT_SLOW   \
+  do {              \
+    retired++;      \
+    c.pc = npc;     \
+    goto slow_next; \
+  } while (0)
+#define TRAP(cause, tval)          \
+  do {                             \
+    c.pc = pc;                     \
+    take_trap(c, cause, tval);     \
+    goto slow_next;                \
   } while (0)
 #define MEMTRAP TRAP(c.exc_cause, c.exc_tval)
 #define ILLEGAL TRAP(kExcIllegal, d->len == 2 ? (d->raw & 0xffff) : d->raw)
-#define LOAD(T, conv)                                 \
-  {                                                   \
-    T v_;                                             \
-    if (!mem_load<T>(c, RS1 + UIMM, &v_)) MEMTRAP;    \
-    RD = conv(v_);                                    \
-    break;                                            \
+#define LOAD(T, conv)                                                                        \
+  do {                                                                                       \
+    const uint64_t va = RS1 + UIMM;                                                          \
+    const TlbEntry& e = c.tlb[0][(va >> 12) & (kTlbSize - 1)];                               \
+    if (VM_LIKELY(e.tag == ((va & ~0xfffULL) | c.data_key) && (va & (sizeof(T) - 1)) == 0)) { \
+      T v_;                                                                                  \
+      std::memcpy(&v_, reinterpret_cast<const void*>(va + e.addend), sizeof(T));             \
+      RD = conv(v_);                                                                         \
+      NEXT;                                                                                  \
+    }                                                                                        \
+    uint64_t v64_;                                                                           \
+    c.pc = pc;                                                                               \
+    if (!load_slow(c, va, sizeof(T), &v64_)) MEMTRAP;                                        \
+    RD = conv(static_cast<T>(v64_));                                                         \
+    NEXT_SLOW;                                                                               \
+  } while (0)
+#define STORE(T)                                                                             \
+  do {                                                                                       \
+    const uint64_t va = RS1 + UIMM;                                                          \
+    const TlbEntry& e = c.tlb[1][(va >> 12) & (kTlbSize - 1)];                               \
+    if (VM_LIKELY(e.tag == ((va & ~0xfffULL) | c.data_key) && (va & (sizeof(T) - 1)) == 0)) { \
+      const T v_ = static_cast<T>(RS2);                                                      \
+      std::memcpy(reinterpret_cast<void*>(va + e.addend), &v_, sizeof(T));                   \
+      NEXT;                                                                                  \
+    }                                                                                        \
+    c.pc = pc;                                                                               \
+    if (!store_slow(c, va, sizeof(T), RS2)) MEMTRAP;                                         \
+    NEXT_SLOW;                                                                               \
+  } while (0)
+
+slow_next:
+  // Interrupts are examined here only: everything that can make one pending and
+  // enabled (CSR writes, xRET, traps, MMIO, SBI calls) leaves the fast path
+  // through here, and run() starts here.
+  if (VM_UNLIKELY(c.state != HartState::kRunning)) goto out;
+  if (VM_UNLIKELY(c.exit_req.load(std::memory_order_relaxed))) {
+    c.exit_req.store(false, std::memory_order_relaxed);
+    goto out;
   }
-#define STORE(T)                                                        \
-  {                                                                     \
-    if (!mem_store<T>(c, RS1 + UIMM, static_cast<T>(RS2))) MEMTRAP;     \
-    break;                                                              \
+  if (c.mip & c.mie) take_pending_interrupt(c);
+  pc = c.pc;
+  DISPATCH();
+
+L_LUI: RD = UIMM; NEXT;
+L_AUIPC: RD = pc + UIMM; NEXT;
+L_JAL: RD = npc; npc = pc + UIMM; NEXT;
+L_JALR: {
+  const uint64_t t = (RS1 + UIMM) & ~1ULL;
+  RD = npc;
+  npc = t;
+  NEXT;
+}
+L_BEQ: if (RS1 == RS2) npc = pc + UIMM; NEXT;
+L_BNE: if (RS1 != RS2) npc = pc + UIMM; NEXT;
+L_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT;
+L_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT;
+L_BLTU: if (RS1 < RS2) npc = pc + UIMM; NEXT;
+L_BGEU: if (RS1 >= RS2) npc = pc + UIMM; NEXT;
+
+L_LB: LOAD(int8_t, static_cast<int64_t>);
+L_LH: LOAD(int16_t, static_cast<int64_t>);
+L_LW: LOAD(int32_t, static_cast<int64_t>);
+L_LD: LOAD(uint64_t, static_cast<uint64_t>);
+L_LBU: LOAD(uint8_t, static_cast<uint64_t>);
+L_LHU: LOAD(uint16_t, static_cast<uint64_t>);
+L_LWU: LOAD(uint32_t, static_cast<uint64_t>);
+L_SB: STORE(uint8_t);
+L_SH: STORE(uint16_t);
+L_SW: STORE(uint32_t);
+L_SD: STORE(uint64_t);
+
+L_ADDI: RD = RS1 + UIMM; NEXT;
+L_SLTI: RD = static_cast<int64_t>(RS1) < IMM; NEXT;
+L_SLTIU: RD = RS1 < UIMM; NEXT;
+L_XORI: RD = RS1 ^ UIMM; NEXT;
+L_ORI: RD = RS1 | UIMM; NEXT;
+L_ANDI: RD = RS1 & UIMM; NEXT;
+L_SLLI: RD = RS1 << (d->imm & 63); NEXT;
+L_SRLI: RD = RS1 >> (d->imm & 63); NEXT;
+L_SRAI: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (d->imm & 63)); NEXT;
+L_ADD: RD = RS1 + RS2; NEXT;
+L_SUB: RD = RS1 - RS2; NEXT;
+L_SLL: RD = RS1 << (RS2 & 63); NEXT;
+L_SLT: RD = static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2); NEXT;
+L_SLTU: RD = RS1 < RS2; NEXT;
+L_XOR: RD = RS1 ^ RS2; NEXT;
+L_SRL: RD = RS1 >> (RS2 & 63); NEXT;
+L_SRA: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (RS2 & 63)); NEXT;
+L_OR: RD = RS1 | RS2; NEXT;
+L_AND: RD = RS1 & RS2; NEXT;
+L_ADDIW: RD = sx32(RS1 + UIMM); NEXT;
+L_SLLIW: RD = sx32(static_cast<uint32_t>(RS1) << (d->imm & 31)); NEXT;
+L_SRLIW: RD = sx32(static_cast<uint32_t>(RS1) >> (d->imm & 31)); NEXT;
+L_SRAIW: RD = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1) >> (d->imm & 31))); NEXT;
+L_ADDW: RD = sx32(RS1 + RS2); NEXT;
+L_SUBW: RD = sx32(RS1 - RS2); NEXT;
+L_SLLW: RD = sx32(static_cast<uint32_t>(RS1) << (RS2 & 31)); NEXT;
+L_SRLW: RD = sx32(static_cast<uint32_t>(RS1) >> (RS2 & 31)); NEXT;
+L_SRAW: RD = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1) >> (RS2 & 31))); NEXT;
+
+L_MUL: RD = RS1 * RS2; NEXT;
+L_MULH:
+  RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
+                              static_cast<__int128>(static_cast<int64_t>(RS2))) >> 64);
+  NEXT;
+L_MULHSU:
+  RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
+                              static_cast<__int128>(static_cast<unsigned __int128>(RS2))) >> 64);
+  NEXT;
+L_MULHU:
+  RD = static_cast<uint64_t>((static_cast<unsigned __int128>(RS1) * static_cast<unsigned __int128>(RS2)) >> 64);
+  NEXT;
+L_DIV: RD = static_cast<uint64_t>(div64(static_cast<int64_t>(RS1), static_cast<int64_t>(RS2))); NEXT;
+L_DIVU: RD = RS2 == 0 ? ~0ULL : RS1 / RS2; NEXT;
+L_REM: RD = static_cast<uint64_t>(rem64(static_cast<int64_t>(RS1), static_cast<int64_t>(RS2))); NEXT;
+L_REMU: RD = RS2 == 0 ? RS1 : RS1 % RS2; NEXT;
+L_MULW: RD = sx32(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1)) * static_cast<int32_t>(RS2))); NEXT;
+L_DIVW: RD = static_cast<uint64_t>(static_cast<int64_t>(div32(static_cast<int32_t>(RS1), static_cast<int32_t>(RS2)))); NEXT;
+L_DIVUW: {
+  const uint32_t a = static_cast<uint32_t>(RS1), b = static_cast<uint32_t>(RS2);
+  RD = sx32(b == 0 ? 0xffffffffu : a / b);
+  NEXT;
+}
+L_REMW: RD = static_cast<uint64_t>(static_cast<int64_t>(rem32(static_cast<int32_t>(RS1), static_cast<int32_t>(RS2)))); NEXT;
+L_REMUW: {
+  const uint32_t a = static_cast<uint32_t>(RS1), b = static_cast<uint32_t>(RS2);
+  RD = sx32(b == 0 ? a : a % b);
+  NEXT;
+}
+
+L_FENCE: NEXT;
+L_FENCE_I:
+  // The decoded-instruction cache re-checks the instruction bits on every
+  // fetch, so it is always coherent with memory: nothing to do.
+  NEXT;
+
+L_ECALL:
+  c.pc = pc;
+  if (c.priv == kPrivS && c.host.sbi_ecall(*c.self)) NEXT_SLOW;  // may stop the hart (HSM)
+  TRAP(c.priv == kPrivU ? kExcEcallU : c.priv == kPrivS ? kExcEcallS : kExcEcallM, 0);
+L_EBREAK: TRAP(kExcBreakpoint, pc);
+L_MRET:
+  if (c.priv != kPrivM) ILLEGAL;
+  do_mret(c);
+  retired++;
+  goto slow_next;
+L_SRET:
+  // SRET traps in U-mode, and in S-mode when mstatus.TSR is set (§3.1.6.5).
+  if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TSR))) ILLEGAL;
+  do_sret(c);
+  retired++;
+  goto slow_next;
+L_WFI:
+  // WFI from U-mode, or from S-mode with TW set, is illegal (§3.1.6.5).
+  if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TW))) ILLEGAL;
+  retired++;
+  c.pc = npc;
+  if (!(c.mip & c.mie)) {
+    c.state = HartState::kWfi;
+    goto out;
   }
+  goto slow_next;
+L_SFENCE_VMA:
+  if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TVM))) ILLEGAL;
+  // Flushing everything is a correct implementation of every address/ASID
+  // form (§4.2.1): it removes at least what was asked.
+  tlb_flush(c);
+  NEXT;
 
-  for (uint64_t n = 0; n < budget; n++) {
-    if (VM_UNLIKELY(c.mip & c.mie)) take_pending_interrupt(c);
-    if (VM_UNLIKELY(c.exit_req.load(std::memory_order_relaxed))) {
-      c.exit_req.store(false, std::memory_order_relaxed);
-      break;
-    }
-    {
-      const uint64_t pc = c.pc;
-      uint32_t raw;
-      if (VM_LIKELY(((pc & ~0xfffULL) | c.fetch_key) == c.fetch_tag && (pc & 0xfff) != 0xffe)) {
-        std::memcpy(&raw, reinterpret_cast<const void*>(pc + c.fetch_addend), 4);
-      } else if (!fetch_slow(c, &raw)) {
-        MEMTRAP;
-      }
-      DecodedInsn* d = &c.dcache[(pc >> 1) & (kDcacheSize - 1)];
-      if (VM_UNLIKELY(d->raw != raw)) decode_insn(raw, d);
-      uint64_t npc = pc + d->len;
+L_CSR:
+  c.pc = pc;
+  c.instret += retired;  // instret/cycle reads must see every retired instruction
+  retired = 0;
+  if (!exec_csr(c, *d)) ILLEGAL;
+  NEXT_SLOW;
 
-      switch (d->op) {
-        case OP_LUI: RD = UIMM; break;
-        case OP_AUIPC: RD = pc + UIMM; break;
-        case OP_JAL: RD = npc; npc = pc + UIMM; break;
-        case OP_JALR: {
-          const uint64_t t = (RS1 + UIMM) & ~1ULL;
-          RD = npc;
-          npc = t;
-          break;
-        }
-        case OP_BEQ: if (RS1 == RS2) npc = pc + UIMM; break;
-        case OP_BNE: if (RS1 != RS2) npc = pc + UIMM; break;
-        case OP_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; break;
-        case OP_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; break;
-        case OP_BLTU: if (RS1 < RS2) npc = pc + UIMM; break;
-        case OP_BGEU: if (RS1 >= RS2) npc = pc + UIMM; break;
-
-        case OP_LB: LOAD(int8_t, static_cast<int64_t>)
-        case OP_LH: LOAD(int16_t, static_cast<int64_t>)
-        case OP_LW: LOAD(int32_t, static_cast<int64_t>)
-        case OP_LD: LOAD(uint64_t, static_cast<uint64_t>)
-        case OP_LBU: LOAD(uint8_t, static_cast<uint64_t>)
-        case OP_LHU: LOAD(uint16_t, static_cast<uint64_t>)
-        case OP_LWU: LOAD(uint32_t, static_cast<uint64_t>)
-        case OP_SB: STORE(uint8_t)
-        case OP_SH: STORE(uint16_t)
-        case OP_SW: STORE(uint32_t)
-        case OP_SD: STORE(uint64_t)
-
-        case OP_ADDI: RD = RS1 + UIMM; break;
-        case OP_SLTI: RD = static_cast<int64_t>(RS1) < IMM; break;
-        case OP_SLTIU: RD = RS1 < UIMM; break;
-        case OP_XORI: RD = RS1 ^ UIMM; break;
-        case OP_ORI: RD = RS1 | UIMM; break;
-        case OP_ANDI: RD = RS1 & UIMM; break;
-        case OP_SLLI: RD = RS1 << (d->imm & 63); break;
-        case OP_SRLI: RD = RS1 >> (d->imm & 63); break;
-        case OP_SRAI: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (d->imm & 63)); break;
-        case OP_ADD: RD = RS1 + RS2; break;
-        case OP_SUB: RD = RS1 - RS2; break;
-        case OP_SLL: RD = RS1 << (RS2 & 63); break;
-        case OP_SLT: RD = static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2); break;
-        case OP_SLTU: RD = RS1 < RS2; break;
-        case OP_XOR: RD = RS1 ^ RS2; break;
-        case OP_SRL: RD = RS1 >> (RS2 & 63); break;
-        case OP_SRA: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (RS2 & 63)); break;
-        case OP_OR: RD = RS1 | RS2; break;
-        case OP_AND: RD = RS1 & RS2; break;
-        case OP_ADDIW: RD = sx32(RS1 + UIMM); break;
-        case OP_SLLIW: RD = sx32(static_cast<uint32_t>(RS1) << (d->imm & 31)); break;
-        case OP_SRLIW: RD = sx32(static_cast<uint32_t>(RS1) >> (d->imm & 31)); break;
-        case OP_SRAIW: RD = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1) >> (d->imm & 31))); break;
-        case OP_ADDW: RD = sx32(RS1 + RS2); break;
-        case OP_SUBW: RD = sx32(RS1 - RS2); break;
-        case OP_SLLW: RD = sx32(static_cast<uint32_t>(RS1) << (RS2 & 31)); break;
-        case OP_SRLW: RD = sx32(static_cast<uint32_t>(RS1) >> (RS2 & 31)); break;
-        case OP_SRAW: RD = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1) >> (RS2 & 31))); break;
-
-        case OP_MUL: RD = RS1 * RS2; break;
-        case OP_MULH:
-          RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
-                                      static_cast<__int128>(static_cast<int64_t>(RS2))) >> 64);
-          break;
-        case OP_MULHSU:
-          RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
-                                      static_cast<__int128>(static_cast<unsigned __int128>(RS2))) >> 64);
-          break;
-        case OP_MULHU:
-          RD = static_cast<uint64_t>((static_cast<unsigned __int128>(RS1) * static_cast<unsigned __int128>(RS2)) >> 64);
-          break;
-        case OP_DIV: RD = static_cast<uint64_t>(div64(static_cast<int64_t>(RS1), static_cast<int64_t>(RS2))); break;
-        case OP_DIVU: RD = RS2 == 0 ? ~0ULL : RS1 / RS2; break;
-        case OP_REM: RD = static_cast<uint64_t>(rem64(static_cast<int64_t>(RS1), static_cast<int64_t>(RS2))); break;
-        case OP_REMU: RD = RS2 == 0 ? RS1 : RS1 % RS2; break;
-        case OP_MULW: RD = sx32(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1)) * static_cast<int32_t>(RS2))); break;
-        case OP_DIVW: RD = static_cast<uint64_t>(static_cast<int64_t>(div32(static_cast<int32_t>(RS1), static_cast<int32_t>(RS2)))); break;
-        case OP_DIVUW: {
-          const uint32_t a = static_cast<uint32_t>(RS1), b = static_cast<uint32_t>(RS2);
-          RD = sx32(b == 0 ? 0xffffffffu : a / b);
-          break;
-        }
-        case OP_REMW: RD = static_cast<uint64_t>(static_cast<int64_t>(rem32(static_cast<int32_t>(RS1), static_cast<int32_t>(RS2)))); break;
-        case OP_REMUW: {
-          const uint32_t a = static_cast<uint32_t>(RS1), b = static_cast<uint32_t>(RS2);
-          RD = sx32(b == 0 ? a : a % b);
-          break;
-        }
-
-        case OP_FENCE:
-          break;
-        case OP_FENCE_I:
-          // The decoded-instruction cache re-checks the instruction bits on every
-          // fetch, so it is always coherent with memory: nothing to do.
-          break;
-
-        case OP_ECALL:
-          if (c.priv == kPrivS && c.host.sbi_ecall(*c.self)) {
-            if (c.state != HartState::kRunning) {  // e.g. SBI HSM hart_stop
-              c.pc = npc;
-              c.instret++;
-              goto out;
-            }
-            break;
-          }
-          TRAP(c.priv == kPrivU ? kExcEcallU : c.priv == kPrivS ? kExcEcallS : kExcEcallM, 0);
-        case OP_EBREAK:
-          TRAP(kExcBreakpoint, pc);
-        case OP_MRET:
-          if (c.priv != kPrivM) ILLEGAL;
-          do_mret(c);
-          npc = c.pc;
-          break;
-        case OP_SRET:
-          // SRET traps in U-mode, and in S-mode when mstatus.TSR is set (§3.1.6.5).
-          if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TSR))) ILLEGAL;
-          do_sret(c);
-          npc = c.pc;
-          break;
-        case OP_WFI:
-          // WFI from U-mode, or from S-mode with TW set, is illegal (§3.1.6.5).
-          if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TW))) ILLEGAL;
-          c.pc = npc;
-          c.instret++;
-          if (!(c.mip & c.mie)) {
-            c.state = HartState::kWfi;
-            goto out;
-          }
-          goto trapped;  // already retired
-        case OP_SFENCE_VMA:
-          if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TVM))) ILLEGAL;
-          // Flushing everything is a correct implementation of every
-          // address/ASID form (§4.2.1): it removes at least what was asked.
-          tlb_flush(c);
-          break;
-
-        case OP_CSRRW: case OP_CSRRS: case OP_CSRRC:
-        case OP_CSRRWI: case OP_CSRRSI: case OP_CSRRCI:
-          if (!exec_csr(c, *d)) ILLEGAL;
-          break;
-
-        case OP_LR_W: case OP_LR_D: {
-          const unsigned size = d->op == OP_LR_W ? 4 : 8;
-          uint8_t* p = amo_ptr(c, RS1, size, true);
-          if (!p) MEMTRAP;
-          if (size == 4) {
-            int32_t v;
-            std::memcpy(&v, p, 4);
-            RD = static_cast<uint64_t>(static_cast<int64_t>(v));
-          } else {
-            std::memcpy(&RD, p, 8);
-          }
-          c.resv_addr = reinterpret_cast<uintptr_t>(p);
-          c.resv_valid = true;
-          break;
-        }
-        case OP_SC_W: case OP_SC_D: {
-          const unsigned size = d->op == OP_SC_W ? 4 : 8;
-          uint8_t* p = amo_ptr(c, RS1, size, false);
-          if (!p) MEMTRAP;
-          const bool ok = c.resv_valid && c.resv_addr == reinterpret_cast<uintptr_t>(p);
-          c.resv_valid = false;  // any SC ends the reservation
-          if (ok) {
-            const uint64_t v = RS2;
-            std::memcpy(p, &v, size);
-          }
-          RD = ok ? 0 : 1;
-          break;
-        }
-        case OP_AMO_W: case OP_AMO_D: {
-          const bool word = d->op == OP_AMO_W;
-          uint8_t* p = amo_ptr(c, RS1, word ? 4 : 8, false);
-          if (!p) MEMTRAP;
-          uint64_t old = 0;
-          std::memcpy(&old, p, word ? 4 : 8);
-          const uint64_t nv = amo_apply(static_cast<uint32_t>(d->imm), old, RS2, word);
-          std::memcpy(p, &nv, word ? 4 : 8);
-          RD = word ? static_cast<uint64_t>(sx32(old)) : old;
-          break;
-        }
-
-        case OP_FLW: {
-          if (!(c.mstatus & ms::FS)) ILLEGAL;
-          uint32_t v;
-          if (!mem_load<uint32_t>(c, RS1 + UIMM, &v)) MEMTRAP;
-          c.fp.f[d->rd & 31] = fp_box32(v);
-          fs_dirty(c);
-          break;
-        }
-        case OP_FLD: {
-          if (!(c.mstatus & ms::FS)) ILLEGAL;
-          uint64_t v;
-          if (!mem_load<uint64_t>(c, RS1 + UIMM, &v)) MEMTRAP;
-          c.fp.f[d->rd & 31] = v;
-          fs_dirty(c);
-          break;
-        }
-        case OP_FSW:
-          if (!(c.mstatus & ms::FS)) ILLEGAL;
-          if (!mem_store<uint32_t>(c, RS1 + UIMM, static_cast<uint32_t>(c.fp.f[d->rs2]))) MEMTRAP;
-          break;
-        case OP_FSD:
-          if (!(c.mstatus & ms::FS)) ILLEGAL;
-          if (!mem_store<uint64_t>(c, RS1 + UIMM, c.fp.f[d->rs2])) MEMTRAP;
-          break;
-        case OP_FP: {
-          if (!(c.mstatus & ms::FS)) ILLEGAL;
-          bool dirty = false;
-          if (fp_execute(d->raw, c.fp, c.x, &dirty) != FpResult::kOk) ILLEGAL;
-          c.x[0] = 0;
-          if (dirty) fs_dirty(c);
-          break;
-        }
-
-        default:
-          ILLEGAL;
-      }
-      c.pc = npc;
-      c.instret++;
-    }
-  trapped:;
+L_LR: {
+  const unsigned size = d->op == OP_LR_W ? 4 : 8;
+  uint8_t* p = amo_ptr(c, RS1, size, true);
+  if (!p) MEMTRAP;
+  if (size == 4) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    RD = static_cast<uint64_t>(static_cast<int64_t>(v));
+  } else {
+    std::memcpy(&RD, p, 8);
   }
+  c.resv_addr = reinterpret_cast<uintptr_t>(p);
+  c.resv_valid = true;
+  NEXT;
+}
+L_SC: {
+  const unsigned size = d->op == OP_SC_W ? 4 : 8;
+  uint8_t* p = amo_ptr(c, RS1, size, false);
+  if (!p) MEMTRAP;
+  const bool ok = c.resv_valid && c.resv_addr == reinterpret_cast<uintptr_t>(p);
+  c.resv_valid = false;  // any SC ends the reservation
+  if (ok) {
+    const uint64_t v = RS2;
+    std::memcpy(p, &v, size);
+  }
+  RD = ok ? 0 : 1;
+  NEXT;
+}
+L_AMO: {
+  const bool word = d->op == OP_AMO_W;
+  uint8_t* p = amo_ptr(c, RS1, word ? 4 : 8, false);
+  if (!p) MEMTRAP;
+  uint64_t old = 0;
+  std::memcpy(&old, p, word ? 4 : 8);
+  const uint64_t nv = amo_apply(static_cast<uint32_t>(d->imm), old, RS2, word);
+  std::memcpy(p, &nv, word ? 4 : 8);
+  RD = word ? static_cast<uint64_t>(sx32(old)) : old;
+  NEXT;
+}
+
+L_FLW: {
+  if (!(c.mstatus & ms::FS)) ILLEGAL;
+  uint32_t v;
+  c.pc = pc;
+  if (!mem_load<uint32_t>(c, RS1 + UIMM, &v)) MEMTRAP;
+  c.fp.f[d->rd & 31] = fp_box32(v);
+  fs_dirty(c);
+  NEXT;
+}
+L_FLD: {
+  if (!(c.mstatus & ms::FS)) ILLEGAL;
+  uint64_t v;
+  c.pc = pc;
+  if (!mem_load<uint64_t>(c, RS1 + UIMM, &v)) MEMTRAP;
+  c.fp.f[d->rd & 31] = v;
+  fs_dirty(c);
+  NEXT;
+}
+L_FSW:
+  if (!(c.mstatus & ms::FS)) ILLEGAL;
+  c.pc = pc;
+  if (!mem_store<uint32_t>(c, RS1 + UIMM, static_cast<uint32_t>(c.fp.f[d->rs2]))) MEMTRAP;
+  NEXT;
+L_FSD:
+  if (!(c.mstatus & ms::FS)) ILLEGAL;
+  c.pc = pc;
+  if (!mem_store<uint64_t>(c, RS1 + UIMM, c.fp.f[d->rs2])) MEMTRAP;
+  NEXT;
+L_FP: {
+  if (!(c.mstatus & ms::FS)) ILLEGAL;
+  bool dirty = false;
+  if (fp_execute(d->raw, c.fp, c.x, &dirty) != FpResult::kOk) ILLEGAL;
+  c.x[0] = 0;
+  if (dirty) fs_dirty(c);
+  NEXT;
+}
+
+L_ILLEGAL:
+  ILLEGAL;
+
 out:
+  c.instret += retired;
 #undef RD
 #undef RS1
 #undef RS2
 #undef IMM
 #undef UIMM
+#undef DISPATCH
+#undef NEXT
+#undef NEXT_SLOW
 #undef TRAP
 #undef MEMTRAP
 #undef ILLEGAL

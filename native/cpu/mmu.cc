@@ -45,20 +45,26 @@ inline Priv access_priv(const CpuImpl& c, Access acc) {
 void update_keys(CpuImpl& c) {
   const bool bare = (c.satp >> 60) == 0;
   const Priv dp = data_priv(c);
+  const uint64_t gen = c.tlb_gen << 4;
   if (bare || dp == kPrivM) {
-    c.data_key = 0;
+    c.data_key = gen;
   } else {
-    c.data_key = 1 + (dp == kPrivS ? 1 : 0) + ((c.mstatus & ms::SUM) ? 2 : 0) + ((c.mstatus & ms::MXR) ? 4 : 0);
+    c.data_key = gen | (1 + (dp == kPrivS ? 1 : 0) + ((c.mstatus & ms::SUM) ? 2 : 0) + ((c.mstatus & ms::MXR) ? 4 : 0));
   }
-  if (bare || c.priv == kPrivM) c.fetch_key = 0;
-  else c.fetch_key = 1 + (c.priv == kPrivS ? 1 : 0);
+  if (bare || c.priv == kPrivM) c.fetch_key = gen;
+  else c.fetch_key = gen | (1 + (c.priv == kPrivS ? 1 : 0));
   c.fetch_tag = kTlbInvalid;
 }
 
+// Empties the TLB: a new generation makes every entry miss; only when the
+// 8-bit generation wraps are the entries really cleared.
 void tlb_flush(CpuImpl& c) {
-  for (auto& set : c.tlb)
-    for (auto& e : set) e.tag = kTlbInvalid;
-  c.fetch_tag = kTlbInvalid;
+  c.tlb_gen = (c.tlb_gen + 1) & 0xff;
+  if (c.tlb_gen == 0) {
+    for (auto& set : c.tlb)
+      for (auto& e : set) e.tag = kTlbInvalid;
+  }
+  update_keys(c);
 }
 
 // The page-table walk of §4.3.2, for Sv39 (levels = 3) and Sv48 (levels = 4).
@@ -142,6 +148,20 @@ bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t**
   return true;
 }
 
+// Host pointer for fetching at va: the fetch TLB, else a walk that refills it.
+uint8_t* fetch_host(CpuImpl& c, uint64_t va) {
+  const TlbEntry& e = c.tlb[2][(va >> 12) & (kTlbSize - 1)];
+  if (e.tag == ((va & ~0xfffULL) | c.fetch_key)) return reinterpret_cast<uint8_t*>(va + e.addend);
+  uint64_t pa;
+  uint8_t* h;
+  if (!translate_fill(c, va, Access::kFetch, &pa, &h)) return nullptr;
+  if (!h) {
+    fail(c, kExcInsnAccess, va);  // no instruction fetch from MMIO
+    return nullptr;
+  }
+  return h;
+}
+
 }  // namespace
 
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
@@ -218,27 +238,24 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
 // while epc stays at the instruction (privileged spec §3.1.16).
 bool fetch_slow(CpuImpl& c, uint32_t* raw) {
   const uint64_t pc = c.pc;
-  uint64_t pa;
-  uint8_t* h;
-  if (!translate_fill(c, pc, Access::kFetch, &pa, &h)) return false;
-  if (!h) return fail(c, kExcInsnAccess, pc);  // no instruction fetch from MMIO
+  uint8_t* h = fetch_host(c, pc);
+  if (!h) return false;
   c.fetch_tag = (pc & ~0xfffULL) | c.fetch_key;
   c.fetch_addend = reinterpret_cast<uintptr_t>(h) - pc;
+  if ((pc & 0xfff) != 0xffe) {
+    // The same 32 bits the fast path reads, so decode-cache entries match.
+    std::memcpy(raw, h, 4);
+    return true;
+  }
   uint16_t lo;
   std::memcpy(&lo, h, 2);
   if ((lo & 3) != 3) {
     *raw = lo;
     return true;
   }
-  if ((pc & 0xfff) != 0xffe) {
-    std::memcpy(raw, h, 4);
-    return true;
-  }
   const uint64_t pc2 = pc + 2;
-  uint64_t pa2;
-  uint8_t* h2;
-  if (!translate_fill(c, pc2, Access::kFetch, &pa2, &h2)) return false;
-  if (!h2) return fail(c, kExcInsnAccess, pc2);
+  uint8_t* h2 = fetch_host(c, pc2);
+  if (!h2) return false;
   uint16_t hi;
   std::memcpy(&hi, h2, 2);
   *raw = lo | (static_cast<uint32_t>(hi) << 16);

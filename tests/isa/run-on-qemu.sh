@@ -16,6 +16,7 @@ declare -A known=(
   [zicntr]="100 QEMU's spike board does not implement the time CSR (rdtime traps)"
   [traps]="90 QEMU 7.2 reports a load access fault (5) for an AMO to an unmapped address; the spec says store/AMO (7)"
   [priv]="96 QEMU 7.2 does not clear mstatus.MPRV on an MRET to S/U (priv spec 1.12 requires it)"
+  [irq]="91 QEMU 7.2 without AIA takes the lowest-numbered pending interrupt (SSI before MTI), not the spec's MEI>MSI>MTI>SEI>SSI>STI order"
   [amo_misaligned]="101 QEMU 7.2 raises load-misaligned (4) for a misaligned AMO; the spec and Spike give store/AMO (6)"
 )
 bad=0
