@@ -24,6 +24,9 @@ for n in "${names[@]}"; do
   # QEMU's HTIF exits with status 0 on PASS and n on "FAIL test n".
   o=$(timeout 30 qemu-system-riscv64 -M spike -bios none -nographic -kernel "$out/$n.elf" 2>&1 </dev/null)
   rc=$?
+  # QEMU's exit status keeps 8 bits of n; the program also prints "check n failed"
+  full=$(printf '%s' "$o" | sed -n 's/.*check \([0-9][0-9]*\) failed.*/\1/p' | head -1)
+  [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ -n "$full" ] && rc=$full
   if [ $rc -eq 0 ]; then printf '%-16s PASS\n' "$n"
   elif [ $rc -eq 124 ]; then printf '%-16s TIMEOUT %s\n' "$n" "$o"; bad=1
   elif [ -n "${known[$n]:-}" ] && [ "$rc" = "${known[$n]%% *}" ]; then
