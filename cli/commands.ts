@@ -1,5 +1,40 @@
 // The command table. Add a command by adding its file here.
 import type { CommandDefinition } from './command.js';
 import { runCommand } from './run.js';
+import { consoleCommand } from './console.js';
+import { createCommand } from './create.js';
+import { defineCommand } from './define.js';
+import { disableCommand } from './disable.js';
+import { enableCommand } from './enable.js';
+import { eventsCommand } from './events.js';
+import { logCommand } from './log.js';
+import { pauseCommand } from './pause.js';
+import { reloadCommand } from './reload.js';
+import { resetCommand } from './reset.js';
+import { startCommand } from './start.js';
+import { statusCommand } from './status.js';
+import { stopCommand } from './stop.js';
+import { undefineCommand } from './undefine.js';
+import { unpauseCommand } from './unpause.js';
+import { waitCommand } from './wait.js';
 
-export const commands: CommandDefinition[] = [runCommand];
+export const commands: CommandDefinition[] = [
+  runCommand,
+  // the daemon's commands (vmctl's set)
+  consoleCommand,
+  createCommand,
+  defineCommand,
+  disableCommand,
+  enableCommand,
+  eventsCommand,
+  logCommand,
+  pauseCommand,
+  reloadCommand,
+  resetCommand,
+  statusCommand,
+  startCommand,
+  stopCommand,
+  undefineCommand,
+  unpauseCommand,
+  waitCommand,
+];

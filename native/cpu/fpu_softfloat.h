@@ -304,22 +304,18 @@ uint64_t div(uint64_t a, uint64_t b, int rm, uint32_t& fl) {
   return round_pack128<F>(sign, (x.exp - lx) - (y.exp - ly) - 64, q | rem, rm, fl);
 }
 
-// floor(sqrt(n)) and whether it was exact, by the binary digit-by-digit method.
+// floor(sqrt(n)) for 2^124 <= n < 2^127, and whether it was exact. A double
+// seed (53 good bits) and one Newton step (which from any seed lands at or
+// above the root, and squares the error) leave at most a step or two to fix.
 inline uint64_t isqrt128(u128 n, bool* exact) {
-  u128 rem = n, res = 0;
-  u128 bit = static_cast<u128>(1) << 126;
-  while (bit > n) bit >>= 2;
-  while (bit) {
-    if (rem >= res + bit) {
-      rem -= res + bit;
-      res = (res >> 1) + bit;
-    } else {
-      res >>= 1;
-    }
-    bit >>= 2;
-  }
-  *exact = rem == 0;
-  return static_cast<uint64_t>(res);
+  double hi = static_cast<double>(static_cast<uint64_t>(n >> 64)) * 18446744073709551616.0;
+  uint64_t r = static_cast<uint64_t>(__builtin_sqrt(hi));
+  if (r == 0) r = 1;
+  r = static_cast<uint64_t>((static_cast<u128>(r) + n / r) >> 1);
+  while (static_cast<u128>(r) * r > n) r--;
+  while (static_cast<u128>(r + 1) * (r + 1) <= n) r++;
+  *exact = static_cast<u128>(r) * r == n;
+  return r;
 }
 
 template <class F>

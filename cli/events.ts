@@ -1,0 +1,32 @@
+// vmsup events [-n count] [id|name]: the lifecycle event log.
+import { VmsupError } from '../daemon/protocol/errors.js';
+import { EXIT_OK, type CommandDefinition } from './command.js';
+import { call } from './client.js';
+
+const USAGE = 'events [-n count] [--json] [id | name]';
+
+export const eventsCommand: CommandDefinition = {
+  names: ['events'],
+  usage: USAGE,
+  help: 'Show the event log: every lifecycle transition with its time and reason.',
+  async handler(args) {
+    let json = false;
+    let limit: number | undefined;
+    let vm: string | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a === '--json') json = true;
+      else if (a === '-n') {
+        const v = args[++i];
+        if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10000) throw new VmsupError('USAGE', `invalid count: ${v}`);
+        limit = Number(v);
+      } else if (a.startsWith('-')) throw new VmsupError('USAGE', `unknown option: ${a}\nusage: vmsup ${USAGE}`);
+      else if (vm !== undefined) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
+      else vm = a;
+    }
+    const res = await call('events', { ...(vm !== undefined ? { vm } : {}), ...(limit ? { limit } : {}) });
+    if (json) return { output: JSON.stringify(res.events), exitCode: EXIT_OK };
+    const lines = res.events.map((e) => `${e.time} ${e.vm} ${e.from ?? '-'} -> ${e.to}: ${e.reason}`);
+    return { output: lines.join('\n'), exitCode: EXIT_OK };
+  },
+};

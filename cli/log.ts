@@ -1,0 +1,18 @@
+// vmsup log brief|verbose: vmsupd's log level.
+import { VmsupError } from '../daemon/protocol/errors.js';
+import { EXIT_OK, type CommandDefinition } from './command.js';
+import { call, takeJson } from './client.js';
+
+const USAGE = 'log [--json] brief | verbose';
+
+export const logCommand: CommandDefinition = {
+  names: ['log'],
+  usage: USAGE,
+  help: "Set vmsupd's log level.",
+  async handler(args) {
+    const { json, rest } = takeJson(args);
+    if (rest.length !== 1 || !['brief', 'verbose'].includes(rest[0])) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
+    const res = await call('log', { level: rest[0] as 'brief' | 'verbose' });
+    return json ? { output: JSON.stringify(res), exitCode: EXIT_OK } : { exitCode: EXIT_OK };
+  },
+};

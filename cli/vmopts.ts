@@ -1,0 +1,99 @@
+// The VM options `start` and `define` share (vmctl's start options).
+import { VmsupError } from '../daemon/protocol/errors.js';
+import { LIMITS, type VmConfigInput } from '../daemon/protocol/messages.js';
+import { parseDisk } from './run.js';
+import { parseSize } from './size.js';
+
+export const VM_OPTIONS_USAGE =
+  '[-b path] [-B device] [-d disk] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
+
+export interface VmArgs {
+  name?: string;
+  config: VmConfigInput;
+  template?: string;
+  console: boolean;
+  json: boolean;
+}
+
+/** Parses vmctl-style options; `allowConsole` enables -c (start only). */
+export function parseVmArgs(args: string[], usage: string, allowConsole: boolean): VmArgs {
+  const cfg: VmConfigInput = {};
+  const out: VmArgs = { config: cfg, console: false, json: false };
+  const fail = (msg: string): never => {
+    throw new VmsupError('USAGE', `${msg}\nusage: vmsup ${usage}`);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const val = () => {
+      const v = args[++i];
+      if (v === undefined) fail(`option ${a} requires an argument`);
+      return v as string;
+    };
+    switch (a) {
+      case '-c':
+        if (!allowConsole) fail(`unknown option: ${a}`);
+        out.console = true;
+        break;
+      case '-b':
+        if (cfg.kernel !== undefined) fail('kernel specified multiple times');
+        cfg.kernel = val();
+        break;
+      case '-B': {
+        const v = val();
+        if (!['disk', 'net', 'cdrom'].includes(v)) fail(`invalid boot device: ${v}`);
+        cfg.bootDevice = v as 'disk' | 'net' | 'cdrom';
+        break;
+      }
+      case '-d': {
+        cfg.disks ??= [];
+        if (cfg.disks.length >= LIMITS.disksMax) throw new VmsupError('USAGE', 'too many disks');
+        cfg.disks.push(parseDisk(val(), false));
+        break;
+      }
+      case '-m':
+        if (cfg.memory !== undefined) fail('memory specified multiple times');
+        cfg.memory = parseSize(val(), 'memory');
+        if (cfg.memory < LIMITS.memoryMin || cfg.memory > LIMITS.memoryMax)
+          throw new VmsupError('BAD_SIZE', `memory size must be between 16M and 32G`);
+        break;
+      case '-t':
+        if (out.template !== undefined) fail('template specified multiple times');
+        out.template = val();
+        break;
+      case '--initrd':
+        cfg.initrd = val();
+        break;
+      case '--cmdline':
+        cfg.cmdline = val();
+        break;
+      case '--bios':
+        cfg.bios = val();
+        break;
+      case '--cpus': {
+        const v = val();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < LIMITS.cpusMin || n > LIMITS.cpusMax)
+          throw new VmsupError('USAGE', `invalid number of cpus: ${v} (${LIMITS.cpusMin} to ${LIMITS.cpusMax})`);
+        cfg.cpus = n;
+        break;
+      }
+      case '--owner':
+        cfg.owner = val();
+        break;
+      case '--json':
+        out.json = true;
+        break;
+      case '-i':
+      case '-n':
+      case '-L':
+      case '-r':
+        throw new VmsupError('UNSUPPORTED', `option ${a} is not supported yet: networking and cdroms come later`);
+      default:
+        if (a.startsWith('-')) fail(`unknown option: ${a}`);
+        if (out.name !== undefined) fail(`unexpected argument: ${a}`);
+        out.name = a;
+    }
+  }
+  if (out.name === undefined) fail('missing id or name');
+  return out;
+}

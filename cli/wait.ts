@@ -1,0 +1,26 @@
+// vmsup wait id|name: returns when the VM has stopped.
+import { EXIT_OK, type CommandDefinition } from './command.js';
+import { call } from './client.js';
+import { oneVm } from './idarg.js';
+
+const USAGE = 'wait [--json] id | name';
+
+export const waitCommand: CommandDefinition = {
+  names: ['wait'],
+  usage: USAGE,
+  help: 'Wait until the VM has stopped.',
+  async handler(args) {
+    const { vm, json } = oneVm(args, USAGE);
+    if (!json) process.stderr.write(`vmsup: waiting for vm ${vm}: `);
+    let res;
+    try {
+      res = await call('wait', { vm });
+    } catch (e) {
+      if (!json) process.stderr.write('\n');
+      throw e;
+    }
+    if (json) return { output: JSON.stringify(res), exitCode: EXIT_OK };
+    process.stderr.write(`terminated vm ${res.vm.id}${res.reason ? ` (${res.reason})` : ''}\n`);
+    return { exitCode: EXIT_OK };
+  },
+};

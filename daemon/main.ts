@@ -1,0 +1,118 @@
+// vmsupd [-d] [-v] [--state-dir DIR] [--socket PATH] [--group GROUP]
+// -d stays in the foreground and logs to stderr (systemd's journal); without
+// it vmsupd starts itself again in the background, logging to
+// <state-dir>/vmsupd.log, and returns once the socket answers.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { asVmsupError, VmsupError } from './protocol/errors.js';
+import { defaultDaemonSocket, defaultStateDir } from './paths.js';
+import { Logger } from './log.js';
+import { Supervisor } from './supervisor.js';
+import { ControlServer } from './server.js';
+import { lookupGroup } from './access.js';
+
+export const USAGE = 'usage: vmsupd [-dv] [--state-dir dir] [--socket path] [--group group]';
+
+interface DaemonArgs {
+  foreground: boolean;
+  verbose: boolean;
+  stateDir: string;
+  socket: string;
+  group?: string;
+}
+
+export function parseDaemonArgs(argv: string[]): DaemonArgs {
+  const a: DaemonArgs = { foreground: false, verbose: false, stateDir: '', socket: '' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined || v === '') throw new VmsupError('USAGE', `option ${arg} requires an argument\n${USAGE}`);
+      return v;
+    };
+    if (/^-[dv]+$/.test(arg)) {
+      if (arg.includes('d')) a.foreground = true;
+      if (arg.includes('v')) a.verbose = true;
+    } else if (arg === '--state-dir') a.stateDir = val();
+    else if (arg === '--socket') a.socket = val();
+    else if (arg === '--group') a.group = val();
+    else throw new VmsupError('USAGE', `unknown option: ${arg}\n${USAGE}`);
+  }
+  a.stateDir = path.resolve(a.stateDir || defaultStateDir());
+  a.socket = path.resolve(a.socket || defaultDaemonSocket());
+  return a;
+}
+
+async function background(args: DaemonArgs, argv: string[]): Promise<number> {
+  fs.mkdirSync(args.stateDir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(args.stateDir, 'vmsupd.log');
+  const out = fs.openSync(logFile, 'a');
+  const self = fileURLToPath(new URL('../../bin/vmsupd', import.meta.url));
+  const child = spawn(process.execPath, [self, '-d', ...argv], { detached: true, stdio: ['ignore', out, out] });
+  child.unref();
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) break;
+    try {
+      if (fs.statSync(args.socket).isSocket()) return 0;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  process.stderr.write(`vmsupd: did not start; see ${logFile}\n`);
+  return 1;
+}
+
+export async function daemonMain(argv: string[]): Promise<number> {
+  let args: DaemonArgs;
+  try {
+    args = parseDaemonArgs(argv);
+  } catch (e) {
+    process.stderr.write(`vmsupd: ${asVmsupError(e).message}\n`);
+    return 2;
+  }
+  if (!args.foreground) return background(args, argv);
+
+  const log = new Logger(args.verbose);
+  const sup = new Supervisor(args.stateDir, log);
+  const server = new ControlServer(sup, log);
+  const groupName = args.group ?? sup.settings.socketGroup;
+  let gid = -1;
+  if (groupName) {
+    const g = lookupGroup(groupName);
+    if (g === undefined) {
+      log.warn(`socket group ${groupName} does not exist; the socket keeps the daemon's group`);
+    } else gid = g;
+  }
+  await sup.reconcile();
+  await server.listen({ socketPath: args.socket, socketGid: gid });
+  log.info(`listening on ${args.socket}, state in ${args.stateDir}`);
+
+  let stopping: Promise<void> | undefined;
+  let finished!: () => void;
+  const done = new Promise<void>((r) => (finished = r));
+  const stop = (sig: string) => {
+    if (stopping) return;
+    log.info(`${sig}: shutting down every guest`);
+    stopping = (async () => {
+      await server.close();
+      await sup.shutdown();
+      try {
+        fs.unlinkSync(args.socket);
+      } catch {
+        /* already gone */
+      }
+      log.info('stopped');
+    })().finally(finished);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void sup.reload({ pid: 0, uid: 0, gid: 0, groups: new Set([0]) }).catch(() => undefined));
+
+  void sup.autostart().catch((e) => log.warn(`autostart: ${asVmsupError(e).message}`));
+  await done;
+  return 0;
+}

@@ -1,0 +1,246 @@
+// Every message of the control protocol, declared once and imported by both
+// the daemon and the CLI. Each request type has a shape check that runs on the
+// decoded frame before dispatch: unknown fields, wrong types, strings or
+// arrays over their limits are rejected (vscode-jsonrpc's RequestType, vmd's
+// IMSG_SIZE_CHECK). The limits below are the documented limits of a VM.
+import { VmsupError } from './errors.js';
+
+// ---- documented limits ---------------------------------------------------
+
+export const LIMITS = {
+  /** vmctl's rule: VM names are shorter than 64 bytes. */
+  nameMaxBytes: 63,
+  memoryMin: 16 * 1024 * 1024,
+  memoryMax: 32 * 1024 * 1024 * 1024,
+  cpusMin: 1,
+  cpusMax: 8,
+  /** virtio-mmio has 8 slots; the rng and the keyboard take two, and vmd allows 4 disks. */
+  disksMax: 4,
+  pathMaxBytes: 1024,
+  /** Linux riscv's COMMAND_LINE_SIZE. */
+  cmdlineMaxBytes: 1024,
+  /** Events returned by one `events` request. */
+  eventsMax: 10_000,
+  /** Console output kept while no client is attached (replayed on attach). */
+  consoleHistoryBytes: 64 * 1024,
+} as const;
+
+export const DEFAULT_MEMORY = 512 * 1024 * 1024; // vmd's VM_DEFAULT_MEMORY
+export const DEFAULT_CMDLINE = 'console=ttyS0';
+
+export const VM_STATES = ['stopped', 'waiting', 'starting', 'running', 'paused', 'stopping'] as const;
+export type VmState = (typeof VM_STATES)[number];
+
+/** vmctl's name rule: alphanumerics, '.', '-', '_'; not starting with '.', '-', '_'; < 64 bytes. */
+export function checkVmName(name: string): void {
+  if (name === '' || /^[-._]/.test(name) || !/^[A-Za-z0-9._-]+$/.test(name))
+    throw new VmsupError('INVALID_NAME', 'invalid VM name');
+  if (Buffer.byteLength(name) > LIMITS.nameMaxBytes) throw new VmsupError('INVALID_NAME', 'vm name too long');
+  if (/^\d+$/.test(name)) throw new VmsupError('INVALID_NAME', 'invalid VM name', 'a name of digits only would read as an id');
+}
+
+// ---- shape checks ----------------------------------------------------------
+
+type Check<T> = (v: unknown, where: string) => T;
+
+function bad(where: string, what: string): never {
+  throw new VmsupError('BAD_REQUEST', `malformed request: ${where} ${what}`);
+}
+
+const str = (maxBytes: number, minLen = 0): Check<string> => (v, w) => {
+  if (typeof v !== 'string') bad(w, 'must be a string');
+  if (v.length < minLen) bad(w, 'is empty');
+  if (Buffer.byteLength(v) > maxBytes) bad(w, `is longer than ${maxBytes} bytes`);
+  if (v.includes('\0')) bad(w, 'contains a NUL byte');
+  return v;
+};
+const int = (min: number, max: number): Check<number> => (v, w) => {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) bad(w, 'must be an integer');
+  if (v < min || v > max) bad(w, `must be between ${min} and ${max}`);
+  return v;
+};
+const bool: Check<boolean> = (v, w) => {
+  if (typeof v !== 'boolean') bad(w, 'must be true or false');
+  return v;
+};
+const oneOf = <T extends string>(...vals: T[]): Check<T> => (v, w) => {
+  if (typeof v !== 'string' || !(vals as string[]).includes(v)) bad(w, `must be one of ${vals.join(', ')}`);
+  return v as T;
+};
+const arr = <T>(item: Check<T>, max: number): Check<T[]> => (v, w) => {
+  if (!Array.isArray(v)) bad(w, 'must be an array');
+  if (v.length > max) bad(w, `has more than ${max} entries`);
+  return v.map((x, i) => item(x, `${w}[${i}]`));
+};
+type Shape = Record<string, Check<unknown>>;
+type FromShape<S extends Shape, O extends keyof S = never> = { [K in Exclude<keyof S, O>]: ReturnType<S[K]> } & {
+  [K in O]?: ReturnType<S[K]>;
+};
+const obj = <S extends Shape, O extends keyof S = never>(shape: S, optional: O[] = []): Check<FromShape<S, O>> => (v, w) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(w, 'must be an object');
+  const rec = v as Record<string, unknown>;
+  for (const k of Object.keys(rec)) if (!(k in shape)) bad(w, `has an unknown field "${k}"`);
+  const out: Record<string, unknown> = {};
+  for (const [k, check] of Object.entries(shape)) {
+    if (rec[k] === undefined) {
+      if (!(optional as string[]).includes(k)) bad(w, `lacks the field "${k}"`);
+      continue;
+    }
+    out[k] = check(rec[k], `${w}.${k}`);
+  }
+  return out as FromShape<S, O>;
+};
+
+// ---- VM configuration -----------------------------------------------------
+
+const path = str(LIMITS.pathMaxBytes, 1);
+const diskShape = obj({ path, format: oneOf('raw', 'qcow2'), readOnly: bool }, ['readOnly']);
+export type DiskSpec = ReturnType<typeof diskShape>;
+
+const configShape = obj(
+  {
+    memory: int(LIMITS.memoryMin, LIMITS.memoryMax),
+    cpus: int(LIMITS.cpusMin, LIMITS.cpusMax),
+    kernel: path,
+    initrd: path,
+    cmdline: str(LIMITS.cmdlineMaxBytes),
+    bios: path,
+    disks: arr(diskShape, LIMITS.disksMax),
+    bootDevice: oneOf('disk', 'net', 'cdrom'),
+    /** root only: "user", "user:group" or ":group" */
+    owner: str(65, 1),
+  },
+  ['memory', 'cpus', 'kernel', 'initrd', 'cmdline', 'bios', 'disks', 'bootDevice', 'owner'],
+);
+/** What a client may say about a VM; the daemon fills in the defaults. */
+export type VmConfigInput = ReturnType<typeof configShape>;
+
+// Longer than a name may be, so that the daemon's name check gives vmctl's message.
+const vmRef = str(255, 1);
+
+// ---- requests ---------------------------------------------------------------
+
+export const REQUESTS = {
+  status: obj({ vm: vmRef }, ['vm']),
+  define: obj({ name: vmRef, config: configShape, template: vmRef }, ['template']),
+  undefine: obj({ vm: vmRef }),
+  enable: obj({ vm: vmRef }),
+  disable: obj({ vm: vmRef }),
+  start: obj({ vm: vmRef, config: configShape, template: vmRef }, ['config', 'template']),
+  stop: obj({ vm: vmRef, all: bool, force: bool, wait: bool }, ['vm', 'all', 'force', 'wait']),
+  pause: obj({ vm: vmRef }),
+  unpause: obj({ vm: vmRef }),
+  wait: obj({ vm: vmRef }),
+  log: obj({ level: oneOf('brief', 'verbose') }),
+  reload: obj({}),
+  reset: obj({ what: oneOf('all', 'vms', 'switches') }),
+  events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax) }, ['vm', 'limit']),
+  /** Claims the console until this connection closes; answers the tty and the buffered output. */
+  console: obj({ vm: vmRef }),
+};
+export type RequestType = keyof typeof REQUESTS;
+export type Params<K extends RequestType> = ReturnType<(typeof REQUESTS)[K]>;
+
+export interface OwnerInfo {
+  uid: number;
+  gid: number;
+  user: string;
+  group: string;
+}
+
+export interface VmInfo {
+  id: number;
+  name: string;
+  state: VmState;
+  /** Kernel thread id of the VM's worker while it runs. */
+  pid: number | null;
+  cpus: number;
+  memory: number;
+  /** Guest RAM really backed by the host (stats().residentBytes). */
+  curmem: number;
+  tty: string | null;
+  owner: OwnerInfo;
+  enabled: boolean;
+  transient: boolean;
+  template: string | null;
+  kernel: string | null;
+  initrd: string | null;
+  cmdline: string;
+  bios: string | null;
+  disks: DiskSpec[];
+  bootDevice: string | null;
+  /** Why the VM is in its state (the last event's reason). */
+  reason: string | null;
+  restarts: number;
+}
+
+export interface EventRecord {
+  seq: number;
+  time: string;
+  vmId: number | null;
+  vm: string;
+  from: VmState | null;
+  to: VmState | 'defined' | 'undefined';
+  reason: string;
+}
+
+export interface StopOutcome {
+  id: number;
+  name: string;
+  /** 'requested' (shutdown asked), 'terminated' (waited until stopped), 'forced'. */
+  outcome: 'requested' | 'terminated' | 'forced';
+}
+
+export interface Results {
+  status: { vms: VmInfo[] };
+  define: { vm: VmInfo };
+  undefine: { id: number; name: string };
+  enable: { vm: VmInfo };
+  disable: { vm: VmInfo };
+  start: { vm: VmInfo };
+  stop: { stopped: StopOutcome[] };
+  pause: { vm: VmInfo };
+  unpause: { vm: VmInfo };
+  wait: { vm: VmInfo; reason: string | null };
+  log: { level: 'brief' | 'verbose' };
+  reload: { removed: number };
+  reset: { stopped: number };
+  events: { events: EventRecord[] };
+  /** history: the console output buffered while nobody was attached, base64. */
+  console: { vm: VmInfo; tty: string; history: string };
+}
+
+// ---- frames on the wire -----------------------------------------------------
+
+export interface RequestFrame {
+  id: number;
+  type: RequestType;
+  params: unknown;
+}
+export interface ErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+}
+export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorBody };
+
+/** Shape-checks a decoded request frame; throws VmsupError('BAD_REQUEST'). */
+export function parseRequest(frame: Record<string, unknown>): { id: number; type: RequestType; params: unknown } {
+  const id = frame.id;
+  if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 0) bad('request', 'has no valid id');
+  const type = frame.type;
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(REQUESTS, type)) bad('request', 'has an unknown type');
+  for (const k of Object.keys(frame)) if (k !== 'id' && k !== 'type' && k !== 'params') bad('request', `has an unknown field "${k}"`);
+  const params = REQUESTS[type as RequestType](frame.params ?? {}, 'params');
+  return { id, type: type as RequestType, params };
+}
+
+/** Shape-checks a response frame on the client side. */
+export function parseResponse(frame: Record<string, unknown>): ResponseFrame {
+  if (typeof frame.id !== 'number') throw new VmsupError('BAD_FRAME', 'unexpected response received from vmsupd');
+  if (frame.ok === true) return { id: frame.id, ok: true, result: frame.result };
+  const e = frame.error as ErrorBody | undefined;
+  if (frame.ok === false && e && typeof e.code === 'string' && typeof e.message === 'string')
+    return { id: frame.id, ok: false, error: { code: e.code, message: e.message, hint: typeof e.hint === 'string' ? e.hint : undefined } };
+  throw new VmsupError('BAD_FRAME', 'unexpected response received from vmsupd');
+}

@@ -1,0 +1,87 @@
+// Numbered schema migrations. Migration N brings the database from
+// user_version N-1 to N inside one transaction; a database newer than this
+// code is refused rather than guessed at. Never edit a published migration:
+// add the next number.
+import type Database from 'better-sqlite3';
+import { VmsupError } from '../daemon/protocol/errors.js';
+
+export const MIGRATIONS: string[] = [
+  // 1: VM definitions, their disks and interfaces, runtime state, the event log, settings.
+  `
+  CREATE TABLE vms (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused, as vmd's ids
+    name        TEXT NOT NULL UNIQUE,
+    owner_uid   INTEGER NOT NULL,
+    owner_gid   INTEGER NOT NULL,
+    memory      INTEGER NOT NULL CHECK (memory > 0),
+    cpus        INTEGER NOT NULL CHECK (cpus > 0),
+    kernel      TEXT,
+    initrd      TEXT,
+    cmdline     TEXT NOT NULL,
+    bios        TEXT,
+    boot_device TEXT,
+    enabled     INTEGER NOT NULL DEFAULT 0 CHECK (enabled IN (0, 1)),
+    transient   INTEGER NOT NULL DEFAULT 0 CHECK (transient IN (0, 1)),
+    template    TEXT,            -- the VM this one was instantiated from (-t)
+    created_at  TEXT NOT NULL
+  );
+  CREATE TABLE disks (
+    vm_id     INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+    idx       INTEGER NOT NULL,
+    path      TEXT NOT NULL,
+    format    TEXT NOT NULL CHECK (format IN ('raw', 'qcow2')),  -- pinned, never re-probed
+    read_only INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (vm_id, idx)
+  );
+  CREATE TABLE interfaces (
+    vm_id  INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,
+    idx    INTEGER NOT NULL,
+    switch TEXT,
+    lladdr TEXT,
+    PRIMARY KEY (vm_id, idx)
+  );
+  CREATE TABLE runtime (
+    vm_id      INTEGER PRIMARY KEY REFERENCES vms(id) ON DELETE CASCADE,
+    state      TEXT NOT NULL CHECK (state IN ('stopped','waiting','starting','running','paused','stopping')),
+    tty        TEXT,
+    tid        INTEGER,
+    started_at TEXT,
+    reason     TEXT
+  );
+  -- The event log outlives the VMs it names, so it has no foreign key.
+  CREATE TABLE events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    time       TEXT NOT NULL,
+    vm_id      INTEGER,
+    vm_name    TEXT NOT NULL,
+    from_state TEXT,
+    to_state   TEXT NOT NULL,
+    reason     TEXT NOT NULL
+  );
+  CREATE INDEX events_vm ON events (vm_name, seq);
+  CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+  CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];
+
+export function migrate(db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length)
+    throw new VmsupError(
+      'DB_TOO_NEW',
+      `the database is at schema version ${current}, newer than this vmsupd (${MIGRATIONS.length})`,
+    );
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}
