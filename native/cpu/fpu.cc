@@ -399,8 +399,9 @@ FpResult exec(uint32_t insn, FpState& fs, uint64_t* x, bool* dirty) {
     fs.f[rd] = FM::box(fres);
     *dirty = true;
   }
-  if (fl) {
-    // Any accrual writes fflags, which makes FS dirty (privileged §3.1.6.6).
+  if (fl & ~fs.fflags) {
+    // New exception bits change fflags, which makes FS dirty (privileged spec
+    // §3.1.6.6). Re-raising a flag that is already set changes no state.
     fs.fflags |= fl;
     *dirty = true;
   }

@@ -446,6 +446,14 @@ TEST(fflags_accrue) {
   c.fs.f[2] = d(2.0);
   CHECK(c.run(op_fp(DIV, D, 2, 1, RNE, 3)) == FpResult::kOk);  // exact: flags stay
   CHECK_EQ(c.fs.fflags, NX | DZ);
+  // An integer-destination instruction dirties FS only when fflags changes.
+  c.fs.f[1] = kSNaNd;
+  CHECK(c.run(op_fp(CMP, D, 2, 1, 2, 3)) == FpResult::kOk);  // FEQ with a sNaN: NV
+  CHECK_EQ(c.fs.fflags, NX | DZ | NV);
+  CHECK(c.dirty);
+  CHECK(c.run(op_fp(CMP, D, 2, 1, 2, 3)) == FpResult::kOk);  // NV again: no change
+  CHECK_EQ(c.fs.fflags, NX | DZ | NV);
+  CHECK(!c.dirty);
 }
 
 // fp_execute answers FADD/FSUB/FMUL/FDIV/FSQRT and the FMAs in RNE on the host FPU when it
