@@ -243,6 +243,25 @@ main:
   li t0, MIP_SSIP
   csrc mip, t0
   csrw mie, zero
+  /* ---- CLINT msip: only bit 0 is implemented (the rest reads 0) ---- */
+  li t0, CLINT_MSIP
+  li t1, -1
+  sw t1, 0(t0)
+  lw a0, 0(t0)
+  CHECK 56, a0, 1
+  csrr a0, mip
+  andi a0, a0, MIP_MSIP
+  CHECK 57, a0, MIP_MSIP
+  sw zero, 0(t0)
+  lw a0, 0(t0)
+  CHECK 58, a0, 0
+  /* mtimecmp reads back what was written */
+  li t0, CLINT_MTIMECMP
+  li t1, 0x123456789abcdef0
+  sd t1, 0(t0)
+  ld a0, 0(t0)
+  CHECK 59, a0, 0x123456789abcdef0
+  TIMER_OFF
   /* ---- priority MEI > MSI > MTI > SEI > SSI > STI (priv spec 3.1.9): MTI
    * before SSI and STI (not delegated: they go to M too); SSI before STI.
    * Known QEMU 7.2 deviation: without AIA it takes the lowest-numbered
