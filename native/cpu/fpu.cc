@@ -17,7 +17,8 @@ namespace {
 
 namespace sf = softfp;
 
-constexpr uint32_t kOpFp = 0x53, kFmadd = 0x43, kFmsub = 0x47, kFnmsub = 0x4b, kFnmadd = 0x4f;
+// Major opcodes; FMADD is 0x43 (anything but OP-FP reaching us is one of the four R4 forms).
+constexpr uint32_t kOpFp = 0x53, kFmsub = 0x47, kFnmsub = 0x4b, kFnmadd = 0x4f;
 constexpr uint64_t kBoxHigh = 0xffffffff00000000ull;
 
 // §12.2: a single-precision operand is valid only when NaN-boxed (upper 32
@@ -51,6 +52,8 @@ inline int resolve_rm(uint32_t insn, const FpState& fs) {
 // nearest even, no flush-to-zero / denormals-are-zero): JavaScript's Number
 // semantics require exactly that, so Node never changes it, and this code
 // never does either. FLT_EVAL_METHOD 0 (SSE on x86-64) keeps float in float.
+// Built as ISO C++ (-std=c++20), so GCC does not contract a*b+c into an fma:
+// the only fused operations here are the explicit hw_fma calls.
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
 constexpr bool kHostFast = true;
 #else
@@ -399,8 +402,9 @@ FpResult exec(uint32_t insn, FpState& fs, uint64_t* x, bool* dirty) {
     fs.f[rd] = FM::box(fres);
     *dirty = true;
   }
-  if (fl) {
-    // Any accrual writes fflags, which makes FS dirty (privileged §3.1.6.6).
+  if (fl & ~fs.fflags) {
+    // New exception bits change fflags, which makes FS dirty (privileged spec
+    // §3.1.6.6). Re-raising a flag that is already set changes no state.
     fs.fflags |= fl;
     *dirty = true;
   }

@@ -1,10 +1,11 @@
 // IEEE 754-2019 binary32/binary64 arithmetic in software, as the RISC-V F and
-// D extensions need it (unprivileged spec ch. 11 "F", ch. 12 "D"):
+// D extensions need it (unprivileged spec 20191213, ch. 11 "F", ch. 12 "D"):
 //   - every result is correctly rounded in one of the five RISC-V rounding
-//     modes (RNE, RTZ, RDN, RUP, RMM; §11.2 Table "Rounding mode encoding"),
+//     modes (RNE, RTZ, RDN, RUP, RMM; §11.2, table "Rounding mode encoding"),
 //   - the five exception flags are accrued exactly (§11.2 "fflags"), with
-//     tininess detected AFTER rounding (§11.2: "tininess is detected after
-//     rounding"), and UF raised only when the result is tiny and inexact,
+//     tininess detected AFTER rounding (§11.4 "Subnormal Arithmetic": "in the
+//     parlance of the IEEE standard, tininess is detected after rounding"),
+//     and UF raised only when the result is tiny and inexact (IEEE 754 §7.5),
 //   - every NaN result is the canonical NaN (§11.3 "NaN Generation and
 //     Propagation": no payload propagation).
 // This is the reference path: fpu.cc may answer common cases on the host FPU

@@ -446,6 +446,14 @@ TEST(fflags_accrue) {
   c.fs.f[2] = d(2.0);
   CHECK(c.run(op_fp(DIV, D, 2, 1, RNE, 3)) == FpResult::kOk);  // exact: flags stay
   CHECK_EQ(c.fs.fflags, NX | DZ);
+  // An integer-destination instruction dirties FS only when fflags changes.
+  c.fs.f[1] = kSNaNd;
+  CHECK(c.run(op_fp(CMP, D, 2, 1, 2, 3)) == FpResult::kOk);  // FEQ with a sNaN: NV
+  CHECK_EQ(c.fs.fflags, NX | DZ | NV);
+  CHECK(c.dirty);
+  CHECK(c.run(op_fp(CMP, D, 2, 1, 2, 3)) == FpResult::kOk);  // NV again: no change
+  CHECK_EQ(c.fs.fflags, NX | DZ | NV);
+  CHECK(!c.dirty);
 }
 
 // fp_execute answers FADD/FSUB/FMUL/FDIV/FSQRT and the FMAs in RNE on the host FPU when it
@@ -531,6 +539,54 @@ TEST(host_fast_path_matches_softfloat) {
     }
   }
   CHECK_EQ(bad, 0);
+}
+
+// Hostile encodings: random instruction words in the five FP major opcodes with
+// random register contents. Under UBSan any undefined behaviour aborts. An
+// illegal instruction changes nothing; a legal one changes at most f[rd] or
+// x[rd] (never x0) and ORs into fflags; without *dirty no f state changed.
+TEST(random_encodings_change_only_what_they_may) {
+  std::mt19937_64 rng(99);
+  const uint32_t opcodes[] = {0x53, 0x53, 0x53, 0x43, 0x47, 0x4b, 0x4f};
+  int legal = 0;
+  for (int i = 0; i < 200000; i++) {
+    Cpu c;
+    for (int r = 0; r < 32; r++) {
+      uint64_t v = rng();
+      if (rng() & 1) v |= 0xffffffff00000000ull;  // often a boxed single
+      c.fs.f[r] = v;
+      c.x[r] = r ? rng() : 0;
+    }
+    c.fs.frm = static_cast<uint32_t>(rng() % 8);
+    c.fs.fflags = static_cast<uint32_t>(rng() % 32);
+    uint32_t insn = (static_cast<uint32_t>(rng()) & ~0x7fu) | opcodes[rng() % 7];
+    Cpu before = c;
+    FpResult r = c.run(insn);
+    unsigned rd = (insn >> 7) & 31;
+    CHECK_EQ(c.x[0], 0u);
+    bool f_same = true, x_same = true;
+    for (int k = 0; k < 32; k++) {
+      if (c.fs.f[k] != before.fs.f[k]) {
+        f_same = false;
+        CHECK_EQ(static_cast<unsigned>(k), rd);
+      }
+      if (c.x[k] != before.x[k]) {
+        x_same = false;
+        CHECK_EQ(static_cast<unsigned>(k), rd);
+      }
+    }
+    CHECK_EQ(c.fs.frm, before.fs.frm);
+    CHECK_EQ(c.fs.fflags & before.fs.fflags, before.fs.fflags);  // accrue only
+    if (r == FpResult::kIllegal) {
+      CHECK(f_same && x_same && !c.dirty);
+      CHECK_EQ(c.fs.fflags, before.fs.fflags);
+    } else {
+      legal++;
+      CHECK(f_same || x_same);  // one destination file
+      if (!c.dirty) CHECK(f_same && c.fs.fflags == before.fs.fflags);
+    }
+  }
+  CHECK(legal > 10000);  // the generator does reach real instructions
 }
 
 // Every vector of fpu_test_vectors.h (generated from QEMU's RISC-V FPU by

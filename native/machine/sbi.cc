@@ -114,12 +114,14 @@ void sbi_prepare_supervisor(Hart& h) {
   // does): supervisor interrupts delegated (SSI, STI, SEI: mideleg bits 1, 5,
   // 9), every exception cause delegated except the ECALLs from S and M (the
   // emulator's SBI answers S-mode ECALLs; with no M-mode software, nothing else
-  // could take a trap to M), and the counters readable from S-mode
-  // (mcounteren CY, TM, IR; privileged spec §3.1.11).
+  // could take a trap to M), and the counters readable from S- and U-mode
+  // (mcounteren/scounteren CY, TM, IR; privileged spec §3.1.11, §4.1.5):
+  // OpenSBI's hart init sets both, and user space reads `time` directly (vDSO).
   CpuImpl& c = h.impl();
   c.mideleg = kMipSSIP | kMipSTIP | kMipSEIP;
   c.medeleg = 0xffff & ~((1u << 9) | (1u << 10) | (1u << 11) | (1u << 14));
   c.mcounteren = 7;
+  c.scounteren = 7;
   recompute_mip(c);
 }
 

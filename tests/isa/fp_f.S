@@ -380,6 +380,34 @@ main:
   fsw fa0, 4(a1)
   lw a0, 4(a1)
   CHECK 361, a0, S(0x7f800001)
+  /* ---- underflow: tininess is detected after rounding (IEEE 754 option
+   * RISC-V uses): (1 + 2^-23) * 2^-126 (1 - 2^-23) = 2^-126 (1 - 2^-46) rounds
+   * to 2^-126, the smallest normal, so it is not tiny: NX only. 0x00ffffff / 2
+   * is tiny even after rounding (to 2^-126 - 2^-150), so UF | NX, and the
+   * subnormal rounding gives 0x00800000 too. ---- */
+  FOP2 400, fmul.s, 0x00800000, NX, 0x3f800001, 0x007fffff
+  FOP2 402, fdiv.s, 0x00800000, UF | NX, 0x00ffffff, TWO
+  FOP2 404, fmul.s, 0x007fffff, UF | NX, 0x3f800001, 0x007fffff, rtz
+  FOP2 406, fmul.s, 0x00000001, UF | NX, 0x00000001, HALF, rup   /* 2^-150 up */
+  FOP2 408, fmul.s, PZERO, UF | NX, 0x00000001, HALF, rne        /* tie to even 0 */
+  FOP2 410, fmul.s, MZERO, UF | NX, 0x80000001, HALF, rne        /* signed zero */
+  FOP2 412, fadd.s, 0x00000002, 0, 0x00000001, 0x00000001        /* exact subnormal: no UF */
+  /* ---- the sign of an exact zero sum ---- */
+  FOP2 420, fadd.s, MZERO, 0, MZERO, MZERO
+  FOP2 422, fadd.s, PZERO, 0, PZERO, MZERO
+  FOP2 424, fadd.s, MZERO, 0, PZERO, MZERO, rdn
+  FOP2 426, fsub.s, PZERO, 0, ONE, ONE
+  FOP2 428, fsub.s, MZERO, 0, ONE, ONE, rdn
+  FOP3 430, fmadd.s, MZERO, 0, MZERO, ONE, MZERO
+  FOP3 432, fnmsub.s, MZERO, 0, PZERO, ONE, MZERO   /* -(+0 * 1) + -0 = -0 */
+  /* ---- infinities ---- */
+  FOP2 440, fdiv.s, PZERO, 0, ONE, INF
+  FOP2 442, fmul.s, MINF, 0, INF, MONE
+  FOP2 444, fdiv.s, QNAN, NV, INF, INF
+  FOP1 446, fsqrt.s, INF, 0, INF
+  FOP1 448, fsqrt.s, QNAN, NV, MINF
+  FOP3 450, fmadd.s, QNAN, NV, INF, ONE, MINF
+  FOP2 452, fadd.s, INF, 0, INF, MAXF
   j pass
 
   .data

@@ -28,7 +28,7 @@ describe('ISA test programs under vmsup run', () => {
   });
 
   test('there are programs to run', () => {
-    expect(programs.length).toBeGreaterThanOrEqual(17);
+    expect(programs.length).toBeGreaterThanOrEqual(22);
   });
 
   test.each(programs)('%s passes every check', (name) => {

@@ -158,6 +158,37 @@ main:
   csrrs a0, mscratch, x0
   csrr a1, mscratch
   CHECKR 66, a1, s1
+  /* ---- mstatus.MPP: M, S and U are implemented, each reads back ---- */
+  .irp m, 0, 1, 3
+  li t0, MSTATUS_MPP
+  csrc mstatus, t0
+  li t0, \m << 11
+  csrs mstatus, t0
+  csrr a0, mstatus
+  srli a0, a0, 11
+  andi a0, a0, 3
+  CHECK (71 + \m), a0, \m
+  .endr
+  /* CSRRS with rs1 != x0 is a write even when the register holds 0: on a
+   * read-only CSR it is illegal (Zicsr: "will still attempt to write the
+   * unmodified value back", and its table of when
+   * CSR instructions write). Known QEMU 7.2 deviation: no trap, failing check 87;
+   * checks 84-90 are QEMU deviations and stay at the end. */
+  li a1, 0
+  EXPECT_TRAP 20f
+21:csrrs a0, mhartid, a1
+  FAILNOW 87
+20:CHECK_ILLEGAL 84, 21b
+  /* ---- mstatus.MPP is WARL: the reserved value 2 never reads back.
+   * Known QEMU 7.2 deviation: it keeps 2, failing check 89. ---- */
+  li t0, MSTATUS_MPP
+  csrc mstatus, t0
+  li t0, 2 << 11
+  csrs mstatus, t0
+  csrr a0, mstatus
+  srli a0, a0, 11
+  andi a0, a0, 3
+  CHECKNE 89, a0, 2
   /* ---- mepc: bit 0 always zero (with C, bit 1 is writable) (priv
    * spec 3.1.14). Known QEMU 7.2 deviation: it keeps bit 0, failing check 90. ---- */
   li a0, 0x80001237
