@@ -99,8 +99,7 @@ void cpu_reset(CpuImpl& c, uint64_t pc, Priv p) {
   c.mcounteren = c.mcountinhibit = c.menvcfg = 0;
   c.stvec = c.sscratch = c.sepc = c.scause = c.stval = 0;
   c.scounteren = c.senvcfg = c.satp = 0;
-  c.instret = 0;
-  c.cycle_offset = 0;
+  c.minstret = c.mcycle = 0;
   std::memset(c.pmpaddr, 0, sizeof(c.pmpaddr));
   std::memset(c.pmpcfg, 0, sizeof(c.pmpcfg));
   c.resv_valid = false;
@@ -214,9 +213,9 @@ bool csr_read(CpuImpl& c, uint32_t csr, uint64_t* out) {
     case 0x002: if (!(c.mstatus & ms::FS)) return false; v = c.fp.frm & 7; break;
     case 0x003: if (!(c.mstatus & ms::FS)) return false; v = ((c.fp.frm & 7) << 5) | (c.fp.fflags & 0x1f); break;
     // Zicntr.
-    case 0xc00: if (!counter_allowed(c, 0)) return false; v = c.instret + c.cycle_offset; break;
+    case 0xc00: if (!counter_allowed(c, 0)) return false; v = c.mcycle; break;
     case 0xc01: if (!counter_allowed(c, 1)) return false; v = c.host.mtime(); break;
-    case 0xc02: if (!counter_allowed(c, 2)) return false; v = c.instret; break;
+    case 0xc02: if (!counter_allowed(c, 2)) return false; v = c.minstret; break;
     // Supervisor.
     case 0x100: v = with_sd(c.mstatus) & kSstatusMask; break;
     case 0x104: v = c.mie & c.mideleg; break;
@@ -256,8 +255,8 @@ bool csr_read(CpuImpl& c, uint32_t csr, uint64_t* out) {
     case 0x342: v = c.mcause; break;
     case 0x343: v = c.mtval; break;
     case 0x344: v = read_mip(c); break;
-    case 0xb00: v = c.instret + c.cycle_offset; break;
-    case 0xb02: v = c.instret; break;
+    case 0xb00: v = c.mcycle; break;
+    case 0xb02: v = c.minstret; break;
     default:
       if (csr >= 0xc03 && csr <= 0xc1f) {  // hpmcounter3..31: read-only zero
         if (!counter_allowed(c, csr - 0xc00)) return false;
@@ -351,14 +350,10 @@ bool csr_write(CpuImpl& c, uint32_t csr, uint64_t v) {
       recompute_mip(c);
       break;
     }
-    case 0xb00: c.cycle_offset = v - c.instret; break;
-    case 0xb02: {
-      const uint64_t cyc = c.instret + c.cycle_offset;
-      // The write takes effect after this instruction retires (which adds one).
-      c.instret = v - 1;
-      c.cycle_offset = cyc - c.instret;
-      break;
-    }
+    // A CSR write takes effect after the writing instruction completes, so its
+    // own retirement must not count on top of the written value.
+    case 0xb00: c.mcycle = (c.mcountinhibit & 1) ? v : v - 1; break;
+    case 0xb02: c.minstret = (c.mcountinhibit & 4) ? v : v - 1; break;
     default:
       if (csr >= 0x3a0 && csr <= 0x3af) {
         unsigned n = csr - 0x3a0;

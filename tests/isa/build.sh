@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every tests/isa/*.S into tests/.work/isa/<name>.elf (incrementally: a
-# program is rebuilt when it, common.h or link.ld is newer than its ELF).
+# program is rebuilt when it, a header (*.h), link.ld or this script is newer
+# than its ELF).
 # Usage: tests/isa/build.sh [name ...]   (default: all programs)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -11,11 +12,14 @@ command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (apt-get install 
 if [ $# -gt 0 ]; then names=("$@"); else
   names=(); for f in "$here"/*.S; do names+=("$(basename "$f" .S)"); done
 fi
+deps=("$here"/*.h "$here/link.ld" "$here/build.sh")
 for n in "${names[@]}"; do
   src="$here/$n.S"; elf="$out/$n.elf"
-  if [ -f "$elf" ] && [ "$elf" -nt "$src" ] && [ "$elf" -nt "$here/common.h" ] && [ "$elf" -nt "$here/link.ld" ]; then
-    continue
-  fi
+  [ -f "$src" ] || { echo "build.sh: no program $src" >&2; exit 1; }
+  fresh=1
+  [ -f "$elf" ] && [ "$elf" -nt "$src" ] || fresh=0
+  for d in "${deps[@]}"; do [ "$fresh" = 1 ] && [ "$elf" -nt "$d" ] || fresh=0; done
+  [ "$fresh" = 1 ] && continue
   "$CC" -march=rv64gc -mabi=lp64d -mno-relax -nostdlib -nostartfiles -static -fno-pie -no-pie \
     -Wl,--no-relax -Wl,--build-id=none -Wl,-T,"$here/link.ld" -I "$here" -o "$elf.tmp" "$src"
   mv "$elf.tmp" "$elf"
