@@ -526,8 +526,13 @@ bool Qcow2Backend::open(const std::string& path, bool read_only, std::string* er
     // Bases are opened read-only and share their lock with other readers.
     std::string fmt = h_.backing_format;
     if (fmt.empty()) {
-      int pfd = ::open(bpath.c_str(), O_RDONLY | O_CLOEXEC);
+      int pfd = ::open(bpath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
       uint8_t m[4] = {0, 0, 0, 0};
+      struct stat pst;
+      if (pfd >= 0 && (fstat(pfd, &pst) != 0 || !S_ISREG(pst.st_mode))) {
+        ::close(pfd);
+        pfd = -1;
+      }
       if (pfd >= 0) {
         if (pread_full(pfd, m, 4, 0) == 4 && be32(m) == kMagic) fmt = "qcow2";
         ::close(pfd);
@@ -1003,7 +1008,9 @@ int Qcow2Backend::write(uint64_t offset, const void* buf_, size_t len) {
       // Overwrite in place; extend over following clusters of this L2 table
       // that are writable and host-contiguous.
       uint64_t host = e & kOffsetMask;
-      if (host % cs_ != 0) return -EIO;
+      // A data cluster past the end of the file is corrupt: writing there would
+      // later collide with the clusters we allocate at the end.
+      if (host % cs_ != 0 || host + cs_ > next_alloc_) return -EIO;
       uint64_t total = std::min<uint64_t>(len, cs_ - in);
       for (uint32_t k = 1; total < len && idx + k < l2_entries; k++) {
         uint64_t e2 = (*tab)[idx + k];
