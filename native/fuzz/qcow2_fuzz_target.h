@@ -64,12 +64,10 @@ inline int qcow2_fuzz_one(const uint8_t* data, size_t size, const std::string& s
         uint64_t len = std::min<uint64_t>(vs, 512 + 3000 * i);
         uint64_t off = pick(100 + i, len);
         std::memset(buf.data(), int(0xa5 + i), len);
-        if (len > 0 && b->write(off, buf.data(), len) == 0) {
-          // What was written must read back (the backend's own consistency).
-          std::vector<uint8_t> r(len);
-          if (b->read(off, r.data(), len) == 0 && std::memcmp(r.data(), buf.data(), len) != 0)
-            __builtin_trap();
-        }
+        // (No read-back check: a hostile image may map two guest clusters to
+        // one host cluster, as QEMU would also honour; what must hold is no
+        // crash, hang or runaway allocation, and no write into metadata.)
+        if (len > 0 && b->write(off, buf.data(), len) == 0) (void)b->read(off, buf.data(), len);
       }
       (void)b->flush();
     }
