@@ -1,12 +1,24 @@
 // vmsup console id|name: attaches this terminal to the VM's console (like cu;
-// `~.` detaches).
-import { VmsupError } from '../daemon/protocol/errors.js';
-import type { CommandDefinition } from './command.js';
-import { call } from './client.js';
+// `~.` detaches). The daemon hands over the output buffered while nobody was
+// attached and stops draining the pty for as long as this connection lasts.
+import { EXIT_OK, type CommandDefinition } from './command.js';
+import { Client } from './client.js';
 import { attachConsole } from './console-attach.js';
 import { oneVm } from './idarg.js';
 
 const USAGE = 'console id | name';
+
+/** Claims the console of `vm` and runs the session; used by start -c too. */
+export async function runConsole(vm: string): Promise<number> {
+  const c = await Client.connect();
+  try {
+    const res = await c.request('console', { vm });
+    process.stdout.write(Buffer.from(res.history, 'base64'));
+    return await attachConsole(res.tty);
+  } finally {
+    c.close();
+  }
+}
 
 export const consoleCommand: CommandDefinition = {
   names: ['console'],
@@ -14,9 +26,7 @@ export const consoleCommand: CommandDefinition = {
   help: "Attach to a VM's console; type ~. to detach.",
   async handler(args) {
     const { vm } = oneVm(args, USAGE);
-    const res = await call('status', { vm });
-    const info = res.vms[0];
-    if (!info || info.state === 'stopped' || !info.tty) throw new VmsupError('NOT_RUNNING', `console: vm ${vm} is not running`);
-    return { exitCode: await attachConsole(info.tty) };
+    await runConsole(vm);
+    return { exitCode: EXIT_OK };
   },
 };

@@ -2,7 +2,7 @@
 // Starts a defined VM, or an ad hoc (transient) one when options describe it.
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, say } from './client.js';
-import { attachConsole } from './console-attach.js';
+import { runConsole } from './console.js';
 import { parseVmArgs, VM_OPTIONS_USAGE } from './vmopts.js';
 
 const USAGE = `start [-c] ${VM_OPTIONS_USAGE} [--json] id | name`;
@@ -20,7 +20,7 @@ export const startCommand: CommandDefinition = {
       ...(a.template !== undefined ? { template: a.template } : {}),
     });
     if (a.json) return { output: JSON.stringify(res.vm), exitCode: EXIT_OK };
-    if (a.console && res.vm.tty) return { exitCode: await attachConsole(res.vm.tty) };
+    if (a.console) return { exitCode: await runConsole(String(res.vm.id)) };
     if (res.vm.state === 'waiting') say(`vm ${res.vm.id} is waiting for a free worker, tty ${res.vm.tty}`);
     else say(`started vm ${res.vm.id} successfully, tty ${res.vm.tty}`);
     return { exitCode: EXIT_OK };

@@ -18,7 +18,11 @@ const MAX_INFLIGHT = 32;
 /** A frame that stays incomplete this long is a truncated frame: the connection is closed. */
 const PARTIAL_FRAME_TIMEOUT_MS = 10_000;
 
-type Handler = (sup: Supervisor, peer: Peer, params: any) => Promise<unknown>;
+/** What a handler may know of its connection: a hook run when it closes. */
+export interface Connection {
+  onClose(fn: () => void): void;
+}
+type Handler = (sup: Supervisor, peer: Peer, params: any, conn: Connection) => Promise<unknown>;
 
 const HANDLERS: Record<RequestType, Handler> = {
   status: (s, peer, p) => s.status(peer, p),
@@ -35,6 +39,7 @@ const HANDLERS: Record<RequestType, Handler> = {
   reload: (s, peer) => s.reload(peer),
   reset: (s, peer, p) => s.reset(peer, p),
   events: (s, peer, p) => s.eventLog(peer, p),
+  console: (s, peer, p, conn) => s.consoleAttach(peer, p, conn),
 };
 
 export interface ServerOptions {
@@ -96,6 +101,13 @@ export class ControlServer {
     }
     this.conns.add(sock);
     const decoder = new FrameDecoder();
+    const closers: (() => void)[] = [];
+    const conn: Connection = {
+      onClose: (fn) => {
+        if (sock.destroyed) fn();
+        else closers.push(fn);
+      },
+    };
     let inflight = 0;
     let partialTimer: NodeJS.Timeout | undefined;
     const drop = (why: string) => {
@@ -106,6 +118,7 @@ export class ControlServer {
     sock.on('close', () => {
       clearTimeout(partialTimer);
       this.conns.delete(sock);
+      for (const fn of closers.splice(0)) fn();
     });
     sock.on('error', () => undefined);
     sock.on('data', (chunk: Buffer) => {
@@ -133,7 +146,7 @@ export class ControlServer {
           return;
         }
         this.log.debug(`uid ${peer.uid}: ${req.type} ${JSON.stringify(req.params)}`);
-        HANDLERS[req.type](this.sup, peer, req.params).then(
+        HANDLERS[req.type](this.sup, peer, req.params, conn).then(
           (result) => {
             inflight--;
             this.reply(sock, { id: req.id, ok: true, result });

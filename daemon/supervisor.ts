@@ -10,6 +10,7 @@
 //   running --guest reboot--> starting --> running (same worker, same console)
 //   any running state --worker fails--> stopped (with the reason)
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import tty from 'node:tty';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
@@ -41,6 +42,8 @@ import {
   type Peer,
 } from './access.js';
 import type { Logger } from './log.js';
+import type { Connection } from './server.js';
+import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -61,6 +64,12 @@ interface Running {
   forced?: boolean;
   stopTimer?: NodeJS.Timeout;
   killTimer?: NodeJS.Timeout;
+  /** Reads the pty's slave side while no console client is attached, so the
+   * guest never blocks on a full pty; keeps the last output for the next attach. */
+  drain: tty.ReadStream;
+  history: Buffer[];
+  historyBytes: number;
+  attached: boolean;
   bootedAt: number;
   quickRestarts: number;
   restarts: number;
@@ -262,17 +271,28 @@ export class Supervisor {
       consoleOut: pty.master,
       wakeFd,
     };
+    const drain = new tty.ReadStream(pty.slave);
     const r: Running = {
       vm,
       port: port1,
       wakeFd,
       shared,
       pty,
+      drain,
+      history: [],
+      historyBytes: 0,
+      attached: false,
       abort: new AbortController(),
       bootedAt: Date.now(),
       quickRestarts: 0,
       restarts: 0,
     };
+    drain.on('data', (chunk: Buffer) => {
+      r.history.push(chunk);
+      r.historyBytes += chunk.length;
+      while (r.historyBytes - r.history[0].length >= LIMITS.consoleHistoryBytes) r.historyBytes -= r.history.shift()!.length;
+    });
+    drain.on('error', () => undefined); // EIO once the master is closed
     this.running.set(vm.id, r);
     this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
     const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs };
@@ -346,7 +366,7 @@ export class Supervisor {
     const a = addon();
     a.closeFd(r.wakeFd);
     a.closeFd(r.pty.master);
-    a.closeFd(r.pty.slave);
+    r.drain.destroy(); // closes the slave fd
     let reason: string;
     if (r.stopReason) {
       reason = r.stopReason;
@@ -585,6 +605,36 @@ export class Supervisor {
     if (p.what === 'switches') return { stopped: 0 }; // no switches exist until networking lands
     const res = await this.stop(peer, { all: true, force: true });
     return { stopped: res.stopped.length };
+  }
+
+  /** Claims the console for this connection: stops draining the pty and
+   * hands over the buffered output; the drain resumes when the client leaves. */
+  async consoleAttach(peer: Peer, p: Params<'console'>, conn: Connection): Promise<Results['console']> {
+    return this.call(() => {
+      const vm = this.findFor(peer, p.vm);
+      const r = this.running.get(vm.id);
+      if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
+      if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use`);
+      r.attached = true;
+      // Stop reading the slave now, not after another highWaterMark of output:
+      // take what the stream already holds, then stop the handle itself.
+      r.drain.pause();
+      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
+      const h = (r.drain as unknown as { _handle?: { reading: boolean; readStop(): number } })._handle;
+      if (h && h.reading) {
+        h.reading = false;
+        h.readStop();
+      }
+      let buf = Buffer.concat(r.history);
+      if (buf.length > LIMITS.consoleHistoryBytes) buf = buf.subarray(buf.length - LIMITS.consoleHistoryBytes);
+      r.history = [];
+      r.historyBytes = 0;
+      conn.onClose(() => {
+        r.attached = false;
+        if (!r.drain.destroyed) r.drain.resume();
+      });
+      return { vm: this.info(r.vm), tty: r.pty.path, history: buf.toString('base64') };
+    });
   }
 
   async eventLog(peer: Peer, p: Params<'events'>): Promise<Results['events']> {

@@ -50,6 +50,8 @@ export interface NativeMachine {
   run(maxMillis: number): RunStatus;
   /** Host-side Ctrl-Alt-Del through the virtio keyboard: the guest's graceful shutdown request. */
   ctrlAltDel(): void;
+  /** Host keystrokes for the console UART (when consoleIn is not used); returns the bytes taken. */
+  consoleInput(bytes: Uint8Array): number;
   stats(): MachineStats;
   /** Releases RAM, disks and fds now rather than at garbage collection. */
   close(): void;

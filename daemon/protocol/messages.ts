@@ -21,6 +21,8 @@ export const LIMITS = {
   cmdlineMaxBytes: 1024,
   /** Events returned by one `events` request. */
   eventsMax: 10_000,
+  /** Console output kept while no client is attached (replayed on attach). */
+  consoleHistoryBytes: 64 * 1024,
 } as const;
 
 export const DEFAULT_MEMORY = 512 * 1024 * 1024; // vmd's VM_DEFAULT_MEMORY
@@ -113,7 +115,8 @@ const configShape = obj(
 /** What a client may say about a VM; the daemon fills in the defaults. */
 export type VmConfigInput = ReturnType<typeof configShape>;
 
-const vmRef = str(LIMITS.nameMaxBytes, 1);
+// Longer than a name may be, so that the daemon's name check gives vmctl's message.
+const vmRef = str(255, 1);
 
 // ---- requests ---------------------------------------------------------------
 
@@ -132,6 +135,8 @@ export const REQUESTS = {
   reload: obj({}),
   reset: obj({ what: oneOf('all', 'vms', 'switches') }),
   events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax) }, ['vm', 'limit']),
+  /** Claims the console until this connection closes; answers the tty and the buffered output. */
+  console: obj({ vm: vmRef }),
 };
 export type RequestType = keyof typeof REQUESTS;
 export type Params<K extends RequestType> = ReturnType<(typeof REQUESTS)[K]>;
@@ -201,6 +206,8 @@ export interface Results {
   reload: { removed: number };
   reset: { stopped: number };
   events: { events: EventRecord[] };
+  /** history: the console output buffered while nobody was attached, base64. */
+  console: { vm: VmInfo; tty: string; history: string };
 }
 
 // ---- frames on the wire -----------------------------------------------------

@@ -2,7 +2,9 @@
 #include "cpu/fpu.h"
 
 #include <cstring>
+#include <random>
 
+#include "cpu/fpu_softfloat.h"
 #include "cpu/fpu_test_vectors.h"
 #include "testing.h"
 
@@ -444,6 +446,147 @@ TEST(fflags_accrue) {
   c.fs.f[2] = d(2.0);
   CHECK(c.run(op_fp(DIV, D, 2, 1, RNE, 3)) == FpResult::kOk);  // exact: flags stay
   CHECK_EQ(c.fs.fflags, NX | DZ);
+  // An integer-destination instruction dirties FS only when fflags changes.
+  c.fs.f[1] = kSNaNd;
+  CHECK(c.run(op_fp(CMP, D, 2, 1, 2, 3)) == FpResult::kOk);  // FEQ with a sNaN: NV
+  CHECK_EQ(c.fs.fflags, NX | DZ | NV);
+  CHECK(c.dirty);
+  CHECK(c.run(op_fp(CMP, D, 2, 1, 2, 3)) == FpResult::kOk);  // NV again: no change
+  CHECK_EQ(c.fs.fflags, NX | DZ | NV);
+  CHECK(!c.dirty);
+}
+
+// fp_execute answers FADD/FSUB/FMUL/FDIV/FSQRT and the FMAs in RNE on the host FPU when it
+// can (fpu.cc "Host fast path"). Differential check against the soft-float
+// reference (itself checked against QEMU above/below) on random operands
+// spread over the whole exponent range, underflow and overflow included.
+TEST(host_fast_path_matches_softfloat) {
+  namespace sf = vmsup::softfp;
+  std::mt19937_64 rng(12345);
+  auto rnd = [&](bool dbl) -> uint64_t {
+    uint64_t r = rng();
+    int kind = static_cast<int>(rng() % 7);
+    int mant = dbl ? 52 : 23;
+    uint64_t top = dbl ? 2047 : 255;
+    uint64_t e;
+    switch (kind) {
+      case 0: return dbl ? r : (r & 0xffffffffu);                   // anything, NaN/inf too
+      case 1: e = top / 2 + rng() % 40 - 20; break;                  // mid range
+      case 2: e = rng() % (mant + 3); break;                          // subnormal / small
+      case 3: e = top - 1 - rng() % 4; break;                         // near overflow
+      case 4: e = top / 4 + rng() % 8; break;                         // products near underflow
+      case 5: e = (dbl ? 540 : 78) + rng() % 24 - 12; break;          // a*b - RN(a*b) near 2^emin
+      default: e = rng() % top; break;
+    }
+    uint64_t m = r & ((1ull << mant) - 1);
+    if (rng() % 3 == 0) m &= ~((1ull << (rng() % mant)) - 1);        // short significands: exact cases
+    return (r & (1ull << (dbl ? 63 : 31))) | (e << mant) | m;
+  };
+  int bad = 0;
+  for (int i = 0; i < 600000; i++) {
+    bool dbl = i & 1;
+    uint32_t f5 = (uint32_t[]){ADD, SUB, MUL, DIV, SQRT, 0x43, 0x47, 0x4b, 0x4f}[(i >> 1) % 9];
+    uint64_t a = rnd(dbl), b = rnd(dbl), cc = rnd(dbl);
+    if (f5 >= 0x43 && rng() % 4 == 0) {
+      // An addend close to -a*b: cancellation, exact and near-exact results.
+      uint32_t tfl = 0;
+      cc = dbl ? sf::mul<sf::F64>(a, b, (int)(rng() % 5), tfl) ^ (1ull << 63)
+               : sf::mul<sf::F32>(a, b, (int)(rng() % 5), tfl) ^ (1ull << 31);
+      if (rng() & 1) cc ^= 1;
+    }
+    bool negprod = f5 == 0x4b || f5 == 0x4f, negc = f5 == 0x47 || f5 == 0x4f;
+    uint32_t want_fl = 0;
+    uint64_t want;
+    if (dbl) {
+      switch (f5) {
+        case ADD: want = sf::add<sf::F64>(a, b, false, sf::kRNE, want_fl); break;
+        case SUB: want = sf::add<sf::F64>(a, b, true, sf::kRNE, want_fl); break;
+        case MUL: want = sf::mul<sf::F64>(a, b, sf::kRNE, want_fl); break;
+        case DIV: want = sf::div<sf::F64>(a, b, sf::kRNE, want_fl); break;
+        case SQRT: want = sf::sqrt<sf::F64>(a, sf::kRNE, want_fl); break;
+        default: want = sf::fma<sf::F64>(a, b, cc, negprod, negc, sf::kRNE, want_fl); break;
+      }
+    } else {
+      switch (f5) {
+        case ADD: want = sf::add<sf::F32>(a, b, false, sf::kRNE, want_fl); break;
+        case SUB: want = sf::add<sf::F32>(a, b, true, sf::kRNE, want_fl); break;
+        case MUL: want = sf::mul<sf::F32>(a, b, sf::kRNE, want_fl); break;
+        case DIV: want = sf::div<sf::F32>(a, b, sf::kRNE, want_fl); break;
+        case SQRT: want = sf::sqrt<sf::F32>(a, sf::kRNE, want_fl); break;
+        default: want = sf::fma<sf::F32>(a, b, cc, negprod, negc, sf::kRNE, want_fl); break;
+      }
+      want |= 0xffffffff00000000ull;
+      a |= 0xffffffff00000000ull;
+      b |= 0xffffffff00000000ull;
+      cc |= 0xffffffff00000000ull;
+    }
+    Cpu c;
+    uint64_t got;
+    if (f5 >= 0x43) {
+      c.fs.f[1] = a;
+      c.fs.f[2] = b;
+      c.fs.f[4] = cc;
+      CHECK(c.run(r4(f5, dbl ? D : S, 4, 2, 1, RNE, 3)) == FpResult::kOk);
+      got = c.fs.f[3];
+    } else {
+      got = bin(c, f5, dbl ? D : S, RNE, a, b);
+    }
+    if (got != want || c.fs.fflags != want_fl) {
+      if (++bad <= 10)
+        std::printf("  op %x %c a %016llx b %016llx c %016llx: got %016llx/%x want %016llx/%x\n", f5,
+                    dbl ? 'd' : 's', (unsigned long long)a, (unsigned long long)b,
+                    (unsigned long long)cc, (unsigned long long)got, c.fs.fflags, (unsigned long long)want, want_fl);
+    }
+  }
+  CHECK_EQ(bad, 0);
+}
+
+// Hostile encodings: random instruction words in the five FP major opcodes with
+// random register contents. Under UBSan any undefined behaviour aborts. An
+// illegal instruction changes nothing; a legal one changes at most f[rd] or
+// x[rd] (never x0) and ORs into fflags; without *dirty no f state changed.
+TEST(random_encodings_change_only_what_they_may) {
+  std::mt19937_64 rng(99);
+  const uint32_t opcodes[] = {0x53, 0x53, 0x53, 0x43, 0x47, 0x4b, 0x4f};
+  int legal = 0;
+  for (int i = 0; i < 200000; i++) {
+    Cpu c;
+    for (int r = 0; r < 32; r++) {
+      uint64_t v = rng();
+      if (rng() & 1) v |= 0xffffffff00000000ull;  // often a boxed single
+      c.fs.f[r] = v;
+      c.x[r] = r ? rng() : 0;
+    }
+    c.fs.frm = static_cast<uint32_t>(rng() % 8);
+    c.fs.fflags = static_cast<uint32_t>(rng() % 32);
+    uint32_t insn = (static_cast<uint32_t>(rng()) & ~0x7fu) | opcodes[rng() % 7];
+    Cpu before = c;
+    FpResult r = c.run(insn);
+    unsigned rd = (insn >> 7) & 31;
+    CHECK_EQ(c.x[0], 0u);
+    bool f_same = true, x_same = true;
+    for (int k = 0; k < 32; k++) {
+      if (c.fs.f[k] != before.fs.f[k]) {
+        f_same = false;
+        CHECK_EQ(static_cast<unsigned>(k), rd);
+      }
+      if (c.x[k] != before.x[k]) {
+        x_same = false;
+        CHECK_EQ(static_cast<unsigned>(k), rd);
+      }
+    }
+    CHECK_EQ(c.fs.frm, before.fs.frm);
+    CHECK_EQ(c.fs.fflags & before.fs.fflags, before.fs.fflags);  // accrue only
+    if (r == FpResult::kIllegal) {
+      CHECK(f_same && x_same && !c.dirty);
+      CHECK_EQ(c.fs.fflags, before.fs.fflags);
+    } else {
+      legal++;
+      CHECK(f_same || x_same);  // one destination file
+      if (!c.dirty) CHECK(f_same && c.fs.fflags == before.fs.fflags);
+    }
+  }
+  CHECK(legal > 10000);  // the generator does reach real instructions
 }
 
 // Every vector of fpu_test_vectors.h (generated from QEMU's RISC-V FPU by

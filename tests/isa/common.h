@@ -1,6 +1,6 @@
 /*
  * common.h - shared start-up code, trap handlers and check macros for the
- * bare-metal ISA test programs (tests/isa/*.S). Included first by every program.
+ * bare-metal ISA test programs (tests/isa/<name>.S). Included first by every program.
  *
  * Conventions
  *   gp (x3)   number of the check being run; a failure reports it over HTIF as
@@ -240,6 +240,9 @@
 
 /* ---------------------------- start-up code ---------------------------- */
   .section .text.init, "ax", @progbits
+  /* 32-bit encodings only, so the handlers still run if a test clears misa.C */
+  .option push
+  .option norvc
   .globl _start
 _start:
   li gp, 0
@@ -393,6 +396,25 @@ puthex:
   mv ra, s5
   ret
 
+/* putdec: a0 in decimal. Clobbers a0, s5-s8, t5, t6. */
+putdec:
+  mv s5, ra
+  mv s6, a0
+  li s7, 1
+  li s8, 10
+1:mul a0, s7, s8
+  bgtu a0, s6, 2f
+  mv s7, a0
+  j 1b
+2:divu a0, s6, s7
+  remu s6, s6, s7
+  addi a0, a0, '0'
+  jal putc
+  divu s7, s7, s8
+  bnez s7, 2b
+  mv ra, s5
+  ret
+
 /* putc: HTIF console putchar of a0 (device 1, command 1); waits for the host to
  * clear tohost, then acknowledges fromhost. Clobbers t5, t6. */
   .globl putc
@@ -420,16 +442,27 @@ fail:
   fence
   bnez gp, 1f
   li gp, 9999
-1:slli t6, gp, 1
+1:/* print "check <n in hex> failed" first: QEMU's exit status keeps only 8 bits */
+  la s4, msg_check
+  jal puts
+  mv a0, gp
+  jal putdec
+  la s4, msg_failed
+  jal puts
+  slli t6, gp, 1
   ori t6, t6, 1
   la t5, tohost
   sd t6, 0(t5)
 2:j 2b
 
+  .option pop
+
   .section .rodata
 msg_cause: .asciz " trap cause="
 msg_epc:   .asciz " epc="
 msg_tval:  .asciz " tval="
+msg_check: .asciz "check "
+msg_failed: .asciz " failed\n"
 
 /* HTIF mailbox: tohost then fromhost, 8-byte aligned, own section. */
   .section .tohost, "aw", @progbits

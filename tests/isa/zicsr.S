@@ -158,6 +158,89 @@ main:
   csrrs a0, mscratch, x0
   csrr a1, mscratch
   CHECKR 66, a1, s1
+  /* ---- mstatus.MPP: M, S and U are implemented, each reads back ---- */
+  .irp m, 0, 1, 3
+  li t0, MSTATUS_MPP
+  csrc mstatus, t0
+  li t0, \m << 11
+  csrs mstatus, t0
+  csrr a0, mstatus
+  srli a0, a0, 11
+  andi a0, a0, 3
+  CHECK (71 + \m), a0, \m
+  .endr
+  /* ---- trap CSRs are read/write (WARL/WLRL with legal values) ---- */
+  .set rwn, 100
+  .irp csr, mscratch, mtval, sscratch, stval, sepc
+  csrr s2, \csr
+  li a1, 0x7654321076543210
+  csrw \csr, a1
+  csrr a0, \csr
+  CHECKR rwn, a0, a1
+  csrw \csr, s2
+  .set rwn, rwn + 1
+  .endr
+  li a1, 2                       /* a legal exception code */
+  csrw mcause, a1
+  csrr a0, mcause
+  CHECK 110, a0, 2
+  li a1, CAUSE_INTR | 1
+  csrw scause, a1
+  csrr a0, scause
+  CHECK 111, a0, CAUSE_INTR | 1
+  /* mtvec/stvec MODE 2 and 3 are reserved (WARL): a legal mode reads back */
+  csrr s2, mtvec
+  la a1, m_trap
+  ori a1, a1, 2
+  csrw mtvec, a1
+  csrr a0, mtvec
+  andi a0, a0, 3
+  li gp, 112
+  li t0, 2
+  bgeu a0, t0, fail
+  csrw mtvec, s2
+  la a1, m_trap
+  ori a1, a1, 3
+  csrw stvec, a1
+  csrr a0, stvec
+  andi a0, a0, 3
+  li gp, 113
+  li t0, 2
+  bgeu a0, t0, fail
+  csrw stvec, zero
+  /* writing misa with its own value changes nothing and does not trap */
+  csrr a1, misa
+  csrw misa, a1
+  csrr a0, misa
+  CHECKR 114, a0, a1
+  /* hpm counter 3 exists (it may be read-only zero; the spec says all of
+   * 3..31 "should" be implemented, QEMU 7.2 has only some) */
+  csrr a0, mhpmcounter3
+  csrr a0, mhpmevent3
+  csrr a0, hpmcounter3
+  csrw mhpmevent3, zero
+  csrw mhpmcounter3, zero
+  li gp, 115                      /* (an illegal trap above would fail here) */
+  /* CSRRS with rs1 != x0 is a write even when the register holds 0: on a
+   * read-only CSR it is illegal (Zicsr: "will still attempt to write the
+   * unmodified value back", and its table of when
+   * CSR instructions write). Known QEMU 7.2 deviation: no trap, failing check 87;
+   * checks 84-90 are QEMU deviations and stay at the end. */
+  li a1, 0
+  EXPECT_TRAP 20f
+21:csrrs a0, mhartid, a1
+  FAILNOW 87
+20:CHECK_ILLEGAL 84, 21b
+  /* ---- mstatus.MPP is WARL: the reserved value 2 never reads back.
+   * Known QEMU 7.2 deviation: it keeps 2, failing check 89. ---- */
+  li t0, MSTATUS_MPP
+  csrc mstatus, t0
+  li t0, 2 << 11
+  csrs mstatus, t0
+  csrr a0, mstatus
+  srli a0, a0, 11
+  andi a0, a0, 3
+  CHECKNE 89, a0, 2
   /* ---- mepc: bit 0 always zero (with C, bit 1 is writable) (priv
    * spec 3.1.14). Known QEMU 7.2 deviation: it keeps bit 0, failing check 90. ---- */
   li a0, 0x80001237

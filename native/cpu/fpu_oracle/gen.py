@@ -13,6 +13,9 @@ This script
   4. writes the header.
 Run from the repository root:  python3 native/cpu/fpu_oracle/gen.py
 (Needs gcc-riscv64-linux-gnu and qemu-system-misc; the test itself does not.)
+For a larger one-off comparison, FPU_ORACLE_RANDOM=<cases per op> and
+FPU_ORACLE_OUT=<dir>/cpu/fpu_test_vectors.h, then build fpu_test.cc with
+-I<dir> ahead of -Inative.
 """
 import os
 import random
@@ -22,11 +25,11 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = os.path.join(HERE, '..', 'fpu_test_vectors.h')
+OUT = os.environ.get('FPU_ORACLE_OUT', os.path.join(HERE, '..', 'fpu_test_vectors.h'))
 RD, RS1, RS2, RS3 = 14, 11, 12, 13
 S, D = 0, 1
 BOX = 0xffffffff00000000
-rnd = random.Random(20261128)
+rnd = random.Random(int(os.environ.get('FPU_ORACLE_SEED', '20261128')))
 
 
 def op_fp(funct5, fmt, rs2, rm):
@@ -156,7 +159,7 @@ def box(fmt, v):
 
 
 KINDS = ['any', 'mid', 'mid', 'small', 'half', 'big', 'halfbig']
-N_RANDOM = 110
+N_RANDOM = int(os.environ.get('FPU_ORACLE_RANDOM', '110'))
 for fmt in (S, D):
     for f5 in (0, 1, 2, 3, 0x0b):
         for i in range(N_RANDOM):
@@ -171,6 +174,33 @@ for fmt in (S, D):
             a, b, c = rand_bits(fmt, ka), rand_bits(fmt, ka), rand_bits(fmt, rnd.choice(KINDS))
             rm, frm = rm_pick()
             add_case(r4(op, fmt, rm), frm, a, b, c)
+
+# Random operands for the non-arithmetic two-operand instructions and for the
+# conversions (a few per 10 arithmetic cases).
+for fmt in (S, D):
+    for i in range(N_RANDOM // 4):
+        ka = rnd.choice(KINDS)
+        a, b = rand_bits(fmt, ka), rand_bits(fmt, ka if rnd.random() < 0.5 else rnd.choice(KINDS))
+        if rnd.random() < 0.2:
+            b = a ^ rnd.choice([1, 1 << 63 if fmt == D else 1 << 31])
+        add_case(op_fp(5, fmt, RS2, rnd.randint(0, 1)), 0, a, b)
+        add_case(op_fp(0x14, fmt, RS2, rnd.randint(0, 2)), 0, a, b)
+    for i in range(N_RANDOM // 2):
+        t = rnd.randint(0, 3)
+        mant = 52 if fmt == D else 23
+        bias = 1023 if fmt == D else 127
+        e = bias + rnd.randint(-3, 66)
+        v = (rnd.getrandbits(1) << (63 if fmt == D else 31)) | (e << mant) | rnd.getrandbits(mant)
+        rm, frm = rm_pick()
+        add_case(op_fp(0x18, fmt, t, rm), frm, v if fmt == D else sb(v))
+        rm, frm = rm_pick()
+        iv = rnd.getrandbits(rnd.choice([8, 24, 25, 31, 32, 33, 53, 54, 63, 64]))
+        if rnd.random() < 0.5:
+            iv = (-iv) & (2**64 - 1)
+        add_case(op_fp(0x1a, fmt, rnd.randint(0, 3), rm), frm, iv)
+for i in range(N_RANDOM // 2):
+    rm, frm = rm_pick()
+    add_case(op_fp(0x08, S, 1, rm), frm, d(rnd.uniform(-2, 2) * 2.0 ** rnd.randint(-160, 130)))
 
 # Exact halfway cases in every rounding mode: x + half an ulp, x + 3 half ulps,
 # and products of two odd integers that need exactly P+1 bits.
@@ -316,7 +346,7 @@ def main():
                         '-nostartfiles', '-static', '-no-pie', '-Wl,--build-id=none',
                         '-T', os.path.join(HERE, 'link.ld'), os.path.join(HERE, 'oracle.S'), tab,
                         '-o', elf], check=True)
-        out = subprocess.run(['timeout', '120', 'qemu-system-riscv64', '-M', 'spike', '-bios', 'none',
+        out = subprocess.run(['timeout', str(60 + len(cases) // 1000), 'qemu-system-riscv64', '-M', 'spike', '-bios', 'none',
                               '-display', 'none', '-monitor', 'none', '-serial', 'stdio',
                               '-kernel', elf], check=True, capture_output=True, text=True).stdout
     lines = [l.split() for l in out.splitlines() if l.strip()]
