@@ -171,7 +171,12 @@ struct CpuImpl {
   uint64_t mcounteren = 0, mcountinhibit = 0, menvcfg = 0;
   uint64_t stvec = 0, sscratch = 0, sepc = 0, scause = 0, stval = 0;
   uint64_t scounteren = 0, senvcfg = 0, satp = 0;
-  uint64_t cycle_offset = 0;  // mcycle = instret + cycle_offset
+  uint64_t cycle_offset = 0;  // mcycle = instret + cycle_offset (while counting)
+  // minstret = instret + minstret_offset while counting: a guest write to
+  // minstret must not disturb `instret`, the count run() reports to the board.
+  uint64_t minstret_offset = 0;
+  // mcountinhibit CY/IR set: the counter reads this frozen value (csr.cc).
+  uint64_t mcycle_frozen = 0, minstret_frozen = 0;
   uint64_t pmpaddr[16] = {};
   uint8_t pmpcfg[16] = {};
 
