@@ -142,7 +142,8 @@ struct CpuImpl {
   uint64_t pc = 0;
   uint64_t mip = 0;  // effective mip (interrupt lines | software bits | timers)
   uint64_t mie = 0;
-  uint64_t instret = 0;
+  uint64_t retired_total = 0;  // every instruction ever retired (Hart::instret())
+  uint64_t minstret = 0, mcycle = 0;  // the CSRs (one cycle per instruction)
   // Translation keys (mmu.cc update_keys): bits 3:0 the mode, bits 11:4 the
   // TLB generation. Bumping the generation empties the TLB without touching it.
   uint64_t data_key = 0;   // translation key for loads/stores
@@ -171,12 +172,6 @@ struct CpuImpl {
   uint64_t mcounteren = 0, mcountinhibit = 0, menvcfg = 0;
   uint64_t stvec = 0, sscratch = 0, sepc = 0, scause = 0, stval = 0;
   uint64_t scounteren = 0, senvcfg = 0, satp = 0;
-  uint64_t cycle_offset = 0;  // mcycle = instret + cycle_offset (while counting)
-  // minstret = instret + minstret_offset while counting: a guest write to
-  // minstret must not disturb `instret`, the count run() reports to the board.
-  uint64_t minstret_offset = 0;
-  // mcountinhibit CY/IR set: the counter reads this frozen value (csr.cc).
-  uint64_t mcycle_frozen = 0, minstret_frozen = 0;
   uint64_t pmpaddr[16] = {};
   uint8_t pmpcfg[16] = {};
 
@@ -225,6 +220,13 @@ void recompute_mip(CpuImpl& c);
 void set_priv(CpuImpl& c, Priv p);
 void cpu_reset(CpuImpl& c, uint64_t pc, Priv p);
 void poll_stimecmp(CpuImpl& c, uint64_t now);
+
+// Adds n retired instructions to the counters, honouring mcountinhibit (§3.1.12).
+inline void account(CpuImpl& c, uint64_t n) {
+  c.retired_total += n;
+  if (!(c.mcountinhibit & 4)) c.minstret += n;
+  if (!(c.mcountinhibit & 1)) c.mcycle += n;
+}
 
 // The effective privilege of loads and stores (MPRV, privileged spec §3.1.6.3).
 inline Priv data_priv(const CpuImpl& c) {

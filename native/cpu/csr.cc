@@ -50,41 +50,6 @@ bool counter_allowed(const CpuImpl& c, unsigned idx) {
 
 uint64_t read_mip(const CpuImpl& c) { return c.mip; }
 
-// mcycle and minstret (§3.1.10) as the CSRs show them. `instret` itself only
-// ever counts retired instructions (it is what run() reports to the board);
-// the CSR views add an offset, or read a frozen value while the counter is
-// inhibited by mcountinhibit.CY / .IR (§3.1.12). mcycle counts one cycle per
-// retired instruction.
-constexpr uint64_t kInhibitCY = 1, kInhibitIR = 4;
-
-uint64_t get_mcycle(const CpuImpl& c) {
-  return (c.mcountinhibit & kInhibitCY) ? c.mcycle_frozen : c.instret + c.cycle_offset;
-}
-uint64_t get_minstret(const CpuImpl& c) {
-  return (c.mcountinhibit & kInhibitIR) ? c.minstret_frozen : c.instret + c.minstret_offset;
-}
-// A CSR write sets the value seen from the next instruction on: the writing
-// instruction's own retirement (which adds one to instret) is not counted
-// (§3.1.10: "the value written ... is the value read by the following
-// instruction").
-void set_mcycle(CpuImpl& c, uint64_t v) {
-  if (c.mcountinhibit & kInhibitCY) c.mcycle_frozen = v;
-  else c.cycle_offset = v - (c.instret + 1);
-}
-void set_minstret(CpuImpl& c, uint64_t v) {
-  if (c.mcountinhibit & kInhibitIR) c.minstret_frozen = v;
-  else c.minstret_offset = v - (c.instret + 1);
-}
-// The instruction that writes mcountinhibit still counts under the old
-// setting; the new one applies from the next instruction.
-void write_mcountinhibit(CpuImpl& c, uint64_t v) {
-  const uint64_t cyc = get_mcycle(c) + ((c.mcountinhibit & kInhibitCY) ? 0 : 1);
-  const uint64_t ins = get_minstret(c) + ((c.mcountinhibit & kInhibitIR) ? 0 : 1);
-  c.mcountinhibit = v & ~2ULL & 0xffffffffULL;  // bit 1 (TM) is read-only zero
-  set_mcycle(c, cyc);
-  set_minstret(c, ins);
-}
-
 void write_mstatus(CpuImpl& c, uint64_t v) {
   uint64_t s = (c.mstatus & ~kMstatusWritable) | (v & kMstatusWritable);
   s = legal_mpp(s);
@@ -134,10 +99,7 @@ void cpu_reset(CpuImpl& c, uint64_t pc, Priv p) {
   c.mcounteren = c.mcountinhibit = c.menvcfg = 0;
   c.stvec = c.sscratch = c.sepc = c.scause = c.stval = 0;
   c.scounteren = c.senvcfg = c.satp = 0;
-  c.instret = 0;
-  c.cycle_offset = 0;
-  c.minstret_offset = 0;
-  c.mcycle_frozen = c.minstret_frozen = 0;
+  c.minstret = c.mcycle = 0;
   std::memset(c.pmpaddr, 0, sizeof(c.pmpaddr));
   std::memset(c.pmpcfg, 0, sizeof(c.pmpcfg));
   c.resv_valid = false;
@@ -251,9 +213,9 @@ bool csr_read(CpuImpl& c, uint32_t csr, uint64_t* out) {
     case 0x002: if (!(c.mstatus & ms::FS)) return false; v = c.fp.frm & 7; break;
     case 0x003: if (!(c.mstatus & ms::FS)) return false; v = ((c.fp.frm & 7) << 5) | (c.fp.fflags & 0x1f); break;
     // Zicntr.
-    case 0xc00: if (!counter_allowed(c, 0)) return false; v = get_mcycle(c); break;
+    case 0xc00: if (!counter_allowed(c, 0)) return false; v = c.mcycle; break;
     case 0xc01: if (!counter_allowed(c, 1)) return false; v = c.host.mtime(); break;
-    case 0xc02: if (!counter_allowed(c, 2)) return false; v = get_minstret(c); break;
+    case 0xc02: if (!counter_allowed(c, 2)) return false; v = c.minstret; break;
     // Supervisor.
     case 0x100: v = with_sd(c.mstatus) & kSstatusMask; break;
     case 0x104: v = c.mie & c.mideleg; break;
@@ -293,8 +255,8 @@ bool csr_read(CpuImpl& c, uint32_t csr, uint64_t* out) {
     case 0x342: v = c.mcause; break;
     case 0x343: v = c.mtval; break;
     case 0x344: v = read_mip(c); break;
-    case 0xb00: v = get_mcycle(c); break;
-    case 0xb02: v = get_minstret(c); break;
+    case 0xb00: v = c.mcycle; break;
+    case 0xb02: v = c.minstret; break;
     // Sdtrig (debug spec 1.0 §5.7): the trigger CSRs exist so that software
     // can probe them without trapping, but no trigger is implemented: tselect
     // is WARL 0, tdata1 reads type 0 ("no trigger at this tselect", its fields
@@ -384,7 +346,7 @@ bool csr_write(CpuImpl& c, uint32_t csr, uint64_t v) {
       c.menvcfg = v & kMenvcfgSTCE;
       poll_stimecmp(c, c.host.mtime());
       break;
-    case 0x320: write_mcountinhibit(c, v); break;
+    case 0x320: c.mcountinhibit = v & ~2ULL & 0xffffffffULL; break;  // bit 1 (TM) is read-only zero
     case 0x340: c.mscratch = v; break;
     case 0x341: c.mepc = v & ~1ULL; break;
     case 0x342: c.mcause = v; break;
@@ -397,8 +359,10 @@ bool csr_write(CpuImpl& c, uint32_t csr, uint64_t v) {
       recompute_mip(c);
       break;
     }
-    case 0xb00: set_mcycle(c, v); break;
-    case 0xb02: set_minstret(c, v); break;
+    // A CSR write takes effect after the writing instruction completes, so its
+    // own retirement must not count on top of the written value.
+    case 0xb00: c.mcycle = (c.mcountinhibit & 1) ? v : v - 1; break;
+    case 0xb02: c.minstret = (c.mcountinhibit & 4) ? v : v - 1; break;
     case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: break;  // no trigger: writes ignored (WARL)
     default:
       if (csr >= 0x3a0 && csr <= 0x3af) {

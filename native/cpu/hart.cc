@@ -110,9 +110,9 @@ uint64_t Hart::run(uint64_t budget) {
     if (!(c.mip & c.mie)) return 0;
     c.state = HartState::kRunning;
   }
-  const uint64_t start = c.instret;
+  const uint64_t start = c.retired_total;
   uint64_t left = budget;  // dispatches left in this call
-  uint64_t retired = 0;    // not yet added to c.instret
+  uint64_t retired = 0;    // not yet added to the counters (account())
   uint64_t pc = c.pc;      // c.pc is kept in sync whenever we leave the fast path
   uint64_t npc = 0;
   DecodedInsn* d = nullptr;
@@ -363,7 +363,7 @@ L_SFENCE_VMA:
 
 L_CSR:
   c.pc = pc;
-  c.instret += retired;  // instret/cycle reads must see every retired instruction
+  account(c, retired);  // instret/cycle reads must see every retired instruction
   retired = 0;
   if (!exec_csr(c, *d)) ILLEGAL;
   NEXT_SLOW;
@@ -449,7 +449,7 @@ L_ILLEGAL:
   ILLEGAL;
 
 out:
-  c.instret += retired;
+  account(c, retired);
 #undef RD
 #undef RS1
 #undef RS2
@@ -463,7 +463,7 @@ out:
 #undef ILLEGAL
 #undef LOAD
 #undef STORE
-  return c.instret - start;
+  return c.retired_total - start;
 }
 
 void Hart::set_irq(uint64_t mip_bit, bool level) {
@@ -516,7 +516,7 @@ void Hart::flush_icache() {
 
 void Hart::request_exit() { impl_->exit_req.store(true, std::memory_order_relaxed); }
 
-uint64_t Hart::instret() const { return impl_->instret; }
+uint64_t Hart::instret() const { return impl_->retired_total; }
 
 void Hart::clear_reservation() { impl_->resv_valid = false; }
 

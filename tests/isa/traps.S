@@ -221,6 +221,18 @@ main:
   nop
 50:
   .option pop
+  /* ---- a load into x0 still raises its exceptions (unpriv 2.6: "Loads with
+   * a destination of x0 must still raise any exceptions") ---- */
+  li a1, 0x10
+  EXPECT_TRAP 52f
+53:ld x0, 0(a1)
+  FAILNOW 95
+52:CHECK_TRAP 96, CAUSE_LOAD_ACCESS
+  CHECK_VAR_ADDR 97, t_epc, 53b
+  EXPECT_TRAP 54f
+  lbu x0, 1(a1)
+  FAILNOW 98
+54:CHECK_TRAP 99, CAUSE_LOAD_ACCESS
   /* ---- an AMO to an unmapped address is a store/AMO access fault (cause 7)
    * (priv spec 3.1.15). Known QEMU 7.2 deviation: it reports a load access
    * fault (5), failing check 90. ---- */

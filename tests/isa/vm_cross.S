@@ -26,6 +26,10 @@ main:
   PTE_LBL pt_l0, 0x10, page_p, RWXAD
   PTE_LBL pt_l0, 0x11, page_q, RWXAD
   PTE_LBL pt_l0, 0x12, page_r, RWXAD
+  PTE_LBL pt_l0, 0x14, page_q, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D   /* data alias of page_q */
+  PTE_LBL pt_l0, 0x15, page_r, RWXAD                                   /* page_r again ... */
+  PTE_LBL pt_l0, 0x16, page_q, PTE_V | PTE_R | PTE_W | PTE_A | PTE_D   /* ... then no X */
+  PTE_LBL pt_l0, 0x17, page_s, PTE_V | PTE_R | PTE_X                   /* code, A = 0 */
   /* code: c.nop at p+0xffc, addi a0 split at p+0xffe / q+0, c.jr ra at q+2 */
   la t0, page_p + 0xffc
   li t1, 0x0001
@@ -45,6 +49,12 @@ main:
   sh t1, 0(t0)
   li t1, ADDI_A0_123 & 0xffff
   sh t1, 2(t0)
+  /* page_s: li a0, 0x5b; ret */
+  la t0, page_s
+  li t1, 0x05b00513              /* addi a0, x0, 0x5b */
+  sw t1, 0(t0)
+  li t1, 0x8082
+  sh t1, 4(t0)
   fence.i
   SATP_SET SATP_SV39, pt_root
   /* ---- the split instruction executes with both halves ---- */
@@ -151,6 +161,61 @@ main:
   li t3, 0x13001
   bgtu t2, t3, fail
 20:
+  /* ---- self-modifying code through another virtual alias: S writes the
+   * second half of the split instruction via the data-only VA 0x14000, then
+   * FENCE.I, then runs it via VA 0x10ffe ---- */
+  EXPECT_TRAP 21f
+  GOTO_PRIV PRV_S, 22f
+22:li a0, 0
+  li t0, 0x10ffe
+  jalr ra, 0(t0)                 /* warm any decode cache: a0 = 0x123 */
+  li t1, 0x123
+  bne a0, t1, 23f
+  li t0, 0x14000
+  li t1, 0x0015                  /* high half of addi a0, a0, 1 */
+  sh t1, 0(t0)
+  fence.i
+  li a0, 0
+  li t0, 0x10ffe
+  jalr ra, 0(t0)
+  ecall
+23:FAILNOW 30
+21:CHECK_TRAP 31, CAUSE_ECALL_S
+  CHECK 32, a0, 1
+  la t0, page_q
+  li t1, ADDI_A0_123 >> 16
+  sh t1, 0(t0)
+  fence.i
+  /* ---- second half on a valid page without X: fetch page fault there ---- */
+  EXPECT_TRAP 24f
+  GOTO_PRIV PRV_S, 25f
+25:li t0, 0x15ffe
+  jalr ra, 0(t0)
+  FAILNOW 33
+24:CHECK_TRAP 34, CAUSE_FETCH_PAGE
+  CHECK_VAR 35, t_epc, 0x15ffe
+  CHECK_VAR 36, t_tval, 0x16000
+  /* ---- fetch through a PTE with A = 0: A set by hardware, or a fetch page
+   * fault that leaves the PTE alone ---- */
+  EXPECT_TRAP 26f
+  GOTO_PRIV PRV_S, 27f
+27:li a0, 0
+  li t0, 0x17000
+  jalr ra, 0(t0)
+  ecall
+26:PTE_GET a2, pt_l0, 0x17
+  andi a2, a2, PTE_A
+  la t0, t_cause
+  ld t0, 0(t0)
+  li t1, CAUSE_ECALL_S
+  bne t0, t1, 28f
+  CHECK 37, a0, 0x5b
+  CHECK 38, a2, PTE_A
+  j 29f
+28:CHECK 39, t0, CAUSE_FETCH_PAGE
+  CHECK_VAR 40, t_tval, 0x17000
+  CHECK 41, a2, 0
+29:
   csrw satp, zero
   sfence.vma
   j pass
@@ -164,3 +229,4 @@ page_q:  .skip 4096
 page_gap: .skip 4096
 page_p:  .skip 4096
 page_r:  .skip 4096
+page_s:  .skip 4096

@@ -182,6 +182,30 @@ main:
   sfence.vma
   S_FAULT 30, CAUSE_LOAD_PAGE, 0x22000, ld a0, 0(a1)
   S_FAULT 33, CAUSE_LOAD_PAGE, 0x23000, ld a0, 0(a1)
+  /* ---- S turns translation on and off itself (TVM = 0), and sets SUM in
+   * sstatus to reach a U page ---- */
+  PTE_LBL pt_l0, 0x25, page_b, RWAD | PTE_U
+  csrw satp, zero
+  sfence.vma
+  EXPECT_TRAP 60f
+  mv a2, s3
+  GOTO_PRIV PRV_S, 61f
+61:csrw satp, a2                 /* identity-mapped code keeps running */
+  sfence.vma
+  csrr a3, satp
+  li t0, MSTATUS_SUM
+  csrs sstatus, t0
+  li a1, 0x25000
+  ld a0, 0(a1)
+  csrc sstatus, t0
+  csrw satp, zero
+  sfence.vma
+  ecall
+60:CHECK_TRAP 62, CAUSE_ECALL_S
+  CHECKR 63, a3, s3
+  CHECK 64, a0, 0xbbbbbbbbbbbbbbbb
+  csrw satp, s3
+  sfence.vma
   /* ---- translation succeeds but the physical address is unmapped: an
    * access fault of the access type, mtval = the virtual address (priv spec
    * 3.1.16 "even for physical-memory access-fault exceptions") ---- */
