@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/../.work/isa"
 bash "$here/build.sh" "$@" || exit 1
 if [ $# -gt 0 ]; then names=("$@"); else
-  names=(); for f in "$here"/*.S; do names+=("$(basename "$f" .S)"); done
+  names=(); for f in "$here"/*.S "$here"/*.c; do n="${f##*/}"; names+=("${n%.*}"); done
 fi
 # Known QEMU 7.2 deviations from the spec: program -> "check reason". The
 # program must fail exactly that check on QEMU (anything else is a failure).
