@@ -236,30 +236,29 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
 // one-entry fetch page cache. A 32-bit instruction at page offset 0xffe spans
 // two pages; a fault on its second half reports that half's address in tval
 // while epc stays at the instruction (privileged spec §3.1.16).
-bool fetch_slow(CpuImpl& c, uint32_t* raw) {
+uint64_t fetch_slow(CpuImpl& c) {
   const uint64_t pc = c.pc;
   uint8_t* h = fetch_host(c, pc);
-  if (!h) return false;
-  c.fetch_tag = (pc & ~0xfffULL) | c.fetch_key;
+  if (!h) return kFetchFault;
+  c.fetch_tag = pc & ~0xfffULL;
   c.fetch_addend = reinterpret_cast<uintptr_t>(h) - pc;
   if ((pc & 0xfff) != 0xffe) {
     // The same 32 bits the fast path reads, so decode-cache entries match.
-    std::memcpy(raw, h, 4);
-    return true;
+    uint32_t raw;
+    std::memcpy(&raw, h, 4);
+    return raw;
   }
   uint16_t lo;
   std::memcpy(&lo, h, 2);
   if ((lo & 3) != 3) {
-    *raw = lo;
-    return true;
+    return lo;
   }
   const uint64_t pc2 = pc + 2;
   uint8_t* h2 = fetch_host(c, pc2);
-  if (!h2) return false;
+  if (!h2) return kFetchFault;
   uint16_t hi;
   std::memcpy(&hi, h2, 2);
-  *raw = lo | (static_cast<uint32_t>(hi) << 16);
-  return true;
+  return lo | (static_cast<uint32_t>(hi) << 16);
 }
 
 uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
