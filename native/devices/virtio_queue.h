@@ -44,9 +44,9 @@ class VirtQueue {
   // The largest queue any device offers (QueueNumMax). Split queues may be up
   // to 32768 (§2.7); 256 is what QEMU's virtio-mmio devices offer.
   static constexpr uint16_t kMaxSize = 256;
-  // Cap on entries in one indirect table. §2.7.5.3.1 bounds a chain by the
-  // queue size unless... we bound the table to block a guest that makes one
-  // request walk millions of descriptors.
+  // Cap on entries in one indirect table (a table may hold up to 2^32/16
+  // descriptors by its length field alone): blocks a guest that makes one
+  // request walk, and collect_chain() store, hundreds of millions of entries.
   static constexpr uint32_t kMaxIndirect = 1024;
 
   explicit VirtQueue(uint16_t max_size = kMaxSize) : max_size_(max_size) { reset(); }

@@ -1,6 +1,9 @@
 #include "machine/board.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include "devices/virtio_blk.h"
 #include "devices/virtio_rng.h"
@@ -90,17 +93,12 @@ bool Board::init(bool* booted, MachineError* err) {
 
   // Console input goes into the UART's receive FIFO; output is flushed in
   // batches once per scheduling round.
-  if (cfg.console_in_fd >= 0) {
-    const int fd = cfg.console_in_fd;
-    m_.add_poll_fd(fd, [this, fd]() {
-      if (!uart_->poll_input(fd)) m_.disable_poll_fd(fd);  // end of input
-    });
-  }
+  // Input (console_in_fd or consoleInput()) waits in a bounded queue and
+  // enters the UART's 16-byte FIFO as the guest drains it; while the queue is
+  // full the fd is not polled, so an unread console cannot make the idle loop spin.
+  if (cfg.console_in_fd >= 0) m_.add_poll_fd(cfg.console_in_fd, [this]() { read_console_fd(); });
   m_.add_tick([this]() {
-    while (!input_.empty() && uart_->rx_space() > 0) {
-      uart_->push_rx(input_.front());
-      input_.pop_front();
-    }
+    feed_uart();
     if (uart_->pending_output()) uart_->flush();
     rtc_->poll();
   });
@@ -169,7 +167,50 @@ bool Board::reboot(std::string* err) {
 size_t Board::console_input(const uint8_t* data, size_t len) {
   size_t n = 0;
   while (n < len && input_.size() < kInputCap) input_.push_back(data[n++]);
+  feed_uart();
   return n;
+}
+
+void Board::read_console_fd() {
+  const int fd = m_.config().console_in_fd;
+  size_t room = kInputCap - input_.size();
+  if (room > 0) {
+    uint8_t buf[512];
+    ssize_t n = ::read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+    bool retry_later = false;
+    if (n > 0) {
+      input_.insert(input_.end(), buf, buf + n);
+    } else if (n < 0 && errno == EIO) {
+      retry_later = true;  // pty without a reader on the other side
+      input_retry_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      input_eof_ = true;  // end of input
+    }
+    if (retry_later && !input_paused_) {
+      input_paused_ = true;
+      m_.pause_poll_fd(fd, true);
+      return;
+    }
+  }
+  feed_uart();
+  bool pause = input_eof_ || input_.size() >= kInputCap;
+  if (pause != input_paused_) {
+    input_paused_ = pause;
+    m_.pause_poll_fd(fd, pause);
+  }
+}
+
+void Board::feed_uart() {
+  while (!input_.empty() && uart_->rx_space() > 0) {
+    uart_->push_rx(input_.front());
+    input_.pop_front();
+  }
+  // Room again: look at the fd again (not after end of input).
+  if (input_paused_ && !input_eof_ && input_.size() < kInputCap &&
+      std::chrono::steady_clock::now() >= input_retry_) {
+    input_paused_ = false;
+    m_.pause_poll_fd(m_.config().console_in_fd, false);
+  }
 }
 
 void Board::ctrl_alt_del() {

@@ -6,6 +6,7 @@
 // The CLINT and HTIF belong to the Machine itself (machine.cc).
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
@@ -60,7 +61,16 @@ class Board : public SbiPlatform {
   std::unique_ptr<Syscon> syscon_;
   std::vector<std::unique_ptr<VirtioMmio>> virtio_;
   VirtioInput* keyboard_ = nullptr;
+  // Reads console_in_fd into input_; pauses polling while input_ is full.
+  void read_console_fd();
+  void feed_uart();
+
   std::deque<uint8_t> input_;
+  bool input_eof_ = false;
+  bool input_paused_ = false;
+  // A pty master with no slave open reads EIO (and polls as hung up) until a
+  // console attaches again: look again after a pause instead of spinning.
+  std::chrono::steady_clock::time_point input_retry_{};
   BootRequest req_;
   bool linux_boot_ = false;
 };

@@ -186,14 +186,14 @@ int Machine::console_read_byte() {
 }
 
 void Machine::add_poll_fd(int fd, std::function<void()> on_readable) {
-  if (fd >= 0) poll_fds_.push_back({fd, std::move(on_readable)});
+  if (fd >= 0) poll_fds_.push_back({fd, false, std::move(on_readable)});
 }
 
-void Machine::disable_poll_fd(int fd) {
-  // Marked, not erased: ppoll ignores negative fds, and the callback running
-  // now stays alive.
+void Machine::pause_poll_fd(int fd, bool paused) {
+  // Flagged, not erased: ppoll ignores negative fds, and a callback running now
+  // stays alive.
   for (auto& p : poll_fds_)
-    if (p.fd == fd) p.fd = -1;
+    if (p.fd == fd) p.paused = paused;
 }
 
 size_t Machine::console_input(const uint8_t* data, size_t len) {
@@ -230,7 +230,7 @@ bool Machine::idle_wait(uint64_t deadline_ns, bool sleep) {
   }
   std::vector<struct pollfd> pfds;
   if (cfg_.wake_fd >= 0) pfds.push_back({cfg_.wake_fd, POLLIN, 0});
-  for (const auto& p : poll_fds_) pfds.push_back({p.fd, POLLIN, 0});
+  for (const auto& p : poll_fds_) pfds.push_back({p.paused ? -1 : p.fd, POLLIN, 0});
   struct timespec ts = {static_cast<time_t>(sleep_ns / 1'000'000'000ULL),
                         static_cast<long>(sleep_ns % 1'000'000'000ULL)};
   int r = ppoll(pfds.data(), pfds.size(), &ts, nullptr);
@@ -247,7 +247,7 @@ bool Machine::idle_wait(uint64_t deadline_ns, bool sleep) {
     i = 1;
   }
   for (size_t k = 0; k < poll_fds_.size(); k++, i++)
-    if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR)) poll_fds_[k].fn();
+    if (!poll_fds_[k].paused && (pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) poll_fds_[k].fn();
   return woke;
 }
 

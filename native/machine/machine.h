@@ -116,8 +116,9 @@ class Machine : public CpuHost {
   void set_ctrl_alt_del_handler(std::function<void()> h) { cad_ = std::move(h); }
   // `on_readable` runs (in run()) whenever `fd` is readable, also while idle.
   void add_poll_fd(int fd, std::function<void()> on_readable);
-  // Stops polling `fd` (e.g. at end of input); safe inside its callback.
-  void disable_poll_fd(int fd);
+  // Pauses / resumes polling `fd` (e.g. while its consumer is full, or for
+  // good at end of input); safe inside its callback.
+  void pause_poll_fd(int fd, bool paused);
   // Runs once per scheduling round (every kQuantum instructions per hart).
   void add_tick(std::function<void()> fn) { ticks_.push_back(std::move(fn)); }
   // Device-initiated ends of the run (syscon, SBI SRST).
@@ -153,6 +154,7 @@ class Machine : public CpuHost {
   std::vector<std::unique_ptr<Hart>> harts_;
   struct PollFd {
     int fd;
+    bool paused;
     std::function<void()> fn;
   };
   std::vector<PollFd> poll_fds_;

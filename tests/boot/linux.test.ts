@@ -100,8 +100,10 @@ describe('vmsup run boots Linux', () => {
     }
   }, 300_000);
 
-  test('reboot -f boots the guest again, then it powers off', async () => {
-    const c = GuestConsole.run(['-b', G.image, '--initrd', G.initrd]);
+  test.each([false, true])('reboot -f boots the guest again, then it powers off (firmware: %s)', async (firmware) => {
+    const args = ['-b', G.image, '--initrd', G.initrd];
+    if (firmware) args.unshift('-c', '2', '--bios', G.fwJump);
+    const c = GuestConsole.run(args);
     try {
       const first = await c.waitFor(/vmsup-guest:[^\n]*# $/);
       c.type('reboot -f\n');
@@ -111,6 +113,7 @@ describe('vmsup run boots Linux', () => {
       c.type('poweroff -f\n');
       expect(await c.exited).toBe(0);
       expect(c.out.match(/VMSUP-GUEST-READY/g)?.length).toBe(2);
+      if (firmware) expect(c.out.match(/OpenSBI v1\.1/g)?.length).toBe(2);
     } finally {
       c.kill();
     }

@@ -1,6 +1,6 @@
 /*
  * common.h - shared start-up code, trap handlers and check macros for the
- * bare-metal ISA test programs (tests/isa/*.S). Included first by every program.
+ * bare-metal ISA test programs (tests/isa/<name>.S). Included first by every program.
  *
  * Conventions
  *   gp (x3)   number of the check being run; a failure reports it over HTIF as

@@ -277,6 +277,35 @@ main:
   fsd fa2, 24(a1)
   ld a0, 24(a1)
   CHECK 253, a0, 0xffffffff9abcdef0
+  /* ---- every rounding mode on more operations ---- */
+  DOP1 300, fsqrt.d, 0x3ff6a09e667f3bcd, NX, TWO, rne
+  DOP1 302, fsqrt.d, 0x3ff6a09e667f3bcc, NX, TWO, rtz
+  DOP1 304, fsqrt.d, 0x3ff6a09e667f3bcc, NX, TWO, rdn
+  DOP1 306, fsqrt.d, 0x3ff6a09e667f3bcd, NX, TWO, rup
+  DOP1 308, fsqrt.d, 0x3ff6a09e667f3bcd, NX, TWO, rmm
+  DOP3 310, fmadd.d, ONE, NX, ONE, ONE, 0x3ca0000000000000
+  li t1, 4
+  fsrm t1
+  DOP3 312, fmadd.d, 0x3ff0000000000001, NX, ONE, ONE, 0x3ca0000000000000
+  li t1, 2
+  fsrm t1
+  DOP3 314, fnmsub.d, MZERO, 0, ONE, ONE, ONE      /* -(1*1) + 1 = -0 in RDN */
+  fsrm x0
+  DCVTF 320, fcvt.d.l, 0x4340000000000000, NX, 0x20000000000001, rdn
+  DCVTF 322, fcvt.d.l, 0x4340000000000000, NX, 0x20000000000001, rtz
+  DCVTF 324, fcvt.d.l, 0x4340000000000001, NX, 0x20000000000001, rmm
+  DCVTF 326, fcvt.d.l, 0xc340000000000001, NX, -0x20000000000001, rdn
+  DCVTF 328, fcvt.d.l, 0xc340000000000000, NX, -0x20000000000001, rup
+  DCVTF 330, fcvt.d.lu, 0x43efffffffffffff, NX, -1, rtz
+  DOP1 340, fcvt.s.d, 0xffffffff3eaaaaaa, NX, 0x3fd5555555555555, rdn
+  DOP1 342, fcvt.s.d, 0xffffffff3eaaaaab, NX, 0x3fd5555555555555, rup
+  DOP1 344, fcvt.s.d, 0xffffffff3eaaaaab, NX, 0x3fd5555555555555, rmm
+  DOP1 346, fcvt.s.d, 0xffffffffbeaaaaab, NX, 0xbfd5555555555555, rdn
+  DCVTI 350, fcvt.w.d, 3, NX, 0x4004000000000000, rup       /* 2.5 */
+  DCVTI 352, fcvt.w.d, 2, NX, 0x4004000000000000, rdn
+  DCVTI 354, fcvt.w.d, 3, NX, 0x4004000000000000, rmm
+  DCVTI 356, fcvt.w.d, 2, NX, 0x4004000000000000, rne
+  DCVTI 358, fcvt.wu.d, 0, NV, MHALF, rdn
   j pass
 
   .data

@@ -408,6 +408,43 @@ main:
   FOP1 448, fsqrt.s, QNAN, NV, MINF
   FOP3 450, fmadd.s, QNAN, NV, INF, ONE, MINF
   FOP2 452, fadd.s, INF, 0, INF, MAXF
+  /* ---- every rounding mode on more operations ---- */
+  FOP1 500, fsqrt.s, 0x3fb504f3, NX, TWO, rne
+  FOP1 502, fsqrt.s, 0x3fb504f3, NX, TWO, rtz
+  FOP1 504, fsqrt.s, 0x3fb504f3, NX, TWO, rdn
+  FOP1 506, fsqrt.s, 0x3fb504f4, NX, TWO, rup
+  FOP1 508, fsqrt.s, 0x3fb504f3, NX, TWO, rmm
+  FOP3 510, fmadd.s, ONE, NX, ONE, ONE, 0x33800000
+  li t1, 4
+  fsrm t1
+  FOP3 512, fmadd.s, 0x3f800001, NX, ONE, ONE, 0x33800000     /* dyn = RMM */
+  fsrm x0
+  FCVTF 520, fcvt.s.w, 0x4b800000, NX, 16777217, rne
+  FCVTF 522, fcvt.s.w, 0x4b800001, NX, 16777217, rmm
+  FCVTF 524, fcvt.s.w, 0x4b800001, NX, 16777217, rup
+  FCVTF 526, fcvt.s.w, 0x4b800000, NX, 16777217, rdn
+  FCVTF 528, fcvt.s.w, 0x4b800000, NX, 16777217, rtz
+  FCVTF 530, fcvt.s.w, 0xcb800000, NX, -16777217, rne
+  FCVTF 532, fcvt.s.w, 0xcb800001, NX, -16777217, rmm
+  FCVTF 534, fcvt.s.w, 0xcb800000, NX, -16777217, rup
+  FCVTF 536, fcvt.s.w, 0xcb800001, NX, -16777217, rdn
+  FCVTF 538, fcvt.s.w, 0xcb800000, NX, -16777217, rtz
+  FCVTF 540, fcvt.s.lu, 0x5f800000, NX, -1, rne
+  FCVTF 542, fcvt.s.lu, 0x5f7fffff, NX, -1, rtz
+  FCVTI 550, fcvt.w.s, 2, NX, 0x40200000, rtz
+  FCVTI 552, fcvt.w.s, 2, NX, 0x40200000, rdn
+  FCVTI 554, fcvt.w.s, 3, NX, 0x40200000, rup
+  FCVTI 556, fcvt.w.s, 3, NX, 0x40200000, rmm
+  FCVTI 558, fcvt.l.s, 0, NX, HALF, rne
+  FCVTI 560, fcvt.l.s, 1, NX, HALF, rmm
+  FCVTI 562, fcvt.l.s, 1, NX, HALF, rup
+  FCVTI 564, fcvt.l.s, 0, NX, HALF, rdn
+  FCVTI 566, fcvt.l.s, 0, NX, MHALF, rne
+  FCVTI 568, fcvt.l.s, -1, NX, MHALF, rmm
+  FCVTI 570, fcvt.l.s, -1, NX, MHALF, rdn
+  FCVTI 572, fcvt.l.s, 0, NX, MHALF, rup
+  FCVTI 574, fcvt.lu.s, 1, NX, HALF, rup
+  FCVTI 576, fcvt.lu.s, 0, NV, MHALF, rmm      /* rounds to -1: invalid */
   j pass
 
   .data

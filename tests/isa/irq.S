@@ -205,6 +205,79 @@ main:
   la t0, m_trap
   csrw mtvec, t0
   csrw mie, zero
+  /* ---- WFI sleeping with MIE = 0 wakes when the timer fires later ---- */
+  la t0, t_count
+  sd zero, 0(t0)
+  csrw mie, zero
+  li t0, MIP_MTIP
+  csrs mie, t0
+  li t0, MSTATUS_MIE
+  csrc mstatus, t0
+  TIMER_IN 200000                /* 20 ms; a host stall that long only makes
+                                    the wait shorter, it cannot fail the test */
+  MTIME s11
+  li t0, 200000
+  add s11, s11, t0
+21:wfi                           /* returns once MTIP is pending (or spuriously) */
+  MTIME t0
+  bltu t0, s11, 21b
+  csrr a0, mip
+  andi a0, a0, MIP_MTIP
+  CHECK 51, a0, MIP_MTIP
+  CHECK_VAR 52, t_count, 0       /* no trap with MIE = 0 */
+  TIMER_OFF
+  /* ---- a CSR write that makes an enabled interrupt pending traps at once,
+   * mepc = the next instruction ---- */
+  li t0, MIP_SSIP
+  csrw mie, t0
+  li t0, MSTATUS_MIE
+  csrs mstatus, t0
+  EXPECT_TRAP 22f
+  li t0, MIP_SSIP
+  csrs mip, t0
+23:FAILNOW 53
+22:CHECK_TRAP 54, CAUSE_INTR | IRQ_S_SOFT
+  CHECK_VAR_ADDR 55, t_epc, 23b
+  li t0, MIP_SSIP
+  csrc mip, t0
+  csrw mie, zero
+  /* ---- CLINT msip: only bit 0 is implemented (the rest reads 0) ---- */
+  li t0, CLINT_MSIP
+  li t1, -1
+  sw t1, 0(t0)
+  lw a0, 0(t0)
+  CHECK 56, a0, 1
+  csrr a0, mip
+  andi a0, a0, MIP_MSIP
+  CHECK 57, a0, MIP_MSIP
+  sw zero, 0(t0)
+  lw a0, 0(t0)
+  CHECK 58, a0, 0
+  /* mtimecmp reads back what was written */
+  li t0, CLINT_MTIMECMP
+  li t1, 0x123456789abcdef0
+  sd t1, 0(t0)
+  ld a0, 0(t0)
+  CHECK 59, a0, 0x123456789abcdef0
+  TIMER_OFF
+  /* ---- MRET that sets MIE (MPIE = 1) with an enabled interrupt pending:
+   * taken before the first instruction at mepc, which becomes the new mepc ---- */
+  MSIP_SET 1
+  li t0, MIP_MSIP
+  csrw mie, t0
+  li t0, MSTATUS_MIE
+  csrc mstatus, t0
+  li t0, MSTATUS_MPIE | MSTATUS_MPP
+  csrs mstatus, t0
+  la t0, 24f
+  csrw mepc, t0
+  EXPECT_TRAP 25f
+  mret
+24:FAILNOW 60
+25:CHECK_TRAP 61, CAUSE_INTR | IRQ_M_SOFT
+  CHECK_VAR_ADDR 62, t_epc, 24b
+  MSIP_SET 0
+  csrw mie, zero
   /* ---- priority MEI > MSI > MTI > SEI > SSI > STI (priv spec 3.1.9): MTI
    * before SSI and STI (not delegated: they go to M too); SSI before STI.
    * Known QEMU 7.2 deviation: without AIA it takes the lowest-numbered

@@ -235,6 +235,67 @@ main:
   li t1, MIP_SEIP
   and a0, a0, t1
   CHECK 43, a0, 0
+  /* ---- bits of interrupts not delegated are read-only zero in sip/sie
+   * (priv spec 4.1.3) ---- */
+  csrw mideleg, zero
+  csrw mie, zero
+  li t0, MIP_SSIP | MIP_STIP | MIP_SEIP
+  csrs sie, t0
+  csrr a0, sie
+  CHECK 60, a0, 0
+  csrr a0, mie
+  CHECK 61, a0, 0
+  li t0, MIP_SSIP
+  csrs mip, t0
+  csrr a0, sip
+  andi a0, a0, MIP_SSIP
+  CHECK 62, a0, 0
+  csrc mip, t0
+  /* delegated but masked by sie: not taken in S with SIE = 1 */
+  li t0, MIP_SSIP
+  csrw mideleg, t0
+  csrs mip, t0
+  la t0, s_count
+  sd zero, 0(t0)
+  EXPECT_TRAP 50f
+  GOTO_PRIV PRV_S, 51f
+51:li t0, MSTATUS_SIE
+  csrs sstatus, t0
+  nop
+  nop
+  ecall
+50:CHECK_TRAP 63, CAUSE_ECALL_S
+  CHECK_VAR 64, s_count, 0
+  li t0, MIP_SSIP
+  csrc mip, t0
+  csrw mideleg, zero
+  /* ---- SRET that sets SIE with a delegated interrupt pending: taken at the
+   * SRET target, sepc = that target ---- */
+  li t0, MSTATUS_SIE
+  csrc mstatus, t0               /* so S starts with interrupts masked */
+  li t0, MIP_SSIP
+  csrw mideleg, t0
+  csrw mie, t0
+  csrs mip, t0
+  EXPECT_TRAP 52f
+  SEXPECT_TRAP 53f
+  GOTO_PRIV PRV_S, 54f
+54:li t0, MSTATUS_SIE
+  csrc sstatus, t0
+  li t0, MSTATUS_SPIE | MSTATUS_SPP
+  csrs sstatus, t0
+  la t0, 55f
+  csrw sepc, t0
+  sret
+55:FAILNOW 65
+53:li t0, MIP_SSIP
+  csrc sip, t0
+  ecall
+52:CHECK_TRAP 66, CAUSE_ECALL_S
+  CHECK_STRAP 67, CAUSE_INTR | IRQ_S_SOFT
+  CHECK_VAR_ADDR 68, s_epc, 55b
+  csrw mie, zero
+  csrw mideleg, zero
   /* ---- priority among S interrupts: SEI > SSI > STI. Known QEMU 7.2
    * deviation: without AIA it takes the lowest-numbered (SSI), failing 91. ---- */
   li t0, MIP_SEIP | MIP_SSIP | MIP_STIP

@@ -1,5 +1,5 @@
 // Instruction-level tests of the vCPU (issue 2): every bare-metal program in
-// tests/isa/*.S is built with the riscv64 cross compiler into tests/.work/isa/
+// tests/isa/*.S (and *.c) is built with the riscv64 cross compiler into tests/.work/isa/
 // and run with `vmsup run`; each reports over HTIF (PASS, or "FAIL test n"
 // where n is the number of the failing check in the program's source).
 import { spawnSync } from 'node:child_process';
@@ -13,7 +13,7 @@ const root = join(here, '..', '..');
 const out = join(root, 'tests', '.work', 'isa');
 const vmsup = join(root, 'bin', 'vmsup');
 const programs = readdirSync(here)
-  .filter((f) => f.endsWith('.S'))
+  .filter((f) => f.endsWith('.S') || f.endsWith('.c'))
   .map((f) => f.slice(0, -2))
   .sort();
 
@@ -28,7 +28,7 @@ describe('ISA test programs under vmsup run', () => {
   });
 
   test('there are programs to run', () => {
-    expect(programs.length).toBeGreaterThanOrEqual(22);
+    expect(programs.length).toBeGreaterThanOrEqual(25);
   });
 
   test.each(programs)('%s passes every check', (name) => {
@@ -40,7 +40,7 @@ describe('ISA test programs under vmsup run', () => {
     const stdout = (r.stdout ?? '').trim();
     const failed = /FAIL test (\d+)/.exec(stdout);
     const what = failed
-      ? `${name}: check ${failed[1]} failed (see "${failed[1]}" in tests/isa/${name}.S)`
+      ? `${name}: check ${failed[1]} failed (see "${failed[1]}" in tests/isa/${name}.S or .c)`
       : `${name}: exit status ${r.status}${r.signal ? ` signal ${r.signal}` : ''}`;
     expect({ status: r.status, stdout }, `${what}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`).toEqual({
       status: 0,

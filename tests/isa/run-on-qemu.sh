@@ -7,7 +7,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 out="$here/../.work/isa"
 bash "$here/build.sh" "$@" || exit 1
 if [ $# -gt 0 ]; then names=("$@"); else
-  names=(); for f in "$here"/*.S; do names+=("$(basename "$f" .S)"); done
+  names=(); for f in "$here"/*.S "$here"/*.c; do n="${f##*/}"; names+=("${n%.*}"); done
 fi
 # Known QEMU 7.2 deviations from the spec: program -> "check reason". The
 # program must fail exactly that check on QEMU (anything else is a failure).
@@ -19,6 +19,7 @@ declare -A known=(
   [irq]="91 QEMU 7.2 without AIA takes the lowest-numbered pending interrupt (SSI before MTI), not the spec's MEI>MSI>MTI>SEI>SSI>STI order"
   [vm_sfence]="51 QEMU 7.2 raises a page fault, not an access fault, when the page-table walk reads an unmapped physical address"
   [irq_deleg]="91 QEMU 7.2 without AIA takes SSI before SEI (lowest number first), the spec orders SEI > SSI > STI"
+  [fp_fs]="133 QEMU 7.2 does not set FS=Dirty when an instruction changes only fflags"
   [amo_misaligned]="101 QEMU 7.2 raises load-misaligned (4) for a misaligned AMO; the spec and Spike give store/AMO (6)"
 )
 bad=0

@@ -107,6 +107,17 @@ main:
   TRY_AT 28, PRV_S, 0, "rdinstret a0"
   TRY_AT 29, PRV_U, 0, "rdinstret a0"
   TRY_AT 30, PRV_U, 1, "rdcycle a0"   /* mcounteren.CY gates U too */
+  /* hpmcounter3 is gated by bit 3 the same way */
+  csrw mcounteren, zero
+  csrw scounteren, zero
+  TRY_AT 31, PRV_S, 1, "csrr a0, hpmcounter3"
+  li a0, 8
+  csrw mcounteren, a0
+  TRY_AT 32, PRV_S, 0, "csrr a0, hpmcounter3"
+  TRY_AT 33, PRV_U, 1, "csrr a0, hpmcounter3"
+  li a0, 8
+  csrw scounteren, a0
+  TRY_AT 34, PRV_U, 0, "csrr a0, hpmcounter3"
   /* the enables do not gate M itself */
   csrw mcounteren, zero
   rdcycle a0

@@ -169,6 +169,58 @@ main:
   andi a0, a0, 3
   CHECK (71 + \m), a0, \m
   .endr
+  /* ---- trap CSRs are read/write (WARL/WLRL with legal values) ---- */
+  .set rwn, 100
+  .irp csr, mscratch, mtval, sscratch, stval, sepc
+  csrr s2, \csr
+  li a1, 0x7654321076543210
+  csrw \csr, a1
+  csrr a0, \csr
+  CHECKR rwn, a0, a1
+  csrw \csr, s2
+  .set rwn, rwn + 1
+  .endr
+  li a1, 2                       /* a legal exception code */
+  csrw mcause, a1
+  csrr a0, mcause
+  CHECK 110, a0, 2
+  li a1, CAUSE_INTR | 1
+  csrw scause, a1
+  csrr a0, scause
+  CHECK 111, a0, CAUSE_INTR | 1
+  /* mtvec/stvec MODE 2 and 3 are reserved (WARL): a legal mode reads back */
+  csrr s2, mtvec
+  la a1, m_trap
+  ori a1, a1, 2
+  csrw mtvec, a1
+  csrr a0, mtvec
+  andi a0, a0, 3
+  li gp, 112
+  li t0, 2
+  bgeu a0, t0, fail
+  csrw mtvec, s2
+  la a1, m_trap
+  ori a1, a1, 3
+  csrw stvec, a1
+  csrr a0, stvec
+  andi a0, a0, 3
+  li gp, 113
+  li t0, 2
+  bgeu a0, t0, fail
+  csrw stvec, zero
+  /* writing misa with its own value changes nothing and does not trap */
+  csrr a1, misa
+  csrw misa, a1
+  csrr a0, misa
+  CHECKR 114, a0, a1
+  /* hpm counter 3 exists (it may be read-only zero; the spec says all of
+   * 3..31 "should" be implemented, QEMU 7.2 has only some) */
+  csrr a0, mhpmcounter3
+  csrr a0, mhpmevent3
+  csrr a0, hpmcounter3
+  csrw mhpmevent3, zero
+  csrw mhpmcounter3, zero
+  li gp, 115                      /* (an illegal trap above would fail here) */
   /* CSRRS with rs1 != x0 is a write even when the register holds 0: on a
    * read-only CSR it is illegal (Zicsr: "will still attempt to write the
    * unmodified value back", and its table of when
