@@ -177,6 +177,7 @@ struct CpuImpl {
   uint64_t scounteren = 0, senvcfg = 0, satp = 0;
   uint64_t pmpaddr[16] = {};
   uint8_t pmpcfg[16] = {};
+  bool pmp_active = false;  // some pmpcfg entry is not OFF
 
   // mip sources.
   uint64_t irq_lines = 0;  // set_irq(): MEIP, SEIP, MTIP, MSIP, STIP
@@ -203,6 +204,10 @@ struct CpuImpl {
 // *pa. On failure sets c.exc_cause/exc_tval and returns false.
 bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa);
 void tlb_flush(CpuImpl& c);
+// Physical memory protection (privileged spec §3.7): may [pa, pa + len) be
+// accessed for `acc` at privilege p?
+bool pmp_allows(const CpuImpl& c, uint64_t pa, uint64_t len, Access acc, Priv p);
+void pmp_changed(CpuImpl& c);  // after a pmpcfg/pmpaddr write
 void update_keys(CpuImpl& c);  // after priv/mstatus/satp changes
 // Slow paths of the memory helpers below (misaligned, MMIO, TLB miss).
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val);

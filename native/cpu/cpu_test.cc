@@ -34,6 +34,10 @@ struct Rig {
     hart = std::make_unique<Hart>(0, mem, host);
     hart->reset(GuestMemory::kBase, kPrivM);
     hart->set_state(HartState::kRunning);
+    // As firmware would: PMP entry 0 lets S and U reach all memory.
+    hart->impl().pmpaddr[0] = (1ULL << 54) - 1;
+    hart->impl().pmpcfg[0] = 0x1f;
+    pmp_changed(hart->impl());
   }
   void put32(uint64_t pa, uint32_t insn) { mem.write_obj<uint32_t>(pa, insn); }
   void put16(uint64_t pa, uint16_t insn) { mem.write_obj<uint16_t>(pa, insn); }
@@ -177,6 +181,39 @@ TEST(fetch_across_a_page_into_an_unmapped_page_faults_on_the_second_half) {
   CHECK_EQ(c.mcause, static_cast<uint64_t>(kExcInsnPage));
   CHECK_EQ(c.mepc, 0x1ffeu);
   CHECK_EQ(c.mtval, 0x2000u);
+}
+
+// PMP (privileged spec §3.7): a TOR boundary in the middle of a page must be
+// honoured on every access, so such a page never enters the host-pointer TLB.
+TEST(pmp_boundary_inside_a_page_is_checked_on_every_access) {
+  Rig r;
+  CpuImpl& c = r.c();
+  c.pmpaddr[0] = (B + 0x40800) >> 2;  // entry 0: TOR [0, B+0x40800) RW
+  c.pmpcfg[0] = 0x08 | 3;
+  c.pmpaddr[1] = (1ULL << 54) - 1;    // entry 1: NAPOT all, R only
+  c.pmpcfg[1] = 0x18 | 1;
+  pmp_changed(c);
+  c.mstatus |= ms::MPRV | (1ULL << ms::kMppShift);  // data accesses as S, satp Bare
+  update_keys(c);
+  for (int i = 0; i < 3; i++) {
+    CHECK(mem_store<uint64_t>(c, B + 0x407f8, 7));
+    CHECK(!mem_store<uint64_t>(c, B + 0x40800, 7));
+    CHECK_EQ(c.exc_cause, static_cast<uint32_t>(kExcStoreAccess));
+    CHECK_EQ(c.exc_tval, B + 0x40800);
+    uint64_t v = 0;
+    CHECK(mem_load<uint64_t>(c, B + 0x40800, &v));
+    // An access straddling the boundary matches entry 0 only partly: it fails.
+    CHECK(!mem_store<uint32_t>(c, B + 0x407fe, 1));
+  }
+  // No entry matches: S is denied, M is not.
+  c.pmpcfg[0] = c.pmpcfg[1] = 0;
+  pmp_changed(c);
+  uint64_t v;
+  CHECK(!mem_load<uint64_t>(c, B + 0x1000, &v));
+  CHECK_EQ(c.exc_cause, static_cast<uint32_t>(kExcLoadAccess));
+  c.mstatus &= ~ms::MPRV;
+  update_keys(c);
+  CHECK(mem_load<uint64_t>(c, B + 0x1000, &v));
 }
 
 TEST(decode_cache_sees_stores_over_code) {
