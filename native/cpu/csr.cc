@@ -266,6 +266,15 @@ bool csr_read(CpuImpl& c, uint32_t csr, uint64_t* out) {
     case 0x344: v = read_mip(c); break;
     case 0xb00: v = c.mcycle; break;
     case 0xb02: v = c.minstret; break;
+    // Sdtrig (debug spec 1.0 §5.7): the trigger CSRs exist so that software
+    // can probe them without trapping, but no trigger is implemented: tselect
+    // is WARL 0, tdata1 reads type 0 ("no trigger at this tselect", its fields
+    // read-only), tdata2/tdata3 read zero, and tinfo reads 1 (only type 0).
+    case 0x7a0: v = 0; break;  // tselect
+    case 0x7a1: v = 0; break;  // tdata1
+    case 0x7a2: v = 0; break;  // tdata2
+    case 0x7a3: v = 0; break;  // tdata3
+    case 0x7a4: v = 1; break;  // tinfo
     default:
       if (csr >= 0xc03 && csr <= 0xc1f) {  // hpmcounter3..31: read-only zero
         if (!counter_allowed(c, csr - 0xc00)) return false;
@@ -363,6 +372,7 @@ bool csr_write(CpuImpl& c, uint32_t csr, uint64_t v) {
     // own retirement must not count on top of the written value.
     case 0xb00: c.mcycle = (c.mcountinhibit & 1) ? v : v - 1; break;
     case 0xb02: c.minstret = (c.mcountinhibit & 4) ? v : v - 1; break;
+    case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: break;  // no trigger: writes ignored (WARL)
     default:
       if (csr >= 0x3a0 && csr <= 0x3af) {
         unsigned n = csr - 0x3a0;
