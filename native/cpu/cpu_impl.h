@@ -209,6 +209,12 @@ bool fetch_slow(CpuImpl& c, uint32_t* raw);
 // nullptr with the exception set (misaligned → cause 6 or 4, not RAM → access fault).
 uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr);
 
+// --- pmp.cc (privileged spec §3.7) ---
+// Whether physical bytes [pa, pa + len) may be accessed for `acc` at privilege p.
+bool pmp_allows(const CpuImpl& c, uint64_t pa, uint64_t len, Access acc, Priv p);
+// Whether every such access in the 4 KiB page at `page` is allowed (cacheable).
+bool pmp_page_allows(const CpuImpl& c, uint64_t page, Access acc, Priv p);
+
 // --- csr.cc ---
 void take_trap(CpuImpl& c, uint64_t cause, uint64_t tval);
 bool take_pending_interrupt(CpuImpl& c);  // true when an interrupt trap was taken

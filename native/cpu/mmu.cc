@@ -40,18 +40,23 @@ inline Priv access_priv(const CpuImpl& c, Access acc) {
 
 }  // namespace
 
-// Translation keys: 0 = no translation (M-mode, or satp.MODE = Bare);
-// otherwise 1 + (S-mode) + 2*SUM + 4*MXR for data and 1 + (S-mode) for fetch.
+// Translation keys: 0 = M-mode (no translation); 9 = S/U with satp.MODE =
+// Bare (no translation, but PMP applies to S/U and not to M, so their cached
+// pages must not mix); otherwise 1 + (S-mode) + 2*SUM + 4*MXR for data and
+// 1 + (S-mode) for fetch.
 void update_keys(CpuImpl& c) {
   const bool bare = (c.satp >> 60) == 0;
   const Priv dp = data_priv(c);
   const uint64_t gen = c.tlb_gen << 4;
-  if (bare || dp == kPrivM) {
+  if (dp == kPrivM) {
     c.data_key = gen;
+  } else if (bare) {
+    c.data_key = gen | 9;
   } else {
     c.data_key = gen | (1 + (dp == kPrivS ? 1 : 0) + ((c.mstatus & ms::SUM) ? 2 : 0) + ((c.mstatus & ms::MXR) ? 4 : 0));
   }
-  if (bare || c.priv == kPrivM) c.fetch_key = gen;
+  if (c.priv == kPrivM) c.fetch_key = gen;
+  else if (bare) c.fetch_key = gen | 9;
   else c.fetch_key = gen | (1 + (c.priv == kPrivS ? 1 : 0));
   c.fetch_tag = kTlbInvalid;
 }
@@ -87,6 +92,8 @@ bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa) {
     const uint64_t pte_pa = table + idx * 8;
     // A PTE outside RAM is an access fault of the original access type (§4.3.2 step 2).
     if (!in_ram(c, pte_pa, 8)) return fail(c, access_fault_cause(acc), va);
+    // The walk's implicit accesses are checked by PMP as S-mode loads (§3.7.1).
+    if (!pmp_allows(c, pte_pa, 8, Access::kRead, kPrivS)) return fail(c, access_fault_cause(acc), va);
     auto* pte_host = reinterpret_cast<uint64_t*>(c.ram + (pte_pa - c.ram_base));
     uint64_t pte = __atomic_load_n(pte_host, __ATOMIC_ACQUIRE);
     if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_HIGH))
@@ -119,6 +126,7 @@ bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa) {
     // a compare-and-swap that fails (another hart changed the PTE) walks again.
     uint64_t want = pte | PTE_A | (acc == Access::kWrite ? PTE_D : 0);
     if (want != pte) {
+      if (!pmp_allows(c, pte_pa, 8, Access::kWrite, kPrivS)) return fail(c, access_fault_cause(acc), va);
       if (!__atomic_compare_exchange_n(pte_host, &pte, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return mmu_translate(c, va, acc, pa);
     }
@@ -131,16 +139,24 @@ bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa) {
 
 namespace {
 
-// Translates the page of `va` and, when it is RAM, installs it in the TLB of `acc`.
+// Translates the page of `va` for an access of `len` bytes at va (within the
+// page) and checks it against PMP (§3.7: an access fault, mtval = va). When the
+// page is RAM and PMP allows the whole page, installs it in the TLB of `acc`;
+// a page PMP splits stays out of the TLB, so each access to it comes back here.
 // Returns the host pointer for va (nullptr for MMIO, with *pa set).
-bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t** host) {
+bool translate_fill(CpuImpl& c, uint64_t va, Access acc, unsigned len, uint64_t* pa, uint8_t** host) {
   if (!mmu_translate(c, va, acc, pa)) return false;
+  const Priv p = access_priv(c, acc);
+  const bool whole_page = pmp_page_allows(c, *pa & ~0xfffULL, acc, p);
+  if (!whole_page && !pmp_allows(c, *pa, len, acc, p)) return fail(c, access_fault_cause(acc), va);
   if (in_ram(c, *pa, 1)) {
     uint8_t* h = c.ram + (*pa - c.ram_base);
-    const uint64_t key = acc == Access::kFetch ? c.fetch_key : c.data_key;
-    TlbEntry& e = c.tlb[static_cast<int>(acc)][(va >> 12) & (kTlbSize - 1)];
-    e.tag = (va & ~0xfffULL) | key;
-    e.addend = reinterpret_cast<uintptr_t>(h) - va;
+    if (whole_page) {
+      const uint64_t key = acc == Access::kFetch ? c.fetch_key : c.data_key;
+      TlbEntry& e = c.tlb[static_cast<int>(acc)][(va >> 12) & (kTlbSize - 1)];
+      e.tag = (va & ~0xfffULL) | key;
+      e.addend = reinterpret_cast<uintptr_t>(h) - va;
+    }
     *host = h;
   } else {
     *host = nullptr;
@@ -154,7 +170,7 @@ uint8_t* fetch_host(CpuImpl& c, uint64_t va) {
   if (e.tag == ((va & ~0xfffULL) | c.fetch_key)) return reinterpret_cast<uint8_t*>(va + e.addend);
   uint64_t pa;
   uint8_t* h;
-  if (!translate_fill(c, va, Access::kFetch, &pa, &h)) return nullptr;
+  if (!translate_fill(c, va, Access::kFetch, 2, &pa, &h)) return nullptr;
   if (!h) {
     fail(c, kExcInsnAccess, va);  // no instruction fetch from MMIO
     return nullptr;
@@ -169,7 +185,7 @@ bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
   if ((va >> 12) == (last >> 12)) {
     uint64_t pa;
     uint8_t* h;
-    if (!translate_fill(c, va, Access::kRead, &pa, &h)) return false;
+    if (!translate_fill(c, va, Access::kRead, size, &pa, &h)) return false;
     uint64_t v = 0;
     if (h) {
       std::memcpy(&v, h, size);
@@ -190,11 +206,11 @@ bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
   // RAM) before anything is read. The fault reports the first faulting byte's page.
   uint64_t pa0, pa1;
   uint8_t *h0, *h1;
-  if (!translate_fill(c, va, Access::kRead, &pa0, &h0)) return false;
   const uint64_t va1 = (va | 0xfff) + 1;
-  if (!translate_fill(c, va1, Access::kRead, &pa1, &h1)) return false;
-  if (!h0 || !h1) return fail(c, kExcLoadAccess, h0 ? va1 : va);
   const unsigned n0 = static_cast<unsigned>(va1 - va);
+  if (!translate_fill(c, va, Access::kRead, n0, &pa0, &h0)) return false;
+  if (!translate_fill(c, va1, Access::kRead, size - n0, &pa1, &h1)) return false;
+  if (!h0 || !h1) return fail(c, kExcLoadAccess, h0 ? va1 : va);
   uint8_t buf[8] = {};
   std::memcpy(buf, h0, n0);
   std::memcpy(buf + n0, h1, size - n0);
@@ -209,7 +225,7 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
   if ((va >> 12) == (last >> 12)) {
     uint64_t pa;
     uint8_t* h;
-    if (!translate_fill(c, va, Access::kWrite, &pa, &h)) return false;
+    if (!translate_fill(c, va, Access::kWrite, size, &pa, &h)) return false;
     if (h) {
       std::memcpy(h, &val, size);
     } else {
@@ -220,11 +236,11 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
   }
   uint64_t pa0, pa1;
   uint8_t *h0, *h1;
-  if (!translate_fill(c, va, Access::kWrite, &pa0, &h0)) return false;
   const uint64_t va1 = (va | 0xfff) + 1;
-  if (!translate_fill(c, va1, Access::kWrite, &pa1, &h1)) return false;
-  if (!h0 || !h1) return fail(c, kExcStoreAccess, h0 ? va1 : va);
   const unsigned n0 = static_cast<unsigned>(va1 - va);
+  if (!translate_fill(c, va, Access::kWrite, n0, &pa0, &h0)) return false;
+  if (!translate_fill(c, va1, Access::kWrite, size - n0, &pa1, &h1)) return false;
+  if (!h0 || !h1) return fail(c, kExcStoreAccess, h0 ? va1 : va);
   uint8_t buf[8];
   std::memcpy(buf, &val, 8);
   std::memcpy(h0, buf, n0);
@@ -240,11 +256,18 @@ bool fetch_slow(CpuImpl& c, uint32_t* raw) {
   const uint64_t pc = c.pc;
   uint8_t* h = fetch_host(c, pc);
   if (!h) return false;
-  c.fetch_tag = (pc & ~0xfffULL) | c.fetch_key;
-  c.fetch_addend = reinterpret_cast<uintptr_t>(h) - pc;
+  // Only a page in the fetch TLB (one PMP decision for all of it) may enter
+  // the one-entry fetch page cache; on a page PMP splits, every fetch checks.
+  const bool cached = c.tlb[2][(pc >> 12) & (kTlbSize - 1)].tag == ((pc & ~0xfffULL) | c.fetch_key);
+  if (cached) {
+    c.fetch_tag = (pc & ~0xfffULL) | c.fetch_key;
+    c.fetch_addend = reinterpret_cast<uintptr_t>(h) - pc;
+  }
   if ((pc & 0xfff) != 0xffe) {
     // The same 32 bits the fast path reads, so decode-cache entries match.
     std::memcpy(raw, h, 4);
+    // The second half of a 32-bit instruction on a split page: its own check.
+    if (!cached && (*raw & 3) == 3 && !fetch_host(c, pc + 2)) return false;
     return true;
   }
   uint16_t lo;
@@ -270,9 +293,11 @@ uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
   uint64_t pa;
   // LR needs read permission; SC and AMOs need write (and AMOs read: a
   // writable page is readable, since W without R is a reserved encoding).
-  if (!mmu_translate(c, va, is_lr ? Access::kRead : Access::kWrite, &pa)) return nullptr;
-  if (!in_ram(c, pa, size)) {
-    // Main memory only: the MMIO devices here do not support atomics (§3.6.3.2).
+  const Access acc = is_lr ? Access::kRead : Access::kWrite;
+  if (!mmu_translate(c, va, acc, &pa)) return nullptr;
+  if (!in_ram(c, pa, size) || !pmp_allows(c, pa, size, acc, data_priv(c))) {
+    // Main memory only: the MMIO devices here do not support atomics (§3.6.3.2);
+    // and PMP must allow the access (§3.7).
     fail(c, is_lr ? kExcLoadAccess : kExcStoreAccess, va);
     return nullptr;
   }
