@@ -165,6 +165,8 @@ export interface BlockAddon {
   ): void;
   imageInfo(path: string, format: DiskFormatName): ImageInfo;
   BlockImage: new (path: string, format: DiskFormatName, readOnly?: boolean) => NativeBlockImage;
+  /** Benchmark loop (bench/block): `count` requests of `bs` bytes, offset += step mod size; seconds taken. */
+  benchImage(path: string, format: DiskFormatName, write: boolean, bs: number, step: number, count: number): number;
 }
 
 /** The disk-image half of the addon, typed. */

@@ -117,11 +117,13 @@ void sbi_prepare_supervisor(Hart& h) {
   // could take a trap to M), and the counters readable from S- and U-mode
   // (mcounteren/scounteren CY, TM, IR; privileged spec §3.1.11, §4.1.5):
   // OpenSBI's hart init sets both, and user space reads `time` directly (vDSO).
+  // Sstc is enabled as OpenSBI does when the hart has it (menvcfg.STCE).
   CpuImpl& c = h.impl();
   c.mideleg = kMipSSIP | kMipSTIP | kMipSEIP;
   c.medeleg = 0xffff & ~((1u << 9) | (1u << 10) | (1u << 11) | (1u << 14));
   c.mcounteren = 7;
   c.scounteren = 7;
+  c.menvcfg |= kMenvcfgSTCE;  // Sstc: S-mode owns stimecmp (the FDT lists sstc)
   recompute_mip(c);
 }
 

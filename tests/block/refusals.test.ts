@@ -22,7 +22,7 @@ function setIncompatible(file: string, bits: bigint) {
 
 describe('unsupported qcow2 features are refused by name', () => {
   const cases: [string, string[], RegExp][] = [
-    ['an external data file', ['-o', 'data_file=ext-data.raw'], /external data file/],
+    ['an external data file', ['-o', `data_file=${path.join(dir, 'ext-data.raw')}`], /external data file/],
     ['extended L2 entries', ['-o', 'extended_l2=on'], /extended L2/],
     ['zstd compression', ['-o', 'compression_type=zstd'], /compression type 1 \(zstd\)/],
   ];

@@ -260,6 +260,24 @@ main:
   ld a0, 0(t0)
   CHECK 59, a0, 0x123456789abcdef0
   TIMER_OFF
+  /* ---- MRET that sets MIE (MPIE = 1) with an enabled interrupt pending:
+   * taken before the first instruction at mepc, which becomes the new mepc ---- */
+  MSIP_SET 1
+  li t0, MIP_MSIP
+  csrw mie, t0
+  li t0, MSTATUS_MIE
+  csrc mstatus, t0
+  li t0, MSTATUS_MPIE | MSTATUS_MPP
+  csrs mstatus, t0
+  la t0, 24f
+  csrw mepc, t0
+  EXPECT_TRAP 25f
+  mret
+24:FAILNOW 60
+25:CHECK_TRAP 61, CAUSE_INTR | IRQ_M_SOFT
+  CHECK_VAR_ADDR 62, t_epc, 24b
+  MSIP_SET 0
+  csrw mie, zero
   /* ---- priority MEI > MSI > MTI > SEI > SSI > STI (priv spec 3.1.9): MTI
    * before SSI and STI (not delegated: they go to M too); SSI before STI.
    * Known QEMU 7.2 deviation: without AIA it takes the lowest-numbered

@@ -269,6 +269,33 @@ main:
   li t0, MIP_SSIP
   csrc mip, t0
   csrw mideleg, zero
+  /* ---- SRET that sets SIE with a delegated interrupt pending: taken at the
+   * SRET target, sepc = that target ---- */
+  li t0, MSTATUS_SIE
+  csrc mstatus, t0               /* so S starts with interrupts masked */
+  li t0, MIP_SSIP
+  csrw mideleg, t0
+  csrw mie, t0
+  csrs mip, t0
+  EXPECT_TRAP 52f
+  SEXPECT_TRAP 53f
+  GOTO_PRIV PRV_S, 54f
+54:li t0, MSTATUS_SIE
+  csrc sstatus, t0
+  li t0, MSTATUS_SPIE | MSTATUS_SPP
+  csrs sstatus, t0
+  la t0, 55f
+  csrw sepc, t0
+  sret
+55:FAILNOW 65
+53:li t0, MIP_SSIP
+  csrc sip, t0
+  ecall
+52:CHECK_TRAP 66, CAUSE_ECALL_S
+  CHECK_STRAP 67, CAUSE_INTR | IRQ_S_SOFT
+  CHECK_VAR_ADDR 68, s_epc, 55b
+  csrw mie, zero
+  csrw mideleg, zero
   /* ---- priority among S interrupts: SEI > SSI > STI. Known QEMU 7.2
    * deviation: without AIA it takes the lowest-numbered (SSI), failing 91. ---- */
   li t0, MIP_SEIP | MIP_SSIP | MIP_STIP

@@ -241,6 +241,19 @@ main:
   .half 0x2005                   /* c.addiw x0, 1: reserved on RV64 */
   FAILNOW 81
 21:CHECK_ILLEGAL16 82, 0x2005
+  /* C.JALR ra: the target is the old ra, then ra = pc + 2 */
+  la ra, 22f
+23:c.jalr ra
+  FAILNOW 84
+22:la a1, 23b
+  addi a1, a1, 2
+  CHECKR 85, ra, a1
+  /* C.JR through an odd register value clears bit 0 like JALR */
+  la a5, 24f
+  addi a5, a5, 1
+  c.jr a5
+  FAILNOW 86
+24:
   mv sp, s10
   j pass
 
