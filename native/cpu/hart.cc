@@ -158,13 +158,9 @@ uint64_t Hart::run(uint64_t budget) {
 #define UIMM static_cast<uint64_t>(static_cast<int64_t>(d->imm))
   // Fetch through the one-entry fetch page cache (offset 0xffe may start an
   // instruction that crosses the page: slow path), look up the decode cache,
-  // jump to the handler.
-#define DISPATCH()                                                                          \
+  // jump to the handler (run() executes at most `budget` instructions).
+#define DISPATCH_BODY()                                                                     \
   do {                                                                                      \
-    if (VM_UNLIKELY(retired >= budget)) {                                                   \
-      c.pc = pc;                                                                            \
-      goto out;                                                                             \
-    }                                                                                       \
     if (VM_LIKELY((pc & ~0xfffULL) == fpage && (pc & 0xfff) != 0xffe)) {                    \
       std::memcpy(&raw, reinterpret_cast<const void*>(pc + faddend), 4);                    \
     } else {                                                                                \
@@ -178,7 +174,8 @@ uint64_t Hart::run(uint64_t budget) {
       fpage = c.fetch_tag;                                                                  \
       faddend = c.fetch_addend;                                                             \
     }                                                                                       \
-    d = &c.dcache[(pc >> 1) & (kDcacheSize - 1)];                                           \
+    d = reinterpret_cast<DecodedInsn*>(reinterpret_cast<char*>(c.dcache) +                  \
+                                       ((pc << 3) & ((kDcacheSize - 1) << 4)));             \
     if (VM_UNLIKELY(d->raw != raw)) {                                                       \
       decode_insn(raw, d);                                                                  \
       d->hl |= static_cast<uint32_t>(kOffsets[d->op]) << 3;                                 \
@@ -189,7 +186,23 @@ uint64_t Hart::run(uint64_t budget) {
       goto* (static_cast<const char*>(&&L_ILLEGAL) + (static_cast<int32_t>(hl_) >> 3));     \
     }                                                                                       \
   } while (0)
-#define NEXT        \
+#define DISPATCH()                                                                          \
+  do {                                                                                      \
+    if (VM_UNLIKELY(retired >= budget)) {                                                   \
+      c.pc = pc;                                                                            \
+      goto out;                                                                             \
+    }                                                                                       \
+    DISPATCH_BODY();                                                                        \
+  } while (0)
+  // After a sequential instruction.
+#define NEXT          \
+  do {                \
+    retired++;        \
+    pc = npc;         \
+    DISPATCH();       \
+  } while (0)
+  // After a jump or branch.
+#define NEXT_BR     \
   do {              \
     retired++;      \
     pc = npc;       \
@@ -260,19 +273,19 @@ slow_next:
 
 L_LUI: RD = UIMM; NEXT;
 L_AUIPC: RD = pc + UIMM; NEXT;
-L_JAL: RD = npc; npc = pc + UIMM; NEXT;
+L_JAL: RD = npc; npc = pc + UIMM; NEXT_BR;
 L_JALR: {
   const uint64_t t = (RS1 + UIMM) & ~1ULL;
   RD = npc;
   npc = t;
-  NEXT;
+  NEXT_BR;
 }
-L_BEQ: if (RS1 == RS2) npc = pc + UIMM; NEXT;
-L_BNE: if (RS1 != RS2) npc = pc + UIMM; NEXT;
-L_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT;
-L_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT;
-L_BLTU: if (RS1 < RS2) npc = pc + UIMM; NEXT;
-L_BGEU: if (RS1 >= RS2) npc = pc + UIMM; NEXT;
+L_BEQ: if (RS1 == RS2) npc = pc + UIMM; NEXT_BR;
+L_BNE: if (RS1 != RS2) npc = pc + UIMM; NEXT_BR;
+L_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT_BR;
+L_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT_BR;
+L_BLTU: if (RS1 < RS2) npc = pc + UIMM; NEXT_BR;
+L_BGEU: if (RS1 >= RS2) npc = pc + UIMM; NEXT_BR;
 
 L_LB: LOAD(int8_t, static_cast<int64_t>);
 L_LH: LOAD(int16_t, static_cast<int64_t>);
@@ -480,6 +493,8 @@ out:
 #undef UIMM
 #undef DISPATCH
 #undef NEXT
+#undef NEXT_BR
+#undef DISPATCH_BODY
 #undef NEXT_SLOW
 #undef TRAP
 #undef MEMTRAP

@@ -372,6 +372,10 @@ uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
     fail(c, is_lr ? kExcLoadMisaligned : kExcStoreMisaligned, va);
     return nullptr;
   }
+  // A TLB hit already proves the permission (a writable page is readable: W
+  // without R is reserved in PTEs and never kept in pmpcfg).
+  const TlbEntry& e = c.tlb[is_lr ? 0 : 1][(va >> 12) & (kTlbSize - 1)];
+  if (e.tag == ((va & ~0xfffULL) | c.data_key)) return reinterpret_cast<uint8_t*>(va + e.addend);
   uint64_t pa;
   // LR needs read permission; SC and AMOs need write (and AMOs read: a
   // writable page is readable, since W without R is a reserved encoding).
