@@ -2,6 +2,7 @@
 import type { CommandDefinition } from './command.js';
 import { runCommand } from './run.js';
 import { consoleCommand } from './console.js';
+import { createCommand } from './create.js';
 import { defineCommand } from './define.js';
 import { disableCommand } from './disable.js';
 import { enableCommand } from './enable.js';
@@ -21,6 +22,7 @@ export const commands: CommandDefinition[] = [
   runCommand,
   // the daemon's commands (vmctl's set)
   consoleCommand,
+  createCommand,
   defineCommand,
   disableCommand,
   enableCommand,

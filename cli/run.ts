@@ -8,7 +8,9 @@ import { parseSize } from './size.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--bios file] [--initrd file] ' +
-  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk] -b file';
+  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk] -b file\n' +
+  '\t    (-d is repeatable, -r adds a read-only disk; console escapes after a newline:\n' +
+  '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, twice: quit)';
 
 interface RunArgs {
   opts: MachineOptions;
@@ -73,21 +75,117 @@ export function parseRunArgs(args: string[]): RunArgs {
   return { opts, timeoutSec };
 }
 
+/**
+ * Console escapes, as cu(1) and ssh(1) have them: recognised only right after
+ * a newline (or at the very start), so a lone `~` in typed text passes through.
+ */
+export const ESCAPE_HELP =
+  'console escapes, after a newline: ~. quit (the guest is stopped at once), ' +
+  '~p Ctrl-Alt-Del (the guest powers off cleanly), ~~ a literal ~, ~? this help; ' +
+  'SIGTERM or SIGINT to vmsup also sends Ctrl-Alt-Del, a second one quits';
+
+export type EscapeAction = 'quit' | 'ctrlaltdel' | 'help';
+
+/** Splits console input into bytes for the guest and escape actions. */
+export class EscapeFilter {
+  private atLineStart = true;
+  private sawTilde = false;
+
+  feed(input: Uint8Array): { bytes: Uint8Array; actions: EscapeAction[] } {
+    const out: number[] = [];
+    const actions: EscapeAction[] = [];
+    for (const b of input) {
+      if (this.sawTilde) {
+        this.sawTilde = false;
+        if (b === 0x2e) { actions.push('quit'); continue; }          // ~.
+        if (b === 0x70) { actions.push('ctrlaltdel'); continue; }    // ~p
+        if (b === 0x3f) { actions.push('help'); continue; }          // ~?
+        out.push(0x7e);                                              // ~~ or ~x: pass ~ on
+        if (b === 0x7e) { this.atLineStart = false; continue; }
+      } else if (b === 0x7e && this.atLineStart) {
+        this.sawTilde = true;
+        continue;
+      }
+      out.push(b);
+      this.atLineStart = b === 0x0d || b === 0x0a;
+    }
+    return { bytes: Uint8Array.from(out), actions };
+  }
+}
+
+function checkDisks(disks: DiskOptions[]): void {
+  const seen = new Map<string, string>();
+  for (const d of disks) {
+    try {
+      fs.accessSync(d.path, d.readOnly ? fs.constants.R_OK : fs.constants.R_OK | fs.constants.W_OK);
+    } catch {
+      const exists = fs.existsSync(d.path);
+      throw new VmsupError('NO_FILE', exists
+        ? `cannot open disk ${d.path}: permission denied${d.readOnly ? '' : ' (it must be writable; -r gives a read-only disk)'}`
+        : `cannot open disk ${d.path}: no such file`);
+    }
+    const real = fs.realpathSync(d.path);
+    const prev = seen.get(real);
+    if (prev !== undefined) throw new VmsupError('USAGE', `disk ${d.path} is given twice${prev !== d.path ? ` (as ${prev})` : ''}`);
+    seen.set(real, d.path);
+  }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export const runCommand: CommandDefinition = {
   names: ['run'],
   usage: USAGE,
-  help: 'Run a machine in the foreground, its console on this terminal.',
+  help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {
     const { opts, timeoutSec } = parseRunArgs(args);
-    opts.consoleIn = 0;
-    opts.consoleOut = 1;
+    checkDisks(opts.disks ?? []);
+    opts.consoleOut = 1;  // the UART writes straight to stdout; input goes through the escape filter
     const m = new (addon().Machine)(opts);
     const deadline = timeoutSec === undefined ? Infinity : Date.now() + timeoutSec * 1000;
+
+    const stdin = process.stdin;
+    const raw = stdin.isTTY === true;
+    const filter = new EscapeFilter();
+    let pending: Uint8Array[] = [];
+    let quit = false;
+    let signals = 0;
+    const onData = (chunk: Buffer) => {
+      const { bytes, actions } = filter.feed(chunk);
+      if (bytes.length) pending.push(bytes);
+      for (const a of actions) {
+        if (a === 'quit') quit = true;
+        else if (a === 'ctrlaltdel') m.ctrlAltDel();
+        else process.stderr.write(`\r\n[vmsup: ${ESCAPE_HELP}]\r\n`);
+      }
+      // Back-pressure: stop reading while the machine has not taken what we have.
+      if (pending.length > 16) stdin.pause();
+    };
+    const onSignal = () => {
+      if (++signals === 1) m.ctrlAltDel();
+      else quit = true;
+    };
+    if (raw) stdin.setRawMode(true);
+    stdin.on('data', onData);
+    stdin.on('error', () => { /* input gone: the guest keeps running */ });
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     try {
       for (;;) {
-        const st = m.run(50);
+        // Hand queued keystrokes to the machine (its queue is bounded).
+        while (pending.length) {
+          const taken = m.consoleInput(pending[0]);
+          if (taken < pending[0].length) {
+            pending[0] = pending[0].subarray(taken);
+            break;
+          }
+          pending.shift();
+        }
+        if (pending.length <= 16 && stdin.isPaused() && !stdin.readableEnded) stdin.resume();
+        const st = m.run(pending.length ? 5 : 20);
         switch (st.reason) {
           case 'slice':
+          case 'reset':  // the board reloads the images and boots again
             break;
           case 'poweroff':
             return { exitCode: EXIT_OK };
@@ -95,17 +193,26 @@ export const runCommand: CommandDefinition = {
             return { output: 'PASS', exitCode: EXIT_OK };
           case 'fail':
             return { output: `FAIL test ${st.exitCode}`, exitCode: EXIT_FAIL };
-          case 'reset':
-            break; // the machine has reset itself and boots again
           case 'error':
             throw new VmsupError('MACHINE', st.message ?? 'machine error');
+        }
+        if (quit) {
+          process.stderr.write('\r\n[vmsup: quit]\r\n');
+          return { exitCode: EXIT_OK };
         }
         if (Date.now() > deadline) {
           process.stderr.write(`vmsup: timeout: the guest was still running after ${timeoutSec} seconds\n`);
           return { exitCode: EXIT_USAGE };
         }
+        await tick();  // lets stdin and signal events in
       }
     } finally {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      stdin.off('data', onData);
+      if (raw) stdin.setRawMode(false);
+      stdin.pause();
+      stdin.unref?.();
       m.close();
     }
   },

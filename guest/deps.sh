@@ -17,10 +17,8 @@ for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 
-updated=0
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
-  updated=1
   $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
@@ -67,6 +65,4 @@ if [ -z "$(apt-cache showsrc busybox 2>/dev/null)" ]; then
     fi
   } | $SUDO tee /etc/apt/sources.list.d/vmsup-deb-src.sources >/dev/null
   $SUDO apt-get update -qq
-elif [ "$updated" = 0 ]; then
-  :
 fi

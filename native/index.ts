@@ -50,6 +50,8 @@ export interface NativeMachine {
   run(maxMillis: number): RunStatus;
   /** Host-side Ctrl-Alt-Del through the virtio keyboard: the guest's graceful shutdown request. */
   ctrlAltDel(): void;
+  /** Host keystrokes for the console UART (when consoleIn is not used); returns the bytes taken. */
+  consoleInput(bytes: Uint8Array): number;
   stats(): MachineStats;
   /** Releases RAM, disks and fds now rather than at garbage collection. */
   close(): void;
@@ -111,4 +113,63 @@ let cached: Addon | undefined;
 export function addon(): Addon {
   cached ??= require_(findAddon()) as Addon;
   return cached;
+}
+
+// ---- Disk images (native/block/block_napi.cc) ----
+
+export interface ImageInfo {
+  format: DiskFormatName;
+  /** Bytes the guest sees. */
+  virtualSize: number;
+  /** Bytes of the image file. */
+  fileSize: number;
+  /** qcow2 only. */
+  version?: number;
+  clusterSize?: number;
+  refcountBits?: number;
+  /** As stored in the image (relative names are relative to the image's directory). */
+  backingFile?: string;
+  backingFormat?: DiskFormatName;
+}
+
+export interface CreateImageOptions {
+  /** A base image (qcow2 only), stored as given; relative to the new image's directory. */
+  backing?: string;
+  backingFormat?: DiskFormatName;
+  /** qcow2 cluster size: a power of two, 512 .. 2 MiB (default 64 KiB). */
+  clusterSize?: number;
+}
+
+/** A handle on an open disk backend (the one virtio-blk uses); for tests and benchmarks. */
+export interface NativeBlockImage {
+  read(offset: number, length: number): Buffer;
+  write(offset: number, data: Buffer): void;
+  /** fdatasync of everything written so far. */
+  flush(): void;
+  size(): number;
+  /** Releases the file and its lock now. */
+  close(): void;
+}
+
+export interface BlockAddon {
+  /** Creates a new image (fails when the file exists). size 0 with a backing file: the base's size. */
+  createImage(path: string, format: DiskFormatName, size: number, opts?: CreateImageOptions): void;
+  /** Copies src into a new dst of dstSize bytes (0: the source's size), sparse. */
+  convertImage(
+    src: string,
+    srcFormat: DiskFormatName,
+    dst: string,
+    dstFormat: DiskFormatName,
+    dstSize: number,
+    progress?: (done: number, total: number) => void,
+  ): void;
+  imageInfo(path: string, format: DiskFormatName): ImageInfo;
+  BlockImage: new (path: string, format: DiskFormatName, readOnly?: boolean) => NativeBlockImage;
+  /** Benchmark loop (bench/block): `count` requests of `bs` bytes, offset += step mod size; seconds taken. */
+  benchImage(path: string, format: DiskFormatName, write: boolean, bs: number, step: number, count: number): number;
+}
+
+/** The disk-image half of the addon, typed. */
+export function blockAddon(): BlockAddon {
+  return addon() as unknown as BlockAddon;
 }

@@ -28,7 +28,15 @@ note() { printf 'boot: %s\n' "$*" >&2; }
 
 note "installing packages (scripts/install-deps.sh)"
 bash scripts/install-deps.sh
-if [ ! -d node_modules ]; then note "npm ci"; npm ci --no-audit --no-fund; fi
+if [ ! -d node_modules ]; then
+  note "npm ci"
+  if ! npm ci --no-audit --no-fund; then
+    # npm ci refuses a package-lock.json that is out of step with package.json; npm install
+    # resolves the difference (and updates the lock file) so the main job still runs.
+    note "npm ci failed; trying npm install (package-lock.json needs refreshing)"
+    npm install --no-audit --no-fund
+  fi
+fi
 note "building (scripts/build.sh)"
 bash scripts/build.sh
 

@@ -5,9 +5,11 @@
 #   e2fsprogs              e2fsck/debugfs to check disks a guest wrote
 #   zlib1g-dev             compressed qcow2 clusters
 #   tmux                   drives interactive consoles through a pty in tests
+#   device-tree-compiler   dtc decompiles the board's generated FDT in its unit test
+#   bsdutils               script(1): the boot tests give `vmsup run` a terminal with it
 # Pass --bench to add qemu-system-misc (the side-by-side peer of the benchmarks).
 set -euo pipefail
-pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++)
+pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils)
 [ "${1:-}" = "--bench" ] && pkgs+=(qemu-system-misc)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -76,7 +76,10 @@ const peerNames = (process.env.BENCH_PEERS ?? 'vmsup,vmsup-bios,qemu').split(','
 for (const n of peerNames) {
   if (!ALL_PEERS[n]) { console.error(`bench/boot: unknown peer ${n}`); process.exit(2); }
 }
-const peers = peerNames.map((name) => ({ name, ...ALL_PEERS[name], failed: null }));
+// fail: mode -> why that mode could not be measured; noBoot: the guest never reached its marker,
+// so nothing else is tried on that peer.
+const peers = peerNames.map((name) => ({ name, ...ALL_PEERS[name], fail: {}, noBoot: false }));
+const failText = (p) => Object.entries(p.fail).map(([m, why]) => `${m}: ${why}`).join('; ');
 
 // ------------------------------------------------------------------------------------ /proc
 const CLK_TCK = (() => {
@@ -186,6 +189,13 @@ function lastLine(text) {
   return lines.length ? lines[lines.length - 1].slice(0, 200) : '(nothing)';
 }
 
+/** The last line userland printed after the marker (kernel printk lines skipped). */
+function guestWords(text) {
+  const after = text.slice(Math.max(0, text.lastIndexOf(READY) + READY.length));
+  const lines = after.replace(/\r/g, '').split('\n').map((l) => l.trim()).filter((l) => l && !/^\[\s*\d+\.\d+\]/.test(l));
+  return lines.length ? lines[lines.length - 1].slice(0, 200) : '(nothing)';
+}
+
 /** Why a run went wrong, in one line, or null when it did what the mode asks. */
 function verdict(h, mode, timedOut) {
   if (h.tMarker === null) {
@@ -195,7 +205,8 @@ function verdict(h, mode, timedOut) {
     return `exited with status ${h.exitCode ?? h.signal} before the marker; last words: ${lastLine(h.stderr || h.console)}`;
   }
   if (mode === 'bench') {
-    if (!h.bench) return `reached the marker but printed no BENCH-DONE line in ${TIMEOUT_S} s`;
+    if (!h.bench && timedOut) return `reached the marker but printed no BENCH-DONE line in ${TIMEOUT_S} s`;
+    if (!h.bench) return `ended without a BENCH-DONE line; the guest said: ${guestWords(h.console)}`;
     const want = KNOWN_CRC[BENCH_MB];
     if (want && h.bench.crc !== want) return `BENCH-DONE with a wrong CRC ${h.bench.crc} (expected ${want})`;
   }
@@ -283,11 +294,12 @@ async function main() {
   for (const mode of ['poweroff', 'bench']) {
     for (let i = 0; i <= RUNS; i++) {          // i = 0 is the warm-up
       for (const p of peers) {
-        if (p.failed) continue;
+        if (p.noBoot || p.fail[mode]) continue;
         const r = await runTest(p, mode);
         const tag = i === 0 ? 'warm-up' : `run ${i}/${RUNS}`;
         if (r.why) {
-          p.failed = `${mode}: ${r.why}`;
+          p.fail[mode] = r.why;
+          if (r.marker === null) p.noBoot = true;
           console.log(`  ${pad(p.name, 11)} ${pad(mode, 8)} ${pad(tag, 9)} FAILED: ${r.why}`);
           continue;
         }
@@ -298,9 +310,9 @@ async function main() {
     }
   }
   for (const p of peers) {
-    if (p.failed) continue;
+    if (p.noBoot) continue;
     const r = await runIdle(p);
-    if (r.why) { p.failed = `idle: ${r.why}`; console.log(`  ${pad(p.name, 11)} idle     FAILED: ${r.why}`); continue; }
+    if (r.why) { p.fail.idle = r.why; console.log(`  ${pad(p.name, 11)} idle     FAILED: ${r.why}`); continue; }
     res[p.name].idle = r;
     console.log(`  ${pad(p.name, 11)} idle     ${r.cpuS.toFixed(2)} s CPU in ${r.wall.toFixed(1)} s = ${r.pct.toFixed(2)}% of one core`);
   }
@@ -323,9 +335,11 @@ async function main() {
     const bm = summary(r.bench.map((x) => x.bench.ms), 0);
     const bw = summary(r.bench.map((x) => x.exit), 2);
     med[p.name] = { mk: mk?.median, ex: ex?.median, bm: bm?.median };
-    if (p.failed && !mk) { line(p.label, `${p.name}: ${p.failed}`); continue; }
+    if (p.noBoot) { line(p.label, `${p.name}: ${failText(p)}`); continue; }
     line(p.label, mk?.text ?? '-', ex?.text ?? '-', bm?.text ?? '-', bw?.text ?? '-');
-    if (p.failed) console.log(`  ${' '.repeat(27)} ${p.name}: ${p.failed}`);
+    for (const m of ['poweroff', 'bench']) {
+      if (p.fail[m]) console.log(`  ${' '.repeat(27)} ${p.name} ${m}: ${p.fail[m]}`);
+    }
   }
   if (qemu) {
     for (const p of peers) {
@@ -340,7 +354,7 @@ async function main() {
   for (const p of peers) {
     const r = res[p.name].idle;
     if (r) line(p.label, `${r.cpuS.toFixed(2)} s CPU`, `${r.pct.toFixed(2)}% of one core`);
-    else line(p.label, `${p.name}: ${p.failed ?? 'not measured'}`);
+    else line(p.label, `${p.name}: ${p.noBoot ? failText(p) : `idle: ${p.fail.idle ?? 'not measured'}`}`);
   }
 
   console.log('');
@@ -350,14 +364,14 @@ async function main() {
     const m = med[p.name];
     const boot = m.ex != null && med.qemu?.ex != null
       ? `boot ${ratio(m.ex, med.qemu.ex)} of qemu: ${m.ex / med.qemu.ex <= 1.5 ? 'met' : 'NOT met'}`
-      : `boot: ${p.name}: ${p.failed ?? 'no figure'}`;
+      : `boot: ${p.name}: ${p.fail.poweroff ?? 'no figure'}`;
     const idle = res[p.name].idle
       ? `idle ${res[p.name].idle.pct.toFixed(2)}%: ${res[p.name].idle.pct < 2 ? 'met' : 'NOT met'}`
       : 'idle: not measured';
     console.log(`  ${pad(p.name, 11)} ${boot}; ${idle}`);
   }
   // Exit status: 0 when every peer produced its figures, 1 otherwise (the figures above stand).
-  process.exitCode = peers.some((p) => p.failed) ? 1 : 0;
+  process.exitCode = peers.some((p) => Object.keys(p.fail).length) ? 1 : 0;
 }
 
 main().catch((e) => { console.error(`bench/boot: ${e?.stack ?? e}`); process.exit(2); });

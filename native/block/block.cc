@@ -50,7 +50,9 @@ int64_t file_size(int fd) {
 }
 
 int open_locked(const std::string& path, bool read_only, std::string* err) {
-  int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+  // O_NONBLOCK: an image naming a FIFO as its backing file must not hang the
+  // open waiting for a writer; the type check below then refuses it.
+  int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     *err = "cannot open " + path + ": " + std::strerror(errno);
     return -1;
@@ -61,6 +63,7 @@ int open_locked(const std::string& path, bool read_only, std::string* err) {
     ::close(fd);
     return -1;
   }
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   struct flock fl;
   std::memset(&fl, 0, sizeof fl);
   fl.l_type = read_only ? F_RDLCK : F_WRLCK;

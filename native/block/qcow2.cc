@@ -414,6 +414,13 @@ class Qcow2Backend final : public BlockBackend {
   uint64_t size_ = 0;
   std::vector<uint64_t> l1_;
   std::vector<uint64_t> reftable_;
+  // Writable opens: the sorted host offsets of every L2 table and refcount
+  // block (from L1 and the refcount table, plus the ones we make). An in-place
+  // data write that would land on one is refused (QEMU's "metadata overlap
+  // check"), so a corrupt L2 entry cannot turn guest data into table entries.
+  // Bounded by the L1 and refcount table caps (at most 5M offsets, 40 MiB).
+  std::vector<uint64_t> meta_;
+  void add_meta(uint64_t off) { meta_.insert(std::lower_bound(meta_.begin(), meta_.end(), off), off); }
   uint64_t rb_shift_ = 0;  // log2(refcount entries per refcount block)
   bool reftable_in_memory_only_ = false;
   // Set when a refcount-table switch failed half-way: the in-memory tables no
@@ -515,6 +522,26 @@ bool Qcow2Backend::open(const std::string& path, bool read_only, std::string* er
     for (size_t i = 0; i < reftable_.size(); i++) reftable_[i] = be64(&raw[i * 8]);
   }
   next_alloc_ = (static_cast<uint64_t>(fsz) + cs_ - 1) & ~(cs_ - 1);
+  if (!ro_) {
+    // Every L2 table and refcount block must be cluster-aligned and inside the
+    // file before we write: a pointer past the end would later alias the
+    // clusters we allocate there.
+    auto check = [&](const std::vector<uint64_t>& t, const char* what) {
+      for (size_t i = 0; i < t.size(); i++) {
+        uint64_t o = t[i] & kOffsetMask;
+        if (o == 0) continue;
+        if (o % cs_ != 0 || o < cs_ || o + cs_ > next_alloc_) {
+          *err = path + ": " + what + " entry " + std::to_string(i) + " points outside the file (" + hex(o) +
+                 "); the image is corrupt: run `qemu-img check -r all` on it";
+          return false;
+        }
+        meta_.push_back(o);
+      }
+      return true;
+    };
+    if (!check(l1_, "L1 table") || !check(reftable_, "refcount table")) return false;
+    std::sort(meta_.begin(), meta_.end());
+  }
   l2_cache_ = std::make_unique<TableCache<uint64_t>>(std::max<uint64_t>(4, kL2CacheBytes / cs_));
   rb_cache_ = std::make_unique<TableCache<uint8_t>>(std::max<uint64_t>(4, kRefblockCacheBytes / cs_));
 
@@ -526,8 +553,13 @@ bool Qcow2Backend::open(const std::string& path, bool read_only, std::string* er
     // Bases are opened read-only and share their lock with other readers.
     std::string fmt = h_.backing_format;
     if (fmt.empty()) {
-      int pfd = ::open(bpath.c_str(), O_RDONLY | O_CLOEXEC);
+      int pfd = ::open(bpath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
       uint8_t m[4] = {0, 0, 0, 0};
+      struct stat pst;
+      if (pfd >= 0 && (fstat(pfd, &pst) != 0 || !S_ISREG(pst.st_mode))) {
+        ::close(pfd);
+        pfd = -1;
+      }
       if (pfd >= 0) {
         if (pread_full(pfd, m, 4, 0) == 4 && be32(m) == kMagic) fmt = "qcow2";
         ::close(pfd);
@@ -566,7 +598,8 @@ bool Qcow2Backend::hits_metadata(uint64_t off, uint64_t len) const {
   if (overlap(0, cs_)) return true;
   if (!l1_.empty() && overlap(h_.l1_offset, l1_.size() * 8ull)) return true;
   if (overlap(h_.rt_offset, uint64_t(h_.rt_clusters) * cs_)) return true;
-  return false;
+  auto it = std::lower_bound(meta_.begin(), meta_.end(), off >= cs_ ? off - cs_ + 1 : 0);
+  return it != meta_.end() && *it < off + len;
 }
 
 int Qcow2Backend::load_l2(uint64_t off, std::vector<uint64_t>** tab) {
@@ -781,6 +814,7 @@ int Qcow2Backend::refblock_for(uint64_t cluster, bool create, uint64_t* off) {
   if (self) rc_put(blk.data(), nb_cluster & ((1ull << rb_shift_) - 1), 1);
   if ((r = pwrite_full(fd_, blk.data(), cs_, nb)) < 0) return r;
   rb_cache_->insert(nb, std::move(blk));
+  add_meta(nb);
   reftable_[ti] = nb;
   if (!reftable_in_memory_only_) {
     uint8_t e[8];
@@ -931,6 +965,7 @@ int Qcow2Backend::l2_for_write(uint64_t guest, uint64_t* l2_off) {
   for (size_t i = 0; i < t.size(); i++) put64(&raw[i * 8], t[i]);
   if ((r = pwrite_full(fd_, raw.data(), cs_, nt)) < 0) return r;
   l2_cache_->insert(nt, std::move(t));
+  add_meta(nt);
   if ((r = set_refcounts(nt >> h_.cluster_bits, 1, 1)) < 0) return r;
   uint8_t be[8];
   put64(be, nt | kCopied);
@@ -991,7 +1026,7 @@ int Qcow2Backend::write(uint64_t offset, const void* buf_, size_t len) {
   const uint64_t l2_entries = 1ull << l2_bits_;
   std::vector<uint64_t> olds, news;
   while (len > 0) {
-    uint64_t l2off;
+    uint64_t l2off = 0;
     int r = l2_for_write(offset, &l2off);
     if (r < 0) return r;
     std::vector<uint64_t>* tab;
@@ -1003,7 +1038,9 @@ int Qcow2Backend::write(uint64_t offset, const void* buf_, size_t len) {
       // Overwrite in place; extend over following clusters of this L2 table
       // that are writable and host-contiguous.
       uint64_t host = e & kOffsetMask;
-      if (host % cs_ != 0) return -EIO;
+      // A data cluster past the end of the file is corrupt: writing there would
+      // later collide with the clusters we allocate at the end.
+      if (host % cs_ != 0 || host + cs_ > next_alloc_) return -EIO;
       uint64_t total = std::min<uint64_t>(len, cs_ - in);
       for (uint32_t k = 1; total < len && idx + k < l2_entries; k++) {
         uint64_t e2 = (*tab)[idx + k];

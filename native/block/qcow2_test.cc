@@ -190,4 +190,9 @@ TEST(raw_create_is_sparse_and_exclusive) {
   CHECK(err.find("exists") != std::string::npos);
 }
 
+TEST(cleanup) {
+  std::string cmd = "rm -rf '" + tmpdir() + "'";
+  CHECK(system(cmd.c_str()) == 0);
+}
+
 TEST_MAIN()

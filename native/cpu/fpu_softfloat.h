@@ -1,10 +1,11 @@
 // IEEE 754-2019 binary32/binary64 arithmetic in software, as the RISC-V F and
-// D extensions need it (unprivileged spec ch. 11 "F", ch. 12 "D"):
+// D extensions need it (unprivileged spec 20191213, ch. 11 "F", ch. 12 "D"):
 //   - every result is correctly rounded in one of the five RISC-V rounding
-//     modes (RNE, RTZ, RDN, RUP, RMM; §11.2 Table "Rounding mode encoding"),
+//     modes (RNE, RTZ, RDN, RUP, RMM; §11.2, table "Rounding mode encoding"),
 //   - the five exception flags are accrued exactly (§11.2 "fflags"), with
-//     tininess detected AFTER rounding (§11.2: "tininess is detected after
-//     rounding"), and UF raised only when the result is tiny and inexact,
+//     tininess detected AFTER rounding (§11.4 "Subnormal Arithmetic": "in the
+//     parlance of the IEEE standard, tininess is detected after rounding"),
+//     and UF raised only when the result is tiny and inexact (IEEE 754 §7.5),
 //   - every NaN result is the canonical NaN (§11.3 "NaN Generation and
 //     Propagation": no payload propagation).
 // This is the reference path: fpu.cc may answer common cases on the host FPU
@@ -304,22 +305,18 @@ uint64_t div(uint64_t a, uint64_t b, int rm, uint32_t& fl) {
   return round_pack128<F>(sign, (x.exp - lx) - (y.exp - ly) - 64, q | rem, rm, fl);
 }
 
-// floor(sqrt(n)) and whether it was exact, by the binary digit-by-digit method.
+// floor(sqrt(n)) for 2^124 <= n < 2^127, and whether it was exact. A double
+// seed (53 good bits) and one Newton step (which from any seed lands at or
+// above the root, and squares the error) leave at most a step or two to fix.
 inline uint64_t isqrt128(u128 n, bool* exact) {
-  u128 rem = n, res = 0;
-  u128 bit = static_cast<u128>(1) << 126;
-  while (bit > n) bit >>= 2;
-  while (bit) {
-    if (rem >= res + bit) {
-      rem -= res + bit;
-      res = (res >> 1) + bit;
-    } else {
-      res >>= 1;
-    }
-    bit >>= 2;
-  }
-  *exact = rem == 0;
-  return static_cast<uint64_t>(res);
+  double hi = static_cast<double>(static_cast<uint64_t>(n >> 64)) * 18446744073709551616.0;
+  uint64_t r = static_cast<uint64_t>(__builtin_sqrt(hi));
+  if (r == 0) r = 1;
+  r = static_cast<uint64_t>((static_cast<u128>(r) + n / r) >> 1);
+  while (static_cast<u128>(r) * r > n) r--;
+  while (static_cast<u128>(r + 1) * (r + 1) <= n) r++;
+  *exact = static_cast<u128>(r) * r == n;
+  return r;
 }
 
 template <class F>

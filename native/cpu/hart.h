@@ -98,6 +98,15 @@ class Hart {
 
   uint64_t instret() const;
 
+  // Additions for the board (machine/):
+  // Re-evaluates the Sstc / SBI timer against mtime `now` (raises or lowers
+  // STIP), for a hart that sleeps in WFI outside run().
+  void update_time(uint64_t now);
+  // The mtime at which this hart's stimecmp will next raise STIP, or UINT64_MAX.
+  uint64_t timer_deadline() const;
+  // Drops the LR reservation (the board calls it when a device writes RAM).
+  void clear_reservation();
+
   CpuImpl& impl() { return *impl_; }
 
  private:

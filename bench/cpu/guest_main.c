@@ -1,0 +1,3 @@
+#include <stdint.h>
+uint64_t bench_run(unsigned rounds);
+uint64_t bench_main(void) { return bench_run(BENCH_ROUNDS); }

@@ -1,0 +1,67 @@
+// Runs the guest build of bench.c through the addon (as the daemon's worker
+// would: Machine.run() slices) and the native build, and prints the figures.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { addon } from '../../dist/native/index.js';
+
+const [elf, native] = process.argv.slice(2);
+const RUNS = 3;
+
+function runGuest() {
+  const outFile = path.join(os.tmpdir(), `vmsup-bench-cpu-${process.pid}.out`);
+  const fd = fs.openSync(outFile, 'w+');
+  try {
+    const m = new (addon().Machine)({ memory: 64 * 1024 * 1024, cpus: 1, kernel: elf, consoleOut: fd });
+    const t0 = process.hrtime.bigint();
+    const c0 = process.cpuUsage();
+    let st;
+    for (;;) {
+      st = m.run(100);
+      if (st.reason !== 'slice') break;
+    }
+    const ns = Number(process.hrtime.bigint() - t0);
+    const cu = process.cpuUsage(c0);
+    const cpuNs = (cu.user + cu.system) * 1000;
+    const { instret } = m.stats();
+    m.close();
+    if (st.reason !== 'pass') throw new Error(`guest ended with ${st.reason}`);
+    const result = fs.readFileSync(outFile, 'utf8').trim();
+    return { ns, cpuNs, instret, result };
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(outFile, { force: true });
+  }
+}
+
+function runNative() {
+  const [result, ns] = execFileSync(native, { encoding: 'utf8' }).trim().split(' ');
+  return { result, ns: Number(ns) };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const guest = [];
+const host = [];
+for (let i = 0; i < RUNS; i++) {
+  guest.push(runGuest());
+  host.push(runNative());
+}
+const g = guest.map((r) => r.ns);
+const h = host.map((r) => r.ns);
+if (guest.some((r) => r.result !== host[0].result) || host.some((r) => r.result !== host[0].result)) {
+  console.error(`bench/cpu: results differ: guest ${guest.map((r) => r.result)} native ${host[0].result}`);
+  process.exit(1);
+}
+const instret = guest[0].instret;
+const gns = median(g);
+const gcpu = median(guest.map((r) => r.cpuNs));
+const hns = median(h);
+console.log(`result                      ${host[0].result} (guest and native agree)`);
+console.log(`guest instructions retired  ${instret}`);
+console.log(`guest time (median of ${RUNS})    ${(gns / 1e6).toFixed(1)} ms`);
+console.log(`guest MIPS (wall clock)     ${(instret / (gns / 1e3)).toFixed(1)}`);
+console.log(`guest MIPS (CPU time)       ${(instret / (gcpu / 1e3)).toFixed(1)}   (differs from wall clock when the host is busy)`);
+console.log(`host ns per guest insn      ${(gns / instret).toFixed(2)} wall, ${(gcpu / instret).toFixed(2)} CPU`);
+console.log(`native x86-64 time          ${(hns / 1e6).toFixed(1)} ms`);
+console.log(`slowdown (guest / native)   ${(gns / hns).toFixed(1)}x`);

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# bench/cpu: the CPU benchmark (issue 2). Builds bench.c for the guest
+# (riscv64, bare metal, -O2) and for the host (x86-64, -O2), runs the guest
+# through the addon and the host build natively, and prints guest instructions
+# retired, guest MIPS, host ns per guest instruction and the slowdown factor.
+# Usage: bash bench/cpu/run.sh [rounds]   (needs a built addon: scripts/build.sh)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$here/../.."
+out="$root/build/bench-cpu"
+rounds="${1:-60}"
+mkdir -p "$out"
+riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -mcmodel=medany -static -nostdlib -nostartfiles \
+  -ffreestanding -fno-builtin -Wl,--build-id=none -T "$here/link.ld" -DBENCH_ROUNDS="$rounds" \
+  "$here/guest.S" "$here/guest_main.c" "$here/bench.c" -o "$out/bench.elf"
+gcc -O2 -DBENCH_ROUNDS="$rounds" "$here/native_main.c" "$here/bench.c" -o "$out/bench-native"
+exec node "$here/run.mjs" "$out/bench.elf" "$out/bench-native"

@@ -1,0 +1,119 @@
+// The ONE virtio-mmio transport, modern interface only (virtio 1.2 §4.2.2,
+// Version 2). Devices (virtio_blk, virtio_rng, virtio_input) implement the
+// narrow VirtioDevice interface and never decode MMIO themselves.
+//
+// Every guest-written register is validated when written: QueueSel < the
+// device's queue count, QueueNum a non-zero power of two <= QueueNumMax,
+// QueueReady only with rings in RAM and aligned, features only those offered.
+// A guest that breaks the rules gets the device put in DEVICE_NEEDS_RESET
+// (status bit 64) and a configuration-change interrupt (§2.1.2, §4.2.3.4), with
+// a rate-limited line on stderr; the device then ignores its queues until the
+// driver resets it by writing 0 to Status.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "devices/virtio_queue.h"
+#include "machine/mmio.h"
+#include "memory/guest_memory.h"
+
+namespace vmsup {
+
+// Feature bits of the transport (virtio 1.2 §6).
+constexpr uint64_t kVirtioFIndirectDesc = 1ULL << 28;
+constexpr uint64_t kVirtioFVersion1 = 1ULL << 32;
+
+// Device status bits (§2.1).
+constexpr uint32_t kStatusAcknowledge = 1, kStatusDriver = 2, kStatusDriverOk = 4,
+                   kStatusFeaturesOk = 8, kStatusNeedsReset = 64, kStatusFailed = 128;
+
+class VirtioMmio;
+
+// What a device model sees of its transport.
+class VirtioTransport {
+ public:
+  virtual ~VirtioTransport() = default;
+  virtual GuestMemory& mem() = 0;
+  virtual VirtQueue& queue(unsigned q) = 0;
+  // Puts the used buffers of queue q in view: raises the used-buffer interrupt
+  // if the driver wants one.
+  virtual void notify_used(unsigned q) = 0;
+  // The device found the guest breaking the rules: DEVICE_NEEDS_RESET.
+  virtual void needs_reset(const char* why) = 0;
+  // True once the driver has set DRIVER_OK and the device is not broken.
+  virtual bool live() const = 0;
+  virtual uint64_t driver_features() const = 0;
+};
+
+// The narrow interface of a virtio device model.
+class VirtioDevice {
+ public:
+  virtual ~VirtioDevice() = default;
+  virtual uint32_t device_id() const = 0;  // §5: 2 block, 4 entropy, 18 input
+  // Device-specific feature bits (the transport adds VERSION_1 / INDIRECT_DESC).
+  virtual uint64_t device_features() const = 0;
+  virtual unsigned num_queues() const = 0;
+  virtual uint16_t queue_max_size(unsigned q) const { return VirtQueue::kMaxSize; }
+  // Device configuration space (§4.2.2 offset 0x100+); off is relative to it.
+  // Returns false for an access outside the space (it reads as 0).
+  virtual bool read_config(uint64_t off, unsigned size, uint64_t* val) = 0;
+  virtual void write_config(uint64_t off, unsigned size, uint64_t val) {}
+  // The driver notified queue q (already checked < num_queues and ready).
+  virtual void queue_notify(unsigned q) = 0;
+  // Device reset (Status = 0): forget all request state.
+  virtual void reset() = 0;
+  // Called once by the transport it is attached to.
+  virtual void attach(VirtioTransport* t) { transport_ = t; }
+
+ protected:
+  VirtioTransport* transport_ = nullptr;
+};
+
+class VirtioMmio : public MmioDevice, public VirtioTransport {
+ public:
+  // `dev` may be null: an empty slot (DeviceID 0, which Linux skips, §4.2.3.1.1).
+  VirtioMmio(GuestMemory& mem, IrqSink* irq, uint32_t line, std::unique_ptr<VirtioDevice> dev);
+
+  bool read(uint64_t off, unsigned size, uint64_t* val) override;
+  bool write(uint64_t off, unsigned size, uint64_t val) override;
+
+  GuestMemory& mem() override { return mem_; }
+  VirtQueue& queue(unsigned q) override { return queues_[q < queues_.size() ? q : 0]; }
+  void notify_used(unsigned q) override;
+  void needs_reset(const char* why) override;
+  bool live() const override;
+  uint64_t driver_features() const override { return driver_features_; }
+
+  VirtioDevice* device() { return dev_.get(); }
+  uint32_t status() const { return status_; }
+  uint32_t interrupt_status() const { return isr_; }
+  void reset();
+
+ private:
+  void update_irq();
+  void log(const char* what);
+
+  GuestMemory& mem_;
+  IrqSink* irq_;
+  uint32_t line_;
+  std::unique_ptr<VirtioDevice> dev_;
+  std::vector<VirtQueue> queues_;
+
+  uint32_t status_ = 0;
+  uint32_t isr_ = 0;
+  uint32_t device_features_sel_ = 0, driver_features_sel_ = 0;
+  uint64_t driver_features_ = 0;
+  uint32_t queue_sel_ = 0;
+  uint32_t config_generation_ = 0;
+  bool irq_level_ = false;
+
+  // Rate limit of the misbehaviour log: at most kLogBurst lines per minute.
+  static constexpr int kLogBurst = 5;
+  std::chrono::steady_clock::time_point log_window_{};
+  int log_count_ = 0;
+};
+
+}  // namespace vmsup

@@ -1,0 +1,225 @@
+#include "machine/board.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "devices/virtio_blk.h"
+#include "devices/virtio_rng.h"
+#include "machine/memmap.h"
+
+namespace vmsup {
+
+std::unique_ptr<Board> Board::attach(Machine& m, bool* booted, MachineError* err) {
+  std::unique_ptr<Board> b(new Board(m));
+  if (!b->init(booted, err)) return nullptr;
+  return b;
+}
+
+bool Board::init(bool* booted, MachineError* err) {
+  const MachineConfig& cfg = m_.config();
+  *booted = false;
+
+  // PLIC context 2h -> hart h MEIP, 2h+1 -> SEIP (the FDT says the same).
+  plic_ = std::make_unique<Plic>(m_.num_harts(), [this](unsigned ctx, bool level) {
+    m_.hart(ctx / 2).set_irq(ctx % 2 ? kMipSEIP : kMipMEIP, level);
+  });
+  const MemRegion& uart_r = memmap_region(Region::kUart);
+  uart_ = std::make_unique<Uart16550>(plic_.get(), uart_r.irq, cfg.console_out_fd);
+  rtc_ = std::make_unique<GoldfishRtc>(plic_.get(), memmap_region(Region::kRtc).irq);
+  syscon_ = std::make_unique<Syscon>([this](SysconAction a, uint32_t) {
+    if (a == SysconAction::kReset) m_.request_reset();
+    else m_.request_power_off();
+    for (unsigned h = 0; h < m_.num_harts(); h++) m_.hart(h).request_exit();
+  });
+
+  // Disks first (so the first -d is /dev/vda), then entropy, then the keyboard.
+  std::vector<std::unique_ptr<VirtioDevice>> devs;
+  std::vector<std::pair<dev_t, ino_t>> seen;
+  if (cfg.disks.size() + 2 > kVirtioSlots) {
+    *err = {"ERR_VMSUP_BAD_CONFIG", "too many disks (at most " + std::to_string(kVirtioSlots - 2) + ")"};
+    return false;
+  }
+  for (size_t i = 0; i < cfg.disks.size(); i++) {
+    const DiskConfig& d = cfg.disks[i];
+    struct stat st;
+    if (::stat(d.path.c_str(), &st) == 0) {
+      for (auto& s : seen)
+        if (s.first == st.st_dev && s.second == st.st_ino) {
+          *err = {"ERR_VMSUP_DISK", "disk " + d.path + " is given twice"};
+          return false;
+        }
+      seen.push_back({st.st_dev, st.st_ino});
+    }
+    std::string e;
+    auto backend = open_block_backend(d.path, d.format, d.read_only, &e);
+    if (!backend) {
+      *err = {"ERR_VMSUP_DISK", e};
+      return false;
+    }
+    devs.push_back(std::make_unique<VirtioBlk>(std::move(backend),
+                                               "vmsup-vd" + std::string(1, static_cast<char>('a' + i))));
+  }
+  devs.push_back(std::make_unique<VirtioRng>());
+  auto kbd = std::make_unique<VirtioInput>();
+  keyboard_ = kbd.get();
+  devs.push_back(std::move(kbd));
+
+  // Register every window of the memory-map table (the CLINT is the Machine's).
+  unsigned slot = 0;
+  for (size_t i = 0; i < kMemMapCount; i++) {
+    const MemRegion& r = kMemMap[i];
+    MmioDevice* dev = nullptr;
+    switch (r.kind) {
+      case Region::kSyscon: dev = syscon_.get(); break;
+      case Region::kRtc: dev = rtc_.get(); break;
+      case Region::kPlic: dev = plic_.get(); break;
+      case Region::kUart: dev = uart_.get(); break;
+      case Region::kVirtio: {
+        std::unique_ptr<VirtioDevice> vd = slot < devs.size() ? std::move(devs[slot]) : nullptr;
+        slot++;
+        virtio_.push_back(std::make_unique<VirtioMmio>(m_.memory(), plic_.get(), r.irq, std::move(vd)));
+        dev = virtio_.back().get();
+        break;
+      }
+      case Region::kClint: case Region::kDram: break;
+    }
+    if (dev && !m_.bus().add(r.base, r.size, dev)) {
+      *err = {"ERR_VMSUP_INTERNAL", "memory map overlap"};
+      return false;
+    }
+  }
+
+  // Console input goes into the UART's receive FIFO; output is flushed in
+  // batches once per scheduling round.
+  // Input (console_in_fd or consoleInput()) waits in a bounded queue and
+  // enters the UART's 16-byte FIFO as the guest drains it; while the queue is
+  // full the fd is not polled, so an unread console cannot make the idle loop spin.
+  if (cfg.console_in_fd >= 0) m_.add_poll_fd(cfg.console_in_fd, [this]() { read_console_fd(); });
+  m_.add_tick([this]() {
+    feed_uart();
+    if (uart_->pending_output()) uart_->flush();
+    rtc_->poll();
+  });
+
+  // What to boot: a Linux Image or firmware here; a bare-metal ELF in machine.cc.
+  req_.bios = cfg.bios;
+  req_.initrd = cfg.initrd;
+  req_.cmdline = cfg.cmdline;
+  req_.harts = m_.num_harts();
+  if (!cfg.kernel.empty()) {
+    std::string e;
+    KernelKind k = detect_kernel_file(cfg.kernel, &e);
+    if (k == KernelKind::kUnknown) {
+      *err = {access(cfg.kernel.c_str(), R_OK) == 0 ? "ERR_VMSUP_BAD_KERNEL" : "ERR_VMSUP_NO_FILE", e};
+      return false;
+    }
+    if (k == KernelKind::kLinuxImage) {
+      req_.kernel = cfg.kernel;
+    } else if (!cfg.bios.empty()) {
+      *err = {"ERR_VMSUP_BAD_CONFIG", "--bios needs a Linux Image kernel, not an ELF file"};
+      return false;
+    } else {
+      if (!cfg.initrd.empty()) {
+        *err = {"ERR_VMSUP_BAD_CONFIG", "--initrd needs a Linux Image kernel"};
+        return false;
+      }
+      return true;  // bare-metal ELF: the Machine loads it
+    }
+  }
+  linux_boot_ = true;
+  std::string e;
+  if (!boot(&e)) {
+    *err = {"ERR_VMSUP_BAD_KERNEL", e};
+    return false;
+  }
+  if (req_.bios.empty())
+    m_.set_sbi_handler([this](Hart& h) { return sbi_handle_ecall(h, *this); });
+  *booted = true;
+  return true;
+}
+
+bool Board::boot(std::string* err) {
+  BootPlan plan;
+  if (!load_boot_images(req_, m_.memory(), &plan, err)) return false;
+  for (unsigned h = 0; h < m_.num_harts(); h++) {
+    start_hart(m_.hart(h), plan);
+    if (!plan.firmware) sbi_prepare_supervisor(m_.hart(h));
+  }
+  return true;
+}
+
+bool Board::reboot(std::string* err) {
+  // A reset of the whole board: RAM reads as zero again, every device back to
+  // its power-on state, then the same boot as at power-on.
+  m_.memory().discard();
+  plic_->reset();
+  uart_->reset();
+  for (auto& v : virtio_) v->reset();
+  if (!linux_boot_) {
+    *err = "reboot of a bare-metal program is not supported";
+    return false;
+  }
+  return boot(err);
+}
+
+size_t Board::console_input(const uint8_t* data, size_t len) {
+  size_t n = 0;
+  while (n < len && input_.size() < kInputCap) input_.push_back(data[n++]);
+  feed_uart();
+  return n;
+}
+
+void Board::read_console_fd() {
+  const int fd = m_.config().console_in_fd;
+  size_t room = kInputCap - input_.size();
+  if (room > 0) {
+    uint8_t buf[512];
+    ssize_t n = ::read(fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+    bool retry_later = false;
+    if (n > 0) {
+      input_.insert(input_.end(), buf, buf + n);
+    } else if (n < 0 && errno == EIO) {
+      retry_later = true;  // pty without a reader on the other side
+      input_retry_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      input_eof_ = true;  // end of input
+    }
+    if (retry_later && !input_paused_) {
+      input_paused_ = true;
+      m_.pause_poll_fd(fd, true);
+      return;
+    }
+  }
+  feed_uart();
+  bool pause = input_eof_ || input_.size() >= kInputCap;
+  if (pause != input_paused_) {
+    input_paused_ = pause;
+    m_.pause_poll_fd(fd, pause);
+  }
+}
+
+void Board::feed_uart() {
+  while (!input_.empty() && uart_->rx_space() > 0) {
+    uart_->push_rx(input_.front());
+    input_.pop_front();
+  }
+  // Room again: look at the fd again (not after end of input).
+  if (input_paused_ && !input_eof_ && input_.size() < kInputCap &&
+      std::chrono::steady_clock::now() >= input_retry_) {
+    input_paused_ = false;
+    m_.pause_poll_fd(m_.config().console_in_fd, false);
+  }
+}
+
+void Board::ctrl_alt_del() {
+  if (keyboard_) keyboard_->ctrl_alt_del();
+}
+
+void Board::system_reset(ResetType t) {
+  if (t == ResetType::kShutdown) m_.request_power_off();
+  else m_.request_reset();
+}
+
+}  // namespace vmsup
