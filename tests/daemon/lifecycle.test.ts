@@ -8,7 +8,7 @@ import path from 'node:path';
 import tty from 'node:tty';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { addon } from '../../native/index.js';
-import { buildBareMetal, Daemon, sleep, VMSUP } from './harness.js';
+import { buildBareMetal, Daemon, GUEST, sleep, VMSUP } from './harness.js';
 
 let work: string;
 let IDLE: string;
@@ -189,17 +189,25 @@ describe('start, status, console, pause, stop, wait', () => {
 
 describe('restarts, failures, autostart, daemon life', () => {
   test('a guest that reboots is restarted on the same console, until 3 quick restarts stop it', async () => {
-    d = await Daemon.create();
-    await d.vmsup(['define', '-m', '32M', '-b', RESET, 'loop']);
-    await d.vmsup(['start', 'loop']).catch(() => undefined);
-    await d.waitState('loop', 'stopped', 60_000);
+    // vmd's window is 6 s; an emulated Linux on a busy host takes about that
+    // long to boot and panic, so the test widens it (restart_window).
+    d = await Daemon.create({ restart_window: 40 });
+    // Linux with no init to run panics, and panic=1 reboots it a second later.
+    const args = ['define', '-m', '64M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz')];
+    await d.vmsup([...args, '--cmdline', 'console=ttyS0 rdinit=/nonexistent panic=1', 'loop']);
+    await d.vmsup(['start', 'loop']);
+    const ttys = new Set<string>();
+    await d.waitFor(async () => {
+      const vm = await d!.status('loop');
+      if (vm!.state !== 'stopped' && vm!.tty) ttys.add(vm!.tty as string);
+      return vm!.state === 'stopped';
+    }, 170_000);
+    expect(ttys.size).toBe(1);
     const vm = await d.status('loop');
-    expect(vm!.reason).toBe('restart loop: 3 restarts, each within 6 s of the boot before');
+    expect(vm!.reason).toBe('restart loop: 3 restarts, each within 40 s of the boot before');
     const ev = await events('loop');
     expect(ev.filter((e) => /guest rebooted/.test(e.reason))).toHaveLength(3);
-    // every restart kept the console: one tty for the whole run
-    expect(new Set(ev.filter((e) => e.to === 'running').length)).toBeTruthy();
-  });
+  }, 200_000);
 
   test('a VM whose worker fails is stopped with the reason; the daemon and other VMs carry on', async () => {
     d = await Daemon.create();
