@@ -339,6 +339,33 @@ TEST(no_interrupt_flag_suppresses_the_used_interrupt) {
   CHECK(!r.irq.level[kIrq]);
 }
 
+TEST(event_idx_interrupts_only_when_used_event_is_crossed_and_publishes_avail_event) {
+  Rig r(std::make_unique<VirtioRng>());
+  CHECK(init_device(*r.t, {r.q0.get()}, kVirtioFVersion1 | kVirtioFEventIdx));
+  const uint64_t used_event = r.q0->avail + 4 + 2 * 16, avail_event = r.q0->used + 4 + 8 * 16;
+  r.mem.write_obj(used_event, uint16_t{0});  // interrupt after used entry 0
+  r.q0->set_desc(0, kBuf, 16, kVirtqDescFWrite, 0);
+  r.q0->post(0);
+  wr(*r.t, kQueueNotify, 0);
+  CHECK_EQ(r.q0->used_idx(), 1);
+  CHECK(r.irq.level[kIrq]);
+  uint16_t ae = 0;
+  r.mem.read_obj(avail_event, &ae);
+  CHECK_EQ(ae, 1);  // "notify me when entry 1 is made available"
+  wr(*r.t, kIsrAck, 1);
+  r.mem.write_obj(used_event, uint16_t{5});  // not before used entry 5
+  r.q0->post(0);
+  wr(*r.t, kQueueNotify, 0);
+  CHECK_EQ(r.q0->used_idx(), 2);
+  CHECK(!r.irq.level[kIrq]);
+  for (int i = 0; i < 4; i++) r.q0->post(0);
+  wr(*r.t, kQueueNotify, 0);
+  CHECK_EQ(r.q0->used_idx(), 6);
+  CHECK(r.irq.level[kIrq]);  // entries 2..5 crossed used_event = 5
+  r.mem.read_obj(avail_event, &ae);
+  CHECK_EQ(ae, 6);
+}
+
 TEST(indirect_table_is_followed_when_negotiated) {
   Rig r(std::make_unique<VirtioRng>());
   CHECK(init_device(*r.t, {r.q0.get()}, kVirtioFVersion1 | kVirtioFIndirectDesc));
