@@ -55,7 +55,7 @@ for i in range(1, 32):
 for i in range(32):
     print(f'  li t0, {rnd.choice([rnd.getrandbits(64), 0x7ff8000000000000, 0xffffffff7fc00000, 0xffffffff00000000 | rnd.getrandbits(32), 0x3ff0000000000000, 0x8000000000000000, 0x7ff0000000000000, 0xffffffff80000000])}')
     print(f'  fmv.d.x f{i}, t0')
-print(f'  li t0, {rnd.randrange(5)}\n  csrw frm, t0')
+print(f'  li t0, {rnd.randrange(5) if rnd.random() < 0.8 else rnd.randrange(5, 8)}\n  csrw frm, t0')
 print('  la s1, buf + 2048')
 print('  .option push\n  .option rvc')
 def rand_mem():
