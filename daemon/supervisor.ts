@@ -108,7 +108,8 @@ export class Supervisor {
     this.ttyGid = lookupGroup('tty') ?? -1;
   }
 
-  /** Runs fn alone: the mailbox. Callers get fn's result or its error. */
+  /** Runs fn alone: the mailbox. Callers get fn's result or its error.
+   * fn must not return a promise that waits for a later mailbox item. */
   call<T>(fn: () => T | Promise<T>): Promise<T> {
     const p = this.mailbox.then(fn, fn);
     this.mailbox = p.catch(() => undefined);
@@ -554,9 +555,10 @@ export class Supervisor {
         );
       const w = this.until(vm.id, [pause ? 'paused' : 'running', 'stopped']);
       this.send(r, { type: pause ? 'pause' : 'unpause' });
-      return w;
+      // Wrapped: a promise returned bare would hold the mailbox until it settles.
+      return { w };
     });
-    const ev = await settled;
+    const ev = await settled.w;
     return this.call(() => {
       const vm = this.repo.byId(ev.vmId!);
       if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');

@@ -3,7 +3,7 @@
 // takes control messages off its MessagePort with receiveMessageOnPort, so the
 // vCPU loop never returns to the event loop while the guest runs. A paused VM
 // blocks in Atomics.wait on its doorbell: it costs no CPU at all. A guest
-// reboot rebuilds the machine with the same options (same console pty).
+// reboot is done by the board itself; the worker only reports it.
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon, type NativeMachine } from '../native/index.js';
 import type { FromWorker, ToWorker, VmTask, VmTaskResult } from './messages.js';
@@ -19,7 +19,7 @@ export default function runVm(task: VmTask): VmTaskResult {
   const a = addon();
 
   post({ type: 'starting' });
-  let machine: NativeMachine = new a.Machine(task.machine);
+  const machine: NativeMachine = new a.Machine(task.machine);
   let tid = threadId;
   try {
     tid = a.gettid();
@@ -99,9 +99,8 @@ export default function runVm(task: VmTask): VmTaskResult {
         case 'fail':
           return { reason: 'fail', exitCode: st.exitCode };
         case 'reset':
-          // The guest asked for a reboot: a fresh machine, same console.
-          machine.close();
-          machine = new a.Machine(task.machine);
+          // The guest rebooted: the board has already reset itself (RAM,
+          // devices) and boots the same kernel again on the same console.
           post({ type: 'reboot' });
           break;
         case 'error':

@@ -95,6 +95,22 @@ describe('ownership', () => {
     expect(w.stderr).toBe(`vmsup: cannot open disk '${disk}': Permission denied\n`);
   });
 
+  test("a user starts their VM: the console tty is theirs (0620), and others cannot stop it", async () => {
+    const linux = ['-m', '64M', '-b', KERNEL, '--initrd', path.join(GUEST, 'initramfs.cpio.gz')];
+    const r = await d.vmsup(['start', ...linux, 'alicerun'], { asUser: ALICE });
+    expect(r.code).toBe(0);
+    const vm = await d.status('alicerun');
+    const st = fs.statSync(vm!.tty as string);
+    expect(st.uid).toBe(Number(spawnSync('id', ['-u', ALICE], { encoding: 'utf8' }).stdout.trim()));
+    expect(st.mode & 0o777).toBe(0o620);
+    const b = await d.vmsup(['stop', '-f', 'alicerun'], { asUser: BOB });
+    expect(b.code).toBe(1);
+    expect(b.stderr).toBe('vmsup: permission denied: vm alicerun belongs to another user\n');
+    const a = await d.vmsup(['stop', '-f', 'alicerun'], { asUser: ALICE });
+    expect(a.code).toBe(0);
+    expect(await d.status('alicerun')).toBeUndefined();
+  });
+
   test('only root may give a VM away or change the daemon', async () => {
     const r = await d.vmsup(['define', '-b', KERNEL, '--owner', 'root', 'gift'], { asUser: ALICE });
     expect(r.code).toBe(1);

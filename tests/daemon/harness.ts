@@ -34,7 +34,8 @@ export class Daemon {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmsupd-test-'));
     fs.chmodSync(dir, 0o755);
     const d = new Daemon(dir, extraArgs);
-    d.writeSettings(settings);
+    // Guests that ignore Ctrl-Alt-Del would hold each clean-up for 30 s.
+    d.writeSettings({ shutdown_timeout: 3, ...settings });
     await d.start();
     return d;
   }
@@ -121,6 +122,14 @@ export class Daemon {
     throw new Error(`vm ${name} did not reach ${state} (last: ${last})\n${this.log}`);
   }
 
+  async waitFor(cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await cond())) {
+      if (Date.now() > deadline) throw new Error(`condition not met in ${timeoutMs} ms\n${this.log}`);
+      await sleep(200);
+    }
+  }
+
   async cleanup(): Promise<void> {
     await this.stop(60_000).catch(() => undefined);
     fs.rmSync(this.dir, { recursive: true, force: true });
@@ -132,7 +141,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Builds a bare-metal RISC-V ELF that prints `marker` through HTIF, then acts on `tail`. */
-export function buildBareMetal(dir: string, name: string, marker: string, tail: 'idle' | 'reset' | 'poweroff'): string {
+export function buildBareMetal(dir: string, name: string, marker: string, tail: 'idle' | 'reset' | 'poweroff' | 'exit'): string {
   const src = path.join(dir, `${name}.S`);
   const ld = path.join(dir, `${name}.ld`);
   const elf = path.join(dir, `${name}.elf`);
@@ -143,6 +152,8 @@ export function buildBareMetal(dir: string, name: string, marker: string, tail: 
     // QEMU virt's sifive,test syscon at 0x100000: 0x7777 resets, 0x5555 powers off.
     reset: `li t0, 0x100000\n  li t1, 0x7777\n  sw t1, 0(t0)\n1: j 1b`,
     poweroff: `li t0, 0x100000\n  li t1, 0x5555\n  sw t1, 0(t0)\n1: j 1b`,
+    // HTIF exit with status 0 (tohost = 1): the run ends as "passed".
+    exit: `la t2, tohost\n  li t1, 1\n  sd t1, 0(t2)\n1: j 1b`,
   };
   fs.writeFileSync(
     src,
@@ -180,7 +191,7 @@ fromhost: .dword 0
     ld,
     `OUTPUT_ARCH(riscv)\nENTRY(_start)\nSECTIONS {\n . = 0x80000000;\n .text : { *(.text.init) *(.text*) }\n .rodata : { *(.rodata*) }\n .tohost : { *(.tohost) }\n}\n`,
   );
-  const r = spawnSync('riscv64-linux-gnu-gcc', ['-nostdlib', '-nostartfiles', '-march=rv64gc', '-mabi=lp64d', '-T', ld, '-o', elf, src], {
+  const r = spawnSync('riscv64-linux-gnu-gcc', ['-static', '-no-pie', '-nostdlib', '-nostartfiles', '-Wl,--build-id=none', '-march=rv64gc', '-mabi=lp64d', '-T', ld, '-o', elf, src], {
     encoding: 'utf8',
   });
   if (r.status !== 0) throw new Error(`cannot build ${name}: ${r.stderr}`);
