@@ -102,6 +102,8 @@ bool Board::init(bool* booted, MachineError* err) {
     if (uart_->pending_output()) uart_->flush();
     rtc_->poll();
   });
+  // An armed RTC alarm must fire on time even while every hart sleeps in WFI.
+  m_.add_sleep_limit([this]() { return rtc_->ns_until_alarm(); });
 
   // What to boot: a Linux Image or firmware here; a bare-metal ELF in machine.cc.
   req_.bios = cfg.bios;

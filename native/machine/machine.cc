@@ -227,6 +227,7 @@ bool Machine::idle_wait(uint64_t deadline_ns, bool sleep) {
     const uint64_t now = host_ns();
     sleep_ns = deadline_ns > now ? deadline_ns - now : 0;
     if (wake != ~0ULL) sleep_ns = std::min(sleep_ns, time_->ns_until(wake));
+    for (auto& limit : sleep_limits_) sleep_ns = std::min(sleep_ns, limit());
   }
   std::vector<struct pollfd> pfds;
   if (cfg_.wake_fd >= 0) pfds.push_back({cfg_.wake_fd, POLLIN, 0});
