@@ -6,7 +6,7 @@
 #   initramfs.cpio.gz  static busybox + /bin/cpubench + init scripts, newc cpio, gzip
 #   rootfs.ext4        the same tree as a 32 MiB ext4 file system (boot with root=/dev/vda)
 #   fw_jump.bin        OpenSBI's generic fw_jump.bin, copied from Debian's opensbi package
-#   linux.config, busybox.config, build.log, SHA256SUMS
+#   linux.config, busybox.config, build.log, RECIPE (fingerprint of the recipe), SHA256SUMS
 #
 # The guest behaves like ../shared/guest (see guest/README.md): it prints VMSUP-GUEST-READY once
 # per boot, then obeys vmsup.test=poweroff | bench (vmsup.bench_mb=N) from the kernel command line,
@@ -234,5 +234,7 @@ done
   printf '%s\n' "${TIMES[@]}"
   printf '%-26s %4d s\n' "total" $((SECONDS - T0))
 } | tee "$OUT/build.log" >&2
-(cd "$OUT" && sha256sum "${FILES[@]}" >.SHA256SUMS.new && mv -f .SHA256SUMS.new SHA256SUMS)
+# RECIPE fingerprints the inputs in this folder, so guest/get.sh can tell a stale guest/out.
+bash "$GUEST_DIR/recipe-hash.sh" >"$OUT/RECIPE"
+(cd "$OUT" && sha256sum "${FILES[@]}" RECIPE >.SHA256SUMS.new && mv -f .SHA256SUMS.new SHA256SUMS)
 say "done: $OUT"

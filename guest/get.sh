@@ -6,7 +6,8 @@
 #   1. $VMSUP_GUEST_DIR, when set (it must hold the three files);
 #   2. ../shared/guest next to the checkout (the prebuilt reference guest), when its SHA256SUMS
 #      check out;
-#   3. guest/out, when an earlier guest/build.sh finished there (its SHA256SUMS check out);
+#   3. guest/out, when an earlier guest/build.sh finished there (its SHA256SUMS check out) from
+#      the recipe as it is now (guest/out/RECIPE matches guest/recipe-hash.sh);
 #   4. otherwise build guest/out with guest/build.sh (installing its packages first), at low
 #      priority. That takes 10+ minutes on a 2-core machine.
 # Messages go to stderr; stdout carries only the directory.
@@ -35,7 +36,12 @@ if [ -d "$shared" ]; then
   echo "guest/get.sh: $shared is there but its SHA256SUMS do not check out; using the project's own guest" >&2
 fi
 
-if complete "$GUEST_DIR/out"; then echo "$GUEST_DIR/out"; exit 0; fi
+if complete "$GUEST_DIR/out"; then
+  if [ "$(cat "$GUEST_DIR/out/RECIPE" 2>/dev/null)" = "$(bash "$GUEST_DIR/recipe-hash.sh")" ]; then
+    echo "$GUEST_DIR/out"; exit 0
+  fi
+  echo "guest/get.sh: guest/out was built from an older recipe; rebuilding" >&2
+fi
 
 echo "guest/get.sh: no guest yet; building one with guest/build.sh (log: $GUEST_DIR/out/build.log; 10+ minutes)" >&2
 bash "$GUEST_DIR/deps.sh" >&2

@@ -130,8 +130,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function start(peer, cmdline, limitS) {
   const argv = peer.argv(cmdline);
   const t0 = process.hrtime.bigint();
-  // timeout(1) is the outer guard; our own timer below is the inner one.
-  const child = spawn('timeout', ['-k', '5', String(limitS + 10), ...argv], {
+  // timeout(1) is the outer guard; our own timer below is the inner one. The bash around it
+  // reports, after the peer has exited, the CPU time of everything it waited for (bash's `times`,
+  // second line: children's user and system time), which covers the emulator's whole run.
+  const script = 'timeout -k 5 "$0" "$@"; rc=$?; { echo @@cpu; times; } >&2; exit $rc';
+  const child = spawn('bash', ['-c', script, String(limitS + 10), ...argv], {
     stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // own process group, so kill() takes every process of the peer
   });
@@ -202,7 +205,8 @@ function verdict(h, mode, timedOut) {
     if (timedOut || h.exitCode === 124 || h.exitCode === 137) {
       return `did not reach the marker in ${TIMEOUT_S} s`;
     }
-    return `exited with status ${h.exitCode ?? h.signal} before the marker; last words: ${lastLine(h.stderr || h.console)}`;
+    const said = h.stderr.replace(/@@cpu\n.*\n.*\n?/, '').trim();
+    return `exited with status ${h.exitCode ?? h.signal} before the marker; last words: ${lastLine(said || h.console)}`;
   }
   if (mode === 'bench') {
     if (!h.bench && timedOut) return `reached the marker but printed no BENCH-DONE line in ${TIMEOUT_S} s`;
@@ -223,7 +227,9 @@ async function runTest(peer, mode) {
   const timedOut = h.tExit === null;
   if (timedOut) { h.kill(); await h.exited; }
   const why = verdict(h, mode, timedOut);
-  return { why, marker: h.tMarker, exit: h.tExit, bench: h.bench };
+  const t = /@@cpu\n.*\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(h.stderr);
+  const cpu = t ? Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4]) : null;
+  return { why, marker: h.tMarker, exit: h.tExit, bench: h.bench, cpu };
 }
 
 async function runIdle(peer) {
@@ -304,7 +310,8 @@ async function main() {
           continue;
         }
         const extra = r.bench ? `  BENCH-DONE ${r.bench.crc} ${r.bench.ms} ms` : '';
-        console.log(`  ${pad(p.name, 11)} ${pad(mode, 8)} ${pad(tag, 9)} marker ${r.marker.toFixed(3)} s  exit ${r.exit.toFixed(3)} s${extra}`);
+        const cpu = r.cpu != null ? `  cpu ${r.cpu.toFixed(2)} s` : '';
+        console.log(`  ${pad(p.name, 11)} ${pad(mode, 8)} ${pad(tag, 9)} marker ${r.marker.toFixed(3)} s  exit ${r.exit.toFixed(3)} s${cpu}${extra}`);
         if (i > 0) res[p.name][mode].push(r);
       }
     }
@@ -320,23 +327,24 @@ async function main() {
   // --------------------------------------------------------------------------------- table
   const qemu = res.qemu;
   const row = (cells) => console.log('  ' + cells.map(([s, n]) => pad(s, n)).join(' '));
-  const W = [[0, 27], [0, 24], [0, 24], [0, 24], [0, 20]];
+  const W = [[0, 27], [0, 22], [0, 22], [0, 22], [0, 20], [0, 20]];
   const line = (...cells) => row(cells.map((c, i) => [c, W[i][1]]));
   const ratio = (a, b) => (a != null && b != null && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
 
   console.log('');
   console.log(`Boot to ${READY} and power off (wall seconds from spawn; median [min-max] of ${RUNS})`);
-  line('peer', 'to marker', 'to exit', 'bench: guest ms', 'bench: run wall s');
+  line('peer', 'to marker', 'to exit', 'host CPU s', 'bench: guest ms', 'bench: run wall s');
   const med = {};
   for (const p of peers) {
     const r = res[p.name];
     const mk = summary(r.poweroff.map((x) => x.marker), 3);
     const ex = summary(r.poweroff.map((x) => x.exit), 3);
+    const cp = summary(r.poweroff.filter((x) => x.cpu != null).map((x) => x.cpu), 2);
     const bm = summary(r.bench.map((x) => x.bench.ms), 0);
     const bw = summary(r.bench.map((x) => x.exit), 2);
-    med[p.name] = { mk: mk?.median, ex: ex?.median, bm: bm?.median };
+    med[p.name] = { mk: mk?.median, ex: ex?.median, cp: cp?.median, bm: bm?.median };
     if (p.noBoot) { line(p.label, `${p.name}: ${failText(p)}`); continue; }
-    line(p.label, mk?.text ?? '-', ex?.text ?? '-', bm?.text ?? '-', bw?.text ?? '-');
+    line(p.label, mk?.text ?? '-', ex?.text ?? '-', cp?.text ?? '-', bm?.text ?? '-', bw?.text ?? '-');
     for (const m of ['poweroff', 'bench']) {
       if (p.fail[m]) console.log(`  ${' '.repeat(27)} ${p.name} ${m}: ${p.fail[m]}`);
     }
@@ -346,7 +354,8 @@ async function main() {
       if (p.name === 'qemu') continue;
       const m = med[p.name];
       if (m.mk == null) continue;
-      line(`ratio ${p.name}/qemu`, ratio(m.mk, med.qemu.mk), ratio(m.ex, med.qemu.ex), ratio(m.bm, med.qemu.bm), '');
+      line(`ratio ${p.name}/qemu`, ratio(m.mk, med.qemu.mk), ratio(m.ex, med.qemu.ex), ratio(m.cp, med.qemu.cp),
+        ratio(m.bm, med.qemu.bm), '');
     }
   }
   console.log('');

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { addon } from '../../dist/native/index.js';
 
 const [elf, native] = process.argv.slice(2);
-const RUNS = 3;
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 5) || 5);
+const GUEST_LIMIT_MS = 120_000;  // a guest that runs longer than this is broken: give up
 
 function runGuest() {
   const outFile = path.join(os.tmpdir(), `vmsup-bench-cpu-${process.pid}.out`);
@@ -20,6 +21,10 @@ function runGuest() {
     for (;;) {
       st = m.run(100);
       if (st.reason !== 'slice') break;
+      if (Number(process.hrtime.bigint() - t0) / 1e6 > GUEST_LIMIT_MS) {
+        m.close();
+        throw new Error(`the guest did not finish within ${GUEST_LIMIT_MS / 1000} s`);
+      }
     }
     const ns = Number(process.hrtime.bigint() - t0);
     const cu = process.cpuUsage(c0);
@@ -36,11 +41,12 @@ function runGuest() {
 }
 
 function runNative() {
-  const [result, ns] = execFileSync(native, { encoding: 'utf8' }).trim().split(' ');
+  const [result, ns] = execFileSync(native, { encoding: 'utf8', timeout: 60_000 }).trim().split(' ');
   return { result, ns: Number(ns) };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const spread = (xs, f) => `${f(Math.min(...xs))}..${f(Math.max(...xs))}`;
 const guest = [];
 const host = [];
 for (let i = 0; i < RUNS; i++) {
@@ -59,9 +65,11 @@ const gcpu = median(guest.map((r) => r.cpuNs));
 const hns = median(h);
 console.log(`result                      ${host[0].result} (guest and native agree)`);
 console.log(`guest instructions retired  ${instret}`);
-console.log(`guest time (median of ${RUNS})    ${(gns / 1e6).toFixed(1)} ms`);
-console.log(`guest MIPS (wall clock)     ${(instret / (gns / 1e3)).toFixed(1)}`);
-console.log(`guest MIPS (CPU time)       ${(instret / (gcpu / 1e3)).toFixed(1)}   (differs from wall clock when the host is busy)`);
+const mips = (ns) => (instret / (ns / 1e3)).toFixed(1);
+console.log(`runs                        ${RUNS} of each, interleaved; medians (min..max)`);
+console.log(`guest time                  ${(gns / 1e6).toFixed(1)} ms (${spread(g, (x) => (x / 1e6).toFixed(1))})`);
+console.log(`guest MIPS (wall clock)     ${mips(gns)} (${spread(g.map((x) => -x), (x) => mips(-x))})`);
+console.log(`guest MIPS (CPU time)       ${mips(gcpu)}   (differs from wall clock when the host is busy)`);
 console.log(`host ns per guest insn      ${(gns / instret).toFixed(2)} wall, ${(gcpu / instret).toFixed(2)} CPU`);
-console.log(`native x86-64 time          ${(hns / 1e6).toFixed(1)} ms`);
+console.log(`native x86-64 time          ${(hns / 1e6).toFixed(1)} ms (${spread(h, (x) => (x / 1e6).toFixed(1))})`);
 console.log(`slowdown (guest / native)   ${(gns / hns).toFixed(1)}x`);

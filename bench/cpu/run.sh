@@ -3,15 +3,17 @@
 # (riscv64, bare metal, -O2) and for the host (x86-64, -O2), runs the guest
 # through the addon and the host build natively, and prints guest instructions
 # retired, guest MIPS, host ns per guest instruction and the slowdown factor.
-# Usage: bash bench/cpu/run.sh [rounds]   (needs a built addon: scripts/build.sh)
+# Usage: bash bench/cpu/run.sh   (needs a built addon: scripts/build.sh)
+# Tuning: BENCH_RUNS (runs of each, default 5), BENCH_CPU_ROUNDS (workload
+# rounds, default 60: about 180 million guest instructions).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
 out="$root/build/bench-cpu"
-rounds="${1:-60}"
+rounds="${BENCH_CPU_ROUNDS:-60}"
 mkdir -p "$out"
 riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -mcmodel=medany -static -nostdlib -nostartfiles \
   -ffreestanding -fno-builtin -Wl,--build-id=none -T "$here/link.ld" -DBENCH_ROUNDS="$rounds" \
   "$here/guest.S" "$here/guest_main.c" "$here/bench.c" -o "$out/bench.elf"
 gcc -O2 -DBENCH_ROUNDS="$rounds" "$here/native_main.c" "$here/bench.c" -o "$out/bench-native"
-exec node "$here/run.mjs" "$out/bench.elf" "$out/bench-native"
+exec timeout 600 node "$here/run.mjs" "$out/bench.elf" "$out/bench-native"

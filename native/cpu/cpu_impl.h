@@ -113,9 +113,12 @@ struct DecodedInsn {
   uint8_t rd;   // 32 (the sink register) when the instruction writes x0
   uint8_t rs1;
   uint8_t rs2;
-  uint8_t len;  // 2 or 4
-  uint8_t pad[3];
+  // (handler offset << 3) | length. The length (2 or 4) is set by
+  // decode_insn; the interpreter adds the offset of its handler (hart.cc), so
+  // one load gives both. Offset 0 is the illegal-instruction handler.
+  uint32_t hl;
   int32_t imm;
+  unsigned len() const { return hl & 7; }
 };
 static_assert(sizeof(DecodedInsn) == 16, "DecodedInsn must stay 16 bytes");
 
@@ -149,7 +152,7 @@ struct CpuImpl {
   uint64_t data_key = 0;   // translation key for loads/stores
   uint64_t fetch_key = 0;  // translation key for fetches
   uint64_t tlb_gen = 0;
-  uint64_t fetch_tag = kTlbInvalid;  // one-entry fetch page cache
+  uint64_t fetch_tag = kTlbInvalid;  // one-entry fetch page cache: the page VA (update_keys empties it)
   uintptr_t fetch_addend = 0;
   uint8_t* ram = nullptr;
   uint64_t ram_base = GuestMemory::kBase;
@@ -174,6 +177,7 @@ struct CpuImpl {
   uint64_t scounteren = 0, senvcfg = 0, satp = 0;
   uint64_t pmpaddr[16] = {};
   uint8_t pmpcfg[16] = {};
+  bool pmp_active = false;  // some pmpcfg entry is not OFF
 
   // mip sources.
   uint64_t irq_lines = 0;  // set_irq(): MEIP, SEIP, MTIP, MSIP, STIP
@@ -200,11 +204,17 @@ struct CpuImpl {
 // *pa. On failure sets c.exc_cause/exc_tval and returns false.
 bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa);
 void tlb_flush(CpuImpl& c);
+// Physical memory protection (privileged spec §3.7): may [pa, pa + len) be
+// accessed for `acc` at privilege p?
+bool pmp_allows(const CpuImpl& c, uint64_t pa, uint64_t len, Access acc, Priv p);
+void pmp_changed(CpuImpl& c);  // after a pmpcfg/pmpaddr write
 void update_keys(CpuImpl& c);  // after priv/mstatus/satp changes
 // Slow paths of the memory helpers below (misaligned, MMIO, TLB miss).
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val);
 bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val);
-bool fetch_slow(CpuImpl& c, uint32_t* raw);
+// Returns the instruction bits, or kFetchFault with the exception set.
+constexpr uint64_t kFetchFault = 1ULL << 32;
+uint64_t fetch_slow(CpuImpl& c);
 // Host pointer for an aligned, naturally-sized atomic access (LR/SC/AMO), or
 // nullptr with the exception set (misaligned → cause 6 or 4, not RAM → access fault).
 uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr);

@@ -102,6 +102,15 @@ void cpu_reset(CpuImpl& c, uint64_t pc, Priv p) {
   c.minstret = c.mcycle = 0;
   std::memset(c.pmpaddr, 0, sizeof(c.pmpaddr));
   std::memset(c.pmpcfg, 0, sizeof(c.pmpcfg));
+  c.pmp_active = false;
+  if (p != kPrivM) {
+    // A hart started below M gets what M-mode firmware leaves behind (as
+    // OpenSBI does): PMP entry 0 = NAPOT over all memory, RWX. Without it,
+    // with PMP implemented and no entry matching, S/U could access nothing.
+    c.pmpaddr[0] = (1ULL << 54) - 1;
+    c.pmpcfg[0] = 0x1f;
+    c.pmp_active = true;
+  }
   c.resv_valid = false;
   c.priv = p;
   recompute_mip(c);
@@ -368,12 +377,14 @@ bool csr_write(CpuImpl& c, uint32_t csr, uint64_t v) {
       if (csr >= 0x3a0 && csr <= 0x3af) {
         unsigned n = csr - 0x3a0;
         if (n < 4) write_pmpcfg(c, n * 4, v);
+        pmp_changed(c);
       } else if (csr >= 0x3b0 && csr <= 0x3bf) {
         unsigned n = csr - 0x3b0;
         // Locked entries, and the entry below a locked TOR entry, ignore writes.
         bool locked = (c.pmpcfg[n] & 0x80) ||
                       (n + 1 < 16 && (c.pmpcfg[n + 1] & 0x80) && ((c.pmpcfg[n + 1] >> 3) & 3) == 1);
         if (!locked) c.pmpaddr[n] = v & ((1ULL << 54) - 1);
+        pmp_changed(c);
       }
       // Other existing CSRs (hpm counters/events, pmpaddr16..63) are read-only zero.
       break;

@@ -301,10 +301,9 @@ void decode16(uint32_t r, DecodedInsn* d) {
 
 void decode_insn(uint32_t raw, DecodedInsn* d) {
   d->raw = raw;
-  d->pad[0] = d->pad[1] = d->pad[2] = 0;
   if ((raw & 3) != 3) {
     decode16(raw & 0xffff, d);
-    d->len = 2;
+    d->hl = 2;
   } else {
     // Bits [4:2] = 111 start a longer (48-bit+) encoding, which we do not implement.
     if ((raw & 0x1c) == 0x1c) {
@@ -315,7 +314,7 @@ void decode_insn(uint32_t raw, DecodedInsn* d) {
     } else {
       decode32(raw, d);
     }
-    d->len = 4;
+    d->hl = 4;
   }
 }
 

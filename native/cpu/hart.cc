@@ -111,35 +111,45 @@ uint64_t Hart::run(uint64_t budget) {
     c.state = HartState::kRunning;
   }
   const uint64_t start = c.retired_total;
-  uint64_t left = budget;  // dispatches left in this call
-  uint64_t retired = 0;    // not yet added to the counters (account())
+  uint64_t retired = 0;    // instructions retired in this call
+  uint64_t accounted = 0;  // of which already added to the counters (account())
+  uint64_t slow_steps = 0; // passes through slow_next (bounds trap loops)
+  // Copies of hot CpuImpl fields, refreshed whenever the slow path may have
+  // changed them (the compiler cannot keep them in registers across the
+  // register-file stores otherwise).
+  uint64_t fpage = kTlbInvalid;  // the fetch page cache: page VA, or invalid
+  uintptr_t faddend = 0;
+  uint64_t dkey = c.data_key;
   uint64_t pc = c.pc;      // c.pc is kept in sync whenever we leave the fast path
   uint64_t npc = 0;
   DecodedInsn* d = nullptr;
   uint32_t raw = 0;
 
-  // Threaded dispatch: one label per operation, in enum Op order.
-  static const void* const kLabels[OP_COUNT] = {
-      &&L_ILLEGAL,
-      &&L_LUI, &&L_AUIPC, &&L_JAL, &&L_JALR,
-      &&L_BEQ, &&L_BNE, &&L_BLT, &&L_BGE, &&L_BLTU, &&L_BGEU,
-      &&L_LB, &&L_LH, &&L_LW, &&L_LD, &&L_LBU, &&L_LHU, &&L_LWU,
-      &&L_SB, &&L_SH, &&L_SW, &&L_SD,
-      &&L_ADDI, &&L_SLTI, &&L_SLTIU, &&L_XORI, &&L_ORI, &&L_ANDI, &&L_SLLI, &&L_SRLI, &&L_SRAI,
-      &&L_ADD, &&L_SUB, &&L_SLL, &&L_SLT, &&L_SLTU, &&L_XOR, &&L_SRL, &&L_SRA, &&L_OR, &&L_AND,
-      &&L_ADDIW, &&L_SLLIW, &&L_SRLIW, &&L_SRAIW,
-      &&L_ADDW, &&L_SUBW, &&L_SLLW, &&L_SRLW, &&L_SRAW,
-      &&L_MUL, &&L_MULH, &&L_MULHSU, &&L_MULHU, &&L_DIV, &&L_DIVU, &&L_REM, &&L_REMU,
-      &&L_MULW, &&L_DIVW, &&L_DIVUW, &&L_REMW, &&L_REMUW,
-      &&L_FENCE, &&L_FENCE_I,
-      &&L_ECALL, &&L_EBREAK, &&L_MRET, &&L_SRET, &&L_WFI, &&L_SFENCE_VMA,
-      &&L_CSR, &&L_CSR, &&L_CSR, &&L_CSR, &&L_CSR, &&L_CSR,
-      &&L_LR, &&L_SC, &&L_LR, &&L_SC,
-      &&L_AMO, &&L_AMO,
-      &&L_FLW, &&L_FLD, &&L_FSW, &&L_FSD,
-      &&L_FP,
+  // Threaded dispatch: one label per operation, in enum Op order, as offsets
+  // from L_ILLEGAL (stored in DecodedInsn::hl).
+#define O(l) static_cast<int32_t>(static_cast<const char*>(&&l) - static_cast<const char*>(&&L_ILLEGAL))
+  static const int32_t kOffsets[OP_COUNT] = {
+      O(L_ILLEGAL),
+      O(L_LUI), O(L_AUIPC), O(L_JAL), O(L_JALR),
+      O(L_BEQ), O(L_BNE), O(L_BLT), O(L_BGE), O(L_BLTU), O(L_BGEU),
+      O(L_LB), O(L_LH), O(L_LW), O(L_LD), O(L_LBU), O(L_LHU), O(L_LWU),
+      O(L_SB), O(L_SH), O(L_SW), O(L_SD),
+      O(L_ADDI), O(L_SLTI), O(L_SLTIU), O(L_XORI), O(L_ORI), O(L_ANDI), O(L_SLLI), O(L_SRLI), O(L_SRAI),
+      O(L_ADD), O(L_SUB), O(L_SLL), O(L_SLT), O(L_SLTU), O(L_XOR), O(L_SRL), O(L_SRA), O(L_OR), O(L_AND),
+      O(L_ADDIW), O(L_SLLIW), O(L_SRLIW), O(L_SRAIW),
+      O(L_ADDW), O(L_SUBW), O(L_SLLW), O(L_SRLW), O(L_SRAW),
+      O(L_MUL), O(L_MULH), O(L_MULHSU), O(L_MULHU), O(L_DIV), O(L_DIVU), O(L_REM), O(L_REMU),
+      O(L_MULW), O(L_DIVW), O(L_DIVUW), O(L_REMW), O(L_REMUW),
+      O(L_FENCE), O(L_FENCE_I),
+      O(L_ECALL), O(L_EBREAK), O(L_MRET), O(L_SRET), O(L_WFI), O(L_SFENCE_VMA),
+      O(L_CSR), O(L_CSR), O(L_CSR), O(L_CSR), O(L_CSR), O(L_CSR),
+      O(L_LR), O(L_SC), O(L_LR), O(L_SC),
+      O(L_AMO), O(L_AMO),
+      O(L_FLW), O(L_FLD), O(L_FSW), O(L_FSD),
+      O(L_FP),
   };
-  static_assert(OP_FP + 1 == OP_COUNT, "kLabels must list every Op");
+#undef O
+  static_assert(OP_FP + 1 == OP_COUNT, "kOffsets must list every Op");
 
 #define RD c.x[d->rd]
 #define RS1 c.x[d->rs1]
@@ -148,29 +158,51 @@ uint64_t Hart::run(uint64_t budget) {
 #define UIMM static_cast<uint64_t>(static_cast<int64_t>(d->imm))
   // Fetch through the one-entry fetch page cache (offset 0xffe may start an
   // instruction that crosses the page: slow path), look up the decode cache,
-  // jump to the handler.
-#define DISPATCH()                                                                          \
+  // jump to the handler (run() executes at most `budget` instructions).
+#define DISPATCH_BODY()                                                                     \
   do {                                                                                      \
-    if (VM_UNLIKELY(left == 0)) {                                                           \
-      c.pc = pc;                                                                            \
-      goto out;                                                                             \
-    }                                                                                       \
-    left--;                                                                                 \
-    if (VM_LIKELY(((pc & ~0xfffULL) | c.fetch_key) == c.fetch_tag && (pc & 0xfff) != 0xffe)) { \
-      std::memcpy(&raw, reinterpret_cast<const void*>(pc + c.fetch_addend), 4);             \
+    if (VM_LIKELY((pc & ~0xfffULL) == fpage && (pc & 0xfff) != 0xffe)) {                    \
+      std::memcpy(&raw, reinterpret_cast<const void*>(pc + faddend), 4);                    \
     } else {                                                                                \
       c.pc = pc;                                                                            \
-      if (!fetch_slow(c, &raw)) {                                                           \
+      const uint64_t r_ = fetch_slow(c);                                                    \
+      if (r_ == kFetchFault) {                                                              \
         take_trap(c, c.exc_cause, c.exc_tval);                                              \
         goto slow_next;                                                                     \
       }                                                                                     \
+      raw = static_cast<uint32_t>(r_);                                                      \
+      fpage = c.fetch_tag;                                                                  \
+      faddend = c.fetch_addend;                                                             \
     }                                                                                       \
-    d = &c.dcache[(pc >> 1) & (kDcacheSize - 1)];                                           \
-    if (VM_UNLIKELY(d->raw != raw)) decode_insn(raw, d);                                    \
-    npc = pc + d->len;                                                                      \
-    goto* kLabels[d->op];                                                                   \
+    d = reinterpret_cast<DecodedInsn*>(reinterpret_cast<char*>(c.dcache) +                  \
+                                       ((pc << 3) & ((kDcacheSize - 1) << 4)));             \
+    if (VM_UNLIKELY(d->raw != raw)) {                                                       \
+      decode_insn(raw, d);                                                                  \
+      d->hl |= static_cast<uint32_t>(kOffsets[d->op]) << 3;                                 \
+    }                                                                                       \
+    {                                                                                       \
+      const uint32_t hl_ = d->hl;                                                           \
+      npc = pc + (hl_ & 7);                                                                 \
+      goto* (static_cast<const char*>(&&L_ILLEGAL) + (static_cast<int32_t>(hl_) >> 3));     \
+    }                                                                                       \
   } while (0)
-#define NEXT        \
+#define DISPATCH()                                                                          \
+  do {                                                                                      \
+    if (VM_UNLIKELY(retired >= budget)) {                                                   \
+      c.pc = pc;                                                                            \
+      goto out;                                                                             \
+    }                                                                                       \
+    DISPATCH_BODY();                                                                        \
+  } while (0)
+  // After a sequential instruction.
+#define NEXT          \
+  do {                \
+    retired++;        \
+    pc = npc;         \
+    DISPATCH();       \
+  } while (0)
+  // After a jump or branch.
+#define NEXT_BR     \
   do {              \
     retired++;      \
     pc = npc;       \
@@ -191,12 +223,12 @@ uint64_t Hart::run(uint64_t budget) {
     goto slow_next;                \
   } while (0)
 #define MEMTRAP TRAP(c.exc_cause, c.exc_tval)
-#define ILLEGAL TRAP(kExcIllegal, d->len == 2 ? (d->raw & 0xffff) : d->raw)
+#define ILLEGAL TRAP(kExcIllegal, d->len() == 2 ? (d->raw & 0xffff) : d->raw)
 #define LOAD(T, conv)                                                                        \
   do {                                                                                       \
     const uint64_t va = RS1 + UIMM;                                                          \
     const TlbEntry& e = c.tlb[0][(va >> 12) & (kTlbSize - 1)];                               \
-    if (VM_LIKELY(e.tag == ((va & ~0xfffULL) | c.data_key) && (va & (sizeof(T) - 1)) == 0)) { \
+    if (VM_LIKELY(e.tag == ((va & ~0xfffULL) | dkey) && (va & (sizeof(T) - 1)) == 0)) {     \
       T v_;                                                                                  \
       std::memcpy(&v_, reinterpret_cast<const void*>(va + e.addend), sizeof(T));             \
       RD = conv(v_);                                                                         \
@@ -212,7 +244,7 @@ uint64_t Hart::run(uint64_t budget) {
   do {                                                                                       \
     const uint64_t va = RS1 + UIMM;                                                          \
     const TlbEntry& e = c.tlb[1][(va >> 12) & (kTlbSize - 1)];                               \
-    if (VM_LIKELY(e.tag == ((va & ~0xfffULL) | c.data_key) && (va & (sizeof(T) - 1)) == 0)) { \
+    if (VM_LIKELY(e.tag == ((va & ~0xfffULL) | dkey) && (va & (sizeof(T) - 1)) == 0)) {     \
       const T v_ = static_cast<T>(RS2);                                                      \
       std::memcpy(reinterpret_cast<void*>(va + e.addend), &v_, sizeof(T));                   \
       NEXT;                                                                                  \
@@ -231,25 +263,29 @@ slow_next:
     c.exit_req.store(false, std::memory_order_relaxed);
     goto out;
   }
+  if (VM_UNLIKELY(++slow_steps > budget)) goto out;  // e.g. a trap loop retires nothing
   if (c.mip & c.mie) take_pending_interrupt(c);
   pc = c.pc;
+  fpage = c.fetch_tag;
+  faddend = c.fetch_addend;
+  dkey = c.data_key;
   DISPATCH();
 
 L_LUI: RD = UIMM; NEXT;
 L_AUIPC: RD = pc + UIMM; NEXT;
-L_JAL: RD = npc; npc = pc + UIMM; NEXT;
+L_JAL: RD = npc; npc = pc + UIMM; NEXT_BR;
 L_JALR: {
   const uint64_t t = (RS1 + UIMM) & ~1ULL;
   RD = npc;
   npc = t;
-  NEXT;
+  NEXT_BR;
 }
-L_BEQ: if (RS1 == RS2) npc = pc + UIMM; NEXT;
-L_BNE: if (RS1 != RS2) npc = pc + UIMM; NEXT;
-L_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT;
-L_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT;
-L_BLTU: if (RS1 < RS2) npc = pc + UIMM; NEXT;
-L_BGEU: if (RS1 >= RS2) npc = pc + UIMM; NEXT;
+L_BEQ: if (RS1 == RS2) npc = pc + UIMM; NEXT_BR;
+L_BNE: if (RS1 != RS2) npc = pc + UIMM; NEXT_BR;
+L_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT_BR;
+L_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT_BR;
+L_BLTU: if (RS1 < RS2) npc = pc + UIMM; NEXT_BR;
+L_BGEU: if (RS1 >= RS2) npc = pc + UIMM; NEXT_BR;
 
 L_LB: LOAD(int8_t, static_cast<int64_t>);
 L_LH: LOAD(int16_t, static_cast<int64_t>);
@@ -359,12 +395,12 @@ L_SFENCE_VMA:
   // Flushing everything is a correct implementation of every address/ASID
   // form (§4.2.1): it removes at least what was asked.
   tlb_flush(c);
-  NEXT;
+  NEXT_SLOW;
 
 L_CSR:
   c.pc = pc;
-  account(c, retired);  // instret/cycle reads must see every retired instruction
-  retired = 0;
+  account(c, retired - accounted);  // instret/cycle reads must see every retired instruction
+  accounted = retired;
   if (!exec_csr(c, *d)) ILLEGAL;
   NEXT_SLOW;
 
@@ -449,7 +485,7 @@ L_ILLEGAL:
   ILLEGAL;
 
 out:
-  account(c, retired);
+  account(c, retired - accounted);
 #undef RD
 #undef RS1
 #undef RS2
@@ -457,6 +493,8 @@ out:
 #undef UIMM
 #undef DISPATCH
 #undef NEXT
+#undef NEXT_BR
+#undef DISPATCH_BODY
 #undef NEXT_SLOW
 #undef TRAP
 #undef MEMTRAP

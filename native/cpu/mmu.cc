@@ -40,20 +40,92 @@ inline Priv access_priv(const CpuImpl& c, Access acc) {
 
 }  // namespace
 
-// Translation keys: 0 = no translation (M-mode, or satp.MODE = Bare);
+// Translation keys (the low 4 bits): 0 = M-mode (no translation); 9 / 10 =
+// S / U with satp.MODE = Bare (no translation, but PMP may differ from M);
 // otherwise 1 + (S-mode) + 2*SUM + 4*MXR for data and 1 + (S-mode) for fetch.
 void update_keys(CpuImpl& c) {
   const bool bare = (c.satp >> 60) == 0;
   const Priv dp = data_priv(c);
   const uint64_t gen = c.tlb_gen << 4;
-  if (bare || dp == kPrivM) {
+  if (dp == kPrivM) {
     c.data_key = gen;
+  } else if (bare) {
+    c.data_key = gen | (dp == kPrivS ? 9 : 10);
   } else {
     c.data_key = gen | (1 + (dp == kPrivS ? 1 : 0) + ((c.mstatus & ms::SUM) ? 2 : 0) + ((c.mstatus & ms::MXR) ? 4 : 0));
   }
-  if (bare || c.priv == kPrivM) c.fetch_key = gen;
+  if (c.priv == kPrivM) c.fetch_key = gen;
+  else if (bare) c.fetch_key = gen | (c.priv == kPrivS ? 9 : 10);
   else c.fetch_key = gen | (1 + (c.priv == kPrivS ? 1 : 0));
   c.fetch_tag = kTlbInvalid;
+}
+
+namespace {
+
+// The byte range [*lo, *hi) that PMP entry i covers (§3.7.1: A = TOR, NA4,
+// NAPOT; pmpaddr holds address bits 55:2). false for OFF or an empty TOR.
+bool pmp_range(const CpuImpl& c, unsigned i, uint64_t* lo, uint64_t* hi) {
+  const unsigned a = (c.pmpcfg[i] >> 3) & 3;
+  const uint64_t y = c.pmpaddr[i];
+  switch (a) {
+    case 1:  // TOR: pmpaddr[i-1] <= a < pmpaddr[i]
+      *lo = i == 0 ? 0 : c.pmpaddr[i - 1] << 2;
+      *hi = y << 2;
+      return *lo < *hi;
+    case 2:  // NA4
+      *lo = y << 2;
+      *hi = *lo + 4;
+      return true;
+    case 3: {  // NAPOT: k trailing ones = a 2^(k+3)-byte region
+      const unsigned k = static_cast<unsigned>(__builtin_ctzll(~y));  // y has at most 54 bits: k <= 54
+      const uint64_t mask = (k + 1 >= 64) ? ~0ULL : ((1ULL << (k + 1)) - 1);
+      *lo = (y & ~mask) << 2;
+      *hi = *lo + (1ULL << (k + 3));
+      return true;
+    }
+  }
+  return false;
+}
+
+// The lowest-numbered entry overlapping [pa, pa + len), or -1.
+int pmp_match(const CpuImpl& c, uint64_t pa, uint64_t len, uint64_t* lo, uint64_t* hi) {
+  for (unsigned i = 0; i < 16; i++) {
+    if (!pmp_range(c, i, lo, hi)) continue;
+    if (pa < *hi && pa + len > *lo) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// True when every byte of the 4 KiB page at `page` gets the same PMP decision,
+// so the page may live in the host-pointer TLB.
+bool pmp_page_uniform(const CpuImpl& c, uint64_t page) {
+  if (!c.pmp_active) return true;
+  uint64_t lo, hi;
+  const int i = pmp_match(c, page, 4096, &lo, &hi);
+  return i < 0 || (lo <= page && page + 4096 <= hi);
+}
+
+}  // namespace
+
+// §3.7.1: the lowest-numbered matching entry decides, and it must cover every
+// byte of the access; M-mode is only held to locked entries; with no match, M
+// succeeds and S/U fail.
+bool pmp_allows(const CpuImpl& c, uint64_t pa, uint64_t len, Access acc, Priv p) {
+  if (!c.pmp_active) return p == kPrivM;
+  uint64_t lo, hi;
+  const int i = pmp_match(c, pa, len, &lo, &hi);
+  if (i < 0) return p == kPrivM;
+  if (pa < lo || pa + len > hi) return false;  // a partial match fails
+  const uint8_t cfg = c.pmpcfg[i];
+  if (p == kPrivM && !(cfg & 0x80)) return true;
+  const uint8_t need = acc == Access::kRead ? 1 : acc == Access::kWrite ? 2 : 4;
+  return cfg & need;
+}
+
+void pmp_changed(CpuImpl& c) {
+  c.pmp_active = false;
+  for (unsigned i = 0; i < 16; i++) c.pmp_active |= ((c.pmpcfg[i] >> 3) & 3) != 0;
+  tlb_flush(c);  // host-pointer TLB entries were filled under the old rules
 }
 
 // Empties the TLB: a new generation makes every entry miss; only when the
@@ -86,7 +158,9 @@ bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa) {
     const uint64_t idx = (va >> (12 + 9 * level)) & 0x1ff;
     const uint64_t pte_pa = table + idx * 8;
     // A PTE outside RAM is an access fault of the original access type (§4.3.2 step 2).
-    if (!in_ram(c, pte_pa, 8)) return fail(c, access_fault_cause(acc), va);
+    // The walk's implicit PTE reads are PMP-checked as S-mode accesses (§3.7.2).
+    if (!in_ram(c, pte_pa, 8) || !pmp_allows(c, pte_pa, 8, Access::kRead, kPrivS))
+      return fail(c, access_fault_cause(acc), va);
     auto* pte_host = reinterpret_cast<uint64_t*>(c.ram + (pte_pa - c.ram_base));
     uint64_t pte = __atomic_load_n(pte_host, __ATOMIC_ACQUIRE);
     if (!(pte & PTE_V) || (!(pte & PTE_R) && (pte & PTE_W)) || (pte & PTE_HIGH))
@@ -133,9 +207,19 @@ namespace {
 
 // Translates the page of `va` and, when it is RAM, installs it in the TLB of `acc`.
 // Returns the host pointer for va (nullptr for MMIO, with *pa set).
-bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t** host) {
+// `len` bytes from va are checked against PMP. *cached says whether the page
+// went into the TLB (not when PMP rules differ inside it).
+bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t** host, unsigned len,
+                    bool* cached = nullptr) {
+  if (cached) *cached = false;
   if (!mmu_translate(c, va, acc, pa)) return false;
+  if (!pmp_allows(c, *pa, len, acc, access_priv(c, acc))) return fail(c, access_fault_cause(acc), va);
   if (in_ram(c, *pa, 1)) {
+    if (!pmp_page_uniform(c, *pa & ~0xfffULL)) {
+      *host = c.ram + (*pa - c.ram_base);  // usable for this access only
+      return true;
+    }
+    if (cached) *cached = true;
     uint8_t* h = c.ram + (*pa - c.ram_base);
     const uint64_t key = acc == Access::kFetch ? c.fetch_key : c.data_key;
     TlbEntry& e = c.tlb[static_cast<int>(acc)][(va >> 12) & (kTlbSize - 1)];
@@ -149,12 +233,15 @@ bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t**
 }
 
 // Host pointer for fetching at va: the fetch TLB, else a walk that refills it.
-uint8_t* fetch_host(CpuImpl& c, uint64_t va) {
+uint8_t* fetch_host(CpuImpl& c, uint64_t va, bool* cached) {
   const TlbEntry& e = c.tlb[2][(va >> 12) & (kTlbSize - 1)];
-  if (e.tag == ((va & ~0xfffULL) | c.fetch_key)) return reinterpret_cast<uint8_t*>(va + e.addend);
+  if (e.tag == ((va & ~0xfffULL) | c.fetch_key)) {
+    *cached = true;
+    return reinterpret_cast<uint8_t*>(va + e.addend);
+  }
   uint64_t pa;
   uint8_t* h;
-  if (!translate_fill(c, va, Access::kFetch, &pa, &h)) return nullptr;
+  if (!translate_fill(c, va, Access::kFetch, &pa, &h, 2, cached)) return nullptr;
   if (!h) {
     fail(c, kExcInsnAccess, va);  // no instruction fetch from MMIO
     return nullptr;
@@ -169,7 +256,7 @@ bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
   if ((va >> 12) == (last >> 12)) {
     uint64_t pa;
     uint8_t* h;
-    if (!translate_fill(c, va, Access::kRead, &pa, &h)) return false;
+    if (!translate_fill(c, va, Access::kRead, &pa, &h, size)) return false;
     uint64_t v = 0;
     if (h) {
       std::memcpy(&v, h, size);
@@ -190,11 +277,11 @@ bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
   // RAM) before anything is read. The fault reports the first faulting byte's page.
   uint64_t pa0, pa1;
   uint8_t *h0, *h1;
-  if (!translate_fill(c, va, Access::kRead, &pa0, &h0)) return false;
   const uint64_t va1 = (va | 0xfff) + 1;
-  if (!translate_fill(c, va1, Access::kRead, &pa1, &h1)) return false;
-  if (!h0 || !h1) return fail(c, kExcLoadAccess, h0 ? va1 : va);
   const unsigned n0 = static_cast<unsigned>(va1 - va);
+  if (!translate_fill(c, va, Access::kRead, &pa0, &h0, n0)) return false;
+  if (!translate_fill(c, va1, Access::kRead, &pa1, &h1, size - n0)) return false;
+  if (!h0 || !h1) return fail(c, kExcLoadAccess, h0 ? va1 : va);
   uint8_t buf[8] = {};
   std::memcpy(buf, h0, n0);
   std::memcpy(buf + n0, h1, size - n0);
@@ -209,7 +296,7 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
   if ((va >> 12) == (last >> 12)) {
     uint64_t pa;
     uint8_t* h;
-    if (!translate_fill(c, va, Access::kWrite, &pa, &h)) return false;
+    if (!translate_fill(c, va, Access::kWrite, &pa, &h, size)) return false;
     if (h) {
       std::memcpy(h, &val, size);
     } else {
@@ -220,11 +307,11 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
   }
   uint64_t pa0, pa1;
   uint8_t *h0, *h1;
-  if (!translate_fill(c, va, Access::kWrite, &pa0, &h0)) return false;
   const uint64_t va1 = (va | 0xfff) + 1;
-  if (!translate_fill(c, va1, Access::kWrite, &pa1, &h1)) return false;
-  if (!h0 || !h1) return fail(c, kExcStoreAccess, h0 ? va1 : va);
   const unsigned n0 = static_cast<unsigned>(va1 - va);
+  if (!translate_fill(c, va, Access::kWrite, &pa0, &h0, n0)) return false;
+  if (!translate_fill(c, va1, Access::kWrite, &pa1, &h1, size - n0)) return false;
+  if (!h0 || !h1) return fail(c, kExcStoreAccess, h0 ? va1 : va);
   uint8_t buf[8];
   std::memcpy(buf, &val, 8);
   std::memcpy(h0, buf, n0);
@@ -236,30 +323,48 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
 // one-entry fetch page cache. A 32-bit instruction at page offset 0xffe spans
 // two pages; a fault on its second half reports that half's address in tval
 // while epc stays at the instruction (privileged spec §3.1.16).
-bool fetch_slow(CpuImpl& c, uint32_t* raw) {
+uint64_t fetch_slow(CpuImpl& c) {
   const uint64_t pc = c.pc;
-  uint8_t* h = fetch_host(c, pc);
-  if (!h) return false;
-  c.fetch_tag = (pc & ~0xfffULL) | c.fetch_key;
-  c.fetch_addend = reinterpret_cast<uintptr_t>(h) - pc;
+  bool cached;
+  uint8_t* h = fetch_host(c, pc, &cached);
+  if (!h) return kFetchFault;
+  if (cached) {
+    c.fetch_tag = pc & ~0xfffULL;
+    c.fetch_addend = reinterpret_cast<uintptr_t>(h) - pc;
+  } else {
+    // PMP rules differ inside this page: check the second parcel of a 32-bit
+    // instruction on its own, and keep the page out of the fetch cache.
+    c.fetch_tag = kTlbInvalid;
+    uint16_t lo;
+    std::memcpy(&lo, h, 2);
+    if ((lo & 3) != 3) return lo;
+    if ((pc & 0xfff) != 0xffe) {
+      uint64_t pa2;
+      if (!mmu_translate(c, pc + 2, Access::kFetch, &pa2)) return kFetchFault;
+      if (!pmp_allows(c, pa2, 2, Access::kFetch, c.priv)) {
+        fail(c, kExcInsnAccess, pc + 2);
+        return kFetchFault;
+      }
+    }
+  }
   if ((pc & 0xfff) != 0xffe) {
     // The same 32 bits the fast path reads, so decode-cache entries match.
-    std::memcpy(raw, h, 4);
-    return true;
+    uint32_t raw;
+    std::memcpy(&raw, h, 4);
+    return raw;
   }
   uint16_t lo;
   std::memcpy(&lo, h, 2);
   if ((lo & 3) != 3) {
-    *raw = lo;
-    return true;
+    return lo;
   }
   const uint64_t pc2 = pc + 2;
-  uint8_t* h2 = fetch_host(c, pc2);
-  if (!h2) return false;
+  bool cached2;
+  uint8_t* h2 = fetch_host(c, pc2, &cached2);
+  if (!h2) return kFetchFault;
   uint16_t hi;
   std::memcpy(&hi, h2, 2);
-  *raw = lo | (static_cast<uint32_t>(hi) << 16);
-  return true;
+  return lo | (static_cast<uint32_t>(hi) << 16);
 }
 
 uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
@@ -267,10 +372,21 @@ uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
     fail(c, is_lr ? kExcLoadMisaligned : kExcStoreMisaligned, va);
     return nullptr;
   }
+  // A TLB hit already proves the permission (a writable page is readable: W
+  // without R is reserved in PTEs and never kept in pmpcfg).
+  const TlbEntry& e = c.tlb[is_lr ? 0 : 1][(va >> 12) & (kTlbSize - 1)];
+  if (e.tag == ((va & ~0xfffULL) | c.data_key)) return reinterpret_cast<uint8_t*>(va + e.addend);
   uint64_t pa;
   // LR needs read permission; SC and AMOs need write (and AMOs read: a
   // writable page is readable, since W without R is a reserved encoding).
   if (!mmu_translate(c, va, is_lr ? Access::kRead : Access::kWrite, &pa)) return nullptr;
+  const Priv p = data_priv(c);
+  const bool pmp_ok = is_lr ? pmp_allows(c, pa, size, Access::kRead, p)
+                            : pmp_allows(c, pa, size, Access::kWrite, p) && pmp_allows(c, pa, size, Access::kRead, p);
+  if (!pmp_ok) {
+    fail(c, is_lr ? kExcLoadAccess : kExcStoreAccess, va);
+    return nullptr;
+  }
   if (!in_ram(c, pa, size)) {
     // Main memory only: the MMIO devices here do not support atomics (§3.6.3.2).
     fail(c, is_lr ? kExcLoadAccess : kExcStoreAccess, va);

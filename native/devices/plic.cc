@@ -47,12 +47,18 @@ void Plic::set_irq(uint32_t line, bool level) {
 uint32_t Plic::best_pending(unsigned ctx) const {
   uint32_t best = 0, best_prio = 0;
   const uint32_t* en = &enable_[ctx * kWords];
-  for (uint32_t s = 1; s < kPlicSources; s++) {
-    if (!bit(pending_, s) || !bit(en, s)) continue;
-    // Ties go to the lowest source id (PLIC spec, "Interrupt Priorities").
-    if (priority_[s] > best_prio) {
-      best = s;
-      best_prio = priority_[s];
+  // Word at a time: only sources both pending and enabled are looked at.
+  for (unsigned w = 0; w < kWords; w++) {
+    uint32_t bits = pending_[w] & en[w];
+    while (bits) {
+      uint32_t s = w * 32 + static_cast<uint32_t>(__builtin_ctz(bits));
+      bits &= bits - 1;
+      // Ties go to the lowest source id (PLIC spec, "Interrupt Priorities"):
+      // sources are visited in increasing order, so only a higher priority wins.
+      if (priority_[s] > best_prio) {
+        best = s;
+        best_prio = priority_[s];
+      }
     }
   }
   // Only priorities strictly greater than the threshold interrupt

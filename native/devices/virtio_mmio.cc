@@ -20,6 +20,8 @@ constexpr uint32_t kMagic = 0x74726976;  // "virt"
 constexpr uint32_t kVendor = 0x7573766d;  // "vmsu"
 // InterruptStatus bits (§4.2.2): used buffer, configuration change.
 constexpr uint32_t kIsrUsed = 1, kIsrConfig = 2;
+// Transport features offered with every device (virtio 1.2 §6).
+constexpr uint64_t kTransportFeatures = kVirtioFVersion1 | kVirtioFIndirectDesc | kVirtioFEventIdx;
 
 void set_low(uint64_t* r, uint64_t v) { *r = (*r & ~0xffffffffULL) | (v & 0xffffffffULL); }
 void set_high(uint64_t* r, uint64_t v) { *r = (*r & 0xffffffffULL) | ((v & 0xffffffffULL) << 32); }
@@ -108,7 +110,7 @@ bool VirtioMmio::read(uint64_t off, unsigned size, uint64_t* val) {
     case kVendorId: v = kVendor; break;
     case kDeviceFeatures: {
       if (!dev_) break;
-      uint64_t f = dev_->device_features() | kVirtioFVersion1 | kVirtioFIndirectDesc;
+      uint64_t f = dev_->device_features() | kTransportFeatures;
       v = device_features_sel_ == 0 ? (f & 0xffffffff) : device_features_sel_ == 1 ? f >> 32 : 0;
       break;
     }
@@ -187,6 +189,7 @@ bool VirtioMmio::write(uint64_t off, unsigned size, uint64_t val) {
       } else if (v == 1 && !q->ready()) {
         const char* err = nullptr;
         q->indirect_ok = driver_features_ & kVirtioFIndirectDesc;
+        q->event_idx = driver_features_ & kVirtioFEventIdx;
         if (!q->enable(mem_, &err)) needs_reset(err);
       } else if (v == 0) {
         q->disable();
@@ -211,7 +214,7 @@ bool VirtioMmio::write(uint64_t off, unsigned size, uint64_t val) {
       if (v & ~status_ & kStatusFeaturesOk) {
         // §2.2.2 / §3.1.1: accept only features we offered, and VERSION_1
         // (this is a modern-only transport). Otherwise FEATURES_OK stays clear.
-        uint64_t offered = dev_->device_features() | kVirtioFVersion1 | kVirtioFIndirectDesc;
+        uint64_t offered = dev_->device_features() | kTransportFeatures;
         if ((driver_features_ & ~offered) || !(driver_features_ & kVirtioFVersion1))
           v &= ~kStatusFeaturesOk;
       }

@@ -24,6 +24,7 @@ namespace vmsup {
 
 // Feature bits of the transport (virtio 1.2 §6).
 constexpr uint64_t kVirtioFIndirectDesc = 1ULL << 28;
+constexpr uint64_t kVirtioFEventIdx = 1ULL << 29;
 constexpr uint64_t kVirtioFVersion1 = 1ULL << 32;
 
 // Device status bits (§2.1).
@@ -53,7 +54,8 @@ class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;
   virtual uint32_t device_id() const = 0;  // §5: 2 block, 4 entropy, 18 input
-  // Device-specific feature bits (the transport adds VERSION_1 / INDIRECT_DESC).
+  // Device-specific feature bits (the transport adds VERSION_1, INDIRECT_DESC
+  // and EVENT_IDX).
   virtual uint64_t device_features() const = 0;
   virtual unsigned num_queues() const = 0;
   virtual uint16_t queue_max_size(unsigned q) const { return VirtQueue::kMaxSize; }

@@ -21,8 +21,8 @@ void VirtQueue::reset() {
   size_ = max_size_;  // QueueNum reads as the maximum until the driver writes it
   ready_ = false;
   desc_addr = avail_addr = used_addr = 0;
-  last_avail_ = used_idx_ = 0;
-  indirect_ok = false;
+  last_avail_ = used_idx_ = signalled_used_ = 0;
+  indirect_ok = event_idx = false;
 }
 
 bool VirtQueue::set_size(uint32_t n) {
@@ -44,11 +44,11 @@ bool VirtQueue::enable(const GuestMemory& mem, const char** err) {
     return false;
   }
   ready_ = true;
-  last_avail_ = used_idx_ = 0;
+  last_avail_ = used_idx_ = signalled_used_ = 0;
   return true;
 }
 
-VqStatus VirtQueue::pop(const GuestMemory& mem, uint16_t* head, const char** err) {
+VqStatus VirtQueue::pop(GuestMemory& mem, uint16_t* head, const char** err) {
   if (!ready_) return VqStatus::kEmpty;
   uint16_t avail_idx;
   if (!mem.read_obj(avail_addr + 2, &avail_idx)) {
@@ -56,7 +56,20 @@ VqStatus VirtQueue::pop(const GuestMemory& mem, uint16_t* head, const char** err
     return VqStatus::kError;
   }
   uint16_t pending = static_cast<uint16_t>(avail_idx - last_avail_);
-  if (pending == 0) return VqStatus::kEmpty;
+  if (pending == 0) {
+    // EVENT_IDX: ask to be notified when the driver makes the next chain
+    // available (avail_event, the last u16 of the used ring, §2.7.10). The
+    // driver runs only when this thread does not, so nothing can slip between
+    // this write and the index read above.
+    if (event_idx) {
+      uint16_t ev = last_avail_;
+      if (!mem.write_obj(used_addr + 4 + 8ULL * size_, ev)) {
+        *err = "used ring unwritable";
+        return VqStatus::kError;
+      }
+    }
+    return VqStatus::kEmpty;
+  }
   // The driver can have at most `size` chains outstanding; a larger jump means
   // a corrupt index (QEMU: "Guest moved used index from %u to %u").
   if (pending > size_) {
@@ -91,7 +104,16 @@ bool VirtQueue::push_used(GuestMemory& mem, uint16_t head, uint32_t len) {
   return mem.write_obj(used_addr + 2, used_idx_);
 }
 
-bool VirtQueue::wants_interrupt(const GuestMemory& mem) const {
+bool VirtQueue::wants_interrupt(const GuestMemory& mem) {
+  const uint16_t old = signalled_used_, now = used_idx_;
+  signalled_used_ = now;
+  if (event_idx) {
+    // §2.7.10: interrupt when used_event (the last u16 of the available ring)
+    // lies in [old, now): vring_need_event(used_event, now, old).
+    uint16_t used_event = 0;
+    if (!mem.read_obj(avail_addr + 4 + 2ULL * size_, &used_event)) return true;
+    return static_cast<uint16_t>(now - used_event - 1) < static_cast<uint16_t>(now - old);
+  }
   uint16_t flags = 0;
   if (!mem.read_obj(avail_addr, &flags)) return true;
   return !(flags & kVirtqAvailFNoInterrupt);

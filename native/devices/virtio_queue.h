@@ -64,14 +64,17 @@ class VirtQueue {
   void disable() { ready_ = false; }
   bool ready() const { return ready_; }
   bool indirect_ok = false;  // VIRTIO_F_INDIRECT_DESC negotiated
+  bool event_idx = false;    // VIRTIO_F_EVENT_IDX negotiated (§2.7.7.2, §2.7.10)
 
   // Takes the next available chain head. kEmpty when the driver has posted
   // nothing new; kError when the available index is impossible.
-  VqStatus pop(const GuestMemory& mem, uint16_t* head, const char** err);
+  VqStatus pop(GuestMemory& mem, uint16_t* head, const char** err);
   // Gives a chain back in the used ring with the number of bytes written.
   bool push_used(GuestMemory& mem, uint16_t head, uint32_t len);
-  // Whether the driver wants an interrupt for used buffers (§2.7.7).
-  bool wants_interrupt(const GuestMemory& mem) const;
+  // Whether the driver wants an interrupt for the used buffers added since the
+  // last call (§2.7.7): the NO_INTERRUPT flag, or with EVENT_IDX the driver's
+  // used_event index.
+  bool wants_interrupt(const GuestMemory& mem);
   // Whether there are available chains the device has not taken yet.
   bool has_available(const GuestMemory& mem) const;
 
@@ -84,6 +87,7 @@ class VirtQueue {
   bool ready_ = false;
   uint16_t last_avail_ = 0;
   uint16_t used_idx_ = 0;
+  uint16_t signalled_used_ = 0;  // used_idx_ at the last interrupt decision
 };
 
 // Walks one descriptor chain (virtio 1.2 §2.7.5), following at most one

@@ -91,6 +91,7 @@ describe('Linux on qcow2 disks', () => {
   }, 200_000);
 
   const variants: [string, string[]][] = [
+    ['plain', []],
     ['compressed (convert -c)', ['-c']],
     ['v2 (compat=0.10) with 4 KiB clusters', ['-o', 'compat=0.10,cluster_size=4k']],
     ['2 MiB clusters', ['-o', 'cluster_size=2M']],

@@ -6,7 +6,7 @@
 // `vmsup run`; each reports over HTIF (PASS, or "FAIL test n" where n is the
 // number of the failing check in the program's source).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -19,6 +19,13 @@ const programs = readdirSync(here)
   .filter((f) => f.endsWith('.S'))
   .map((f) => f.slice(0, -2))
   .sort();
+
+// A program may ask for extra `vmsup run` options (e.g. more harts) with a
+// line "VMSUP_RUN_ARGS: <options>" in its source.
+function runArgs(name: string): string[] {
+  const m = /VMSUP_RUN_ARGS:([^\n]*)/.exec(readFileSync(join(here, `${name}.S`), 'utf8'));
+  return m ? m[1].trim().split(/\s+/) : [];
+}
 
 describe('conformance programs under vmsup run', () => {
   beforeAll(() => {
@@ -34,7 +41,7 @@ describe('conformance programs under vmsup run', () => {
 
   test.each(programs)('%s passes every check', (name) => {
     const elf = join(out, `${name}.elf`);
-    const r = spawnSync(process.execPath, [vmsup, 'run', '--timeout', '30', '-b', elf], {
+    const r = spawnSync(process.execPath, [vmsup, 'run', ...runArgs(name), '--timeout', '30', '-b', elf], {
       encoding: 'utf8',
       timeout: 90_000,
     });

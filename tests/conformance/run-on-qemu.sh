@@ -16,7 +16,9 @@ declare -A known=(
 )
 bad=0
 for n in "${names[@]}"; do
-  o=$(timeout 30 qemu-system-riscv64 -M spike -bios none -nographic -icount shift=0 -kernel "$out/$n.elf" 2>&1 </dev/null)
+  # "VMSUP_RUN_ARGS: -c N" in a program asks for N harts
+  cpus=$(sed -n 's/.*VMSUP_RUN_ARGS:.*-c \([0-9]*\).*/\1/p' "$here/$n.S" | head -1)
+  o=$(timeout 30 qemu-system-riscv64 -M spike -smp "${cpus:-1}" -bios none -nographic -icount shift=0 -kernel "$out/$n.elf" 2>&1 </dev/null)
   rc=$?
   full=$(printf '%s' "$o" | sed -n 's/.*check \([0-9][0-9]*\) failed.*/\1/p' | head -1)
   [ $rc -ne 0 ] && [ $rc -ne 124 ] && [ -n "$full" ] && rc=$full
