@@ -20,16 +20,35 @@ interface PasswdEntry {
   gid: number;
 }
 
+/** Parsed /etc/passwd and /etc/group, re-read when the file changes (checked at most once a second). */
+const cache = new Map<string, { checked: number; mtimeMs: number; lines: string[][] }>();
+
 function readLines(file: string): string[][] {
+  const now = Date.now();
+  const c = cache.get(file);
+  if (c && now - c.checked < 1000) return c.lines;
+  let mtimeMs = -1;
   try {
-    return fs
+    mtimeMs = fs.statSync(file).mtimeMs;
+  } catch {
+    /* missing: no entries */
+  }
+  if (c && c.mtimeMs === mtimeMs) {
+    c.checked = now;
+    return c.lines;
+  }
+  let lines: string[][] = [];
+  try {
+    lines = fs
       .readFileSync(file, 'utf8')
       .split('\n')
       .filter((l) => l && !l.startsWith('#'))
       .map((l) => l.split(':'));
   } catch {
-    return [];
+    /* unreadable: no entries */
   }
+  cache.set(file, { checked: now, mtimeMs, lines });
+  return lines;
 }
 
 function passwd(): PasswdEntry[] {
