@@ -1,5 +1,6 @@
 #include "machine/board.h"
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +172,16 @@ size_t Board::console_input(const uint8_t* data, size_t len) {
   while (n < len && input_.size() < kInputCap) input_.push_back(data[n++]);
   feed_uart();
   return n;
+}
+
+int Board::console_getchar() {
+  const int fd = m_.config().console_in_fd;
+  if (fd >= 0 && !input_paused_ && !input_eof_) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP))) read_console_fd();
+  }
+  feed_uart();
+  return uart_->pop_rx();
 }
 
 void Board::read_console_fd() {

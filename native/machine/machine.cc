@@ -176,6 +176,9 @@ void Machine::console_write(const uint8_t* data, size_t len) {
 }
 
 int Machine::console_read_byte() {
+  // With the board present, all console input (fd or consoleInput()) flows
+  // through its bounded queue and the UART FIFO; take the next byte there.
+  if (board_) return board_->console_getchar();
   const int fd = cfg_.console_in_fd;
   if (fd < 0) return -1;
   struct pollfd p = {fd, POLLIN, 0};
