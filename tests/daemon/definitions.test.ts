@@ -66,6 +66,15 @@ describe('define, status, enable, disable, undefine', () => {
     ]);
   });
 
+  test('-t makes an instance of a template VM, with its options over the template\'s', async () => {
+    await d.vmsup(['define', '-m', '64M', '--cpus', '2', '-b', KERNEL, '--initrd', INITRD, 'base']);
+    expect((await d.vmsup(['define', '-t', 'base', '-m', '32M', 'inst'])).code).toBe(0);
+    expect(await d.status('inst')).toMatchObject({ template: 'base', memory: 32 << 20, cpus: 2, kernel: KERNEL, initrd: INITRD });
+    const bad = await d.vmsup(['define', '-t', 'nosuch', 'inst2']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe('vmsup: vm not found: nosuch\n');
+  });
+
   test('commands match by unique prefix, as vmctl\'s do', async () => {
     await d.vmsup(['def', '-b', KERNEL, 'pfx']);
     expect((await d.vmsup(['stat', 'pfx'])).stdout).toMatch(/pfx/);

@@ -187,6 +187,28 @@ describe('start, status, console, pause, stop, wait', () => {
   });
 });
 
+describe('the pool bounds the running VMs', () => {
+  test('a start beyond max_running waits, and runs when a worker frees up', async () => {
+    d = await Daemon.create({ max_running: 1 });
+    await d.vmsup(['define', '-m', '32M', '-b', IDLE, 'first']);
+    await d.vmsup(['define', '-m', '32M', '-b', IDLE, 'second']);
+    expect((await d.vmsup(['start', 'first'])).code).toBe(0);
+    const r = await d.vmsup(['start', 'second']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^vmsup: vm 2 is waiting for a free worker, tty \/dev\/pts\/\d+\n$/);
+    expect((await d.status('second'))!.state).toBe('waiting');
+    await d.vmsup(['stop', '-f', 'first']);
+    await d.waitState('second', 'running');
+    // a waiting VM can be stopped before it ever ran
+    await d.vmsup(['start', 'first']);
+    expect((await d.status('first'))!.state).toBe('waiting');
+    const s = await d.vmsup(['stop', '-f', 'first']);
+    expect(s.code).toBe(0);
+    expect((await d.status('first'))!.state).toBe('stopped');
+    expect((await events('first')).map((e) => e.to).slice(-2)).toEqual(['waiting', 'stopped']);
+  });
+});
+
 describe('restarts, failures, autostart, daemon life', () => {
   test('a guest that reboots is restarted on the same console, until 3 quick restarts stop it', async () => {
     // vmd's window is 6 s; an emulated Linux on a busy host takes about that
