@@ -28,8 +28,8 @@ void set_high(uint64_t* r, uint64_t v) { *r = (*r & 0xffffffffULL) | ((v & 0xfff
 }  // namespace
 
 VirtioMmio::VirtioMmio(GuestMemory& mem, IrqSink* irq, uint32_t line,
-                       std::unique_ptr<VirtioDevice> dev)
-    : mem_(mem), irq_(irq), line_(line), dev_(std::move(dev)) {
+                       std::unique_ptr<VirtioDevice> dev, LogFn log)
+    : mem_(mem), irq_(irq), line_(line), dev_(std::move(dev)), log_(std::move(log)) {
   if (dev_) {
     for (unsigned q = 0; q < dev_->num_queues(); q++) queues_.emplace_back(dev_->queue_max_size(q));
     dev_->attach(this);
@@ -42,9 +42,11 @@ void VirtioMmio::log(const char* what) {
     log_window_ = now;
     log_count_ = 0;
   }
-  if (log_count_++ < kLogBurst)
-    std::fprintf(stderr, "vmsup: virtio device %u at irq %u: %s\n", dev_ ? dev_->device_id() : 0,
-                 line_, what);
+  if (log_count_++ >= kLogBurst) return;
+  std::string line = "virtio device " + std::to_string(dev_ ? dev_->device_id() : 0) + " at irq " +
+                     std::to_string(line_) + ": " + what;
+  if (log_) log_(line);
+  else std::fprintf(stderr, "vmsup: %s\n", line.c_str());
 }
 
 void VirtioMmio::reset() {

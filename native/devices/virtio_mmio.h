@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "devices/virtio_queue.h"
@@ -77,7 +79,10 @@ class VirtioDevice {
 class VirtioMmio : public MmioDevice, public VirtioTransport {
  public:
   // `dev` may be null: an empty slot (DeviceID 0, which Linux skips, §4.2.3.1.1).
-  VirtioMmio(GuestMemory& mem, IrqSink* irq, uint32_t line, std::unique_ptr<VirtioDevice> dev);
+  // `log` receives the (rate-limited) misbehaviour lines; null = stderr.
+  using LogFn = std::function<void(const std::string&)>;
+  VirtioMmio(GuestMemory& mem, IrqSink* irq, uint32_t line, std::unique_ptr<VirtioDevice> dev,
+             LogFn log = nullptr);
 
   bool read(uint64_t off, unsigned size, uint64_t* val) override;
   bool write(uint64_t off, unsigned size, uint64_t val) override;
@@ -102,6 +107,7 @@ class VirtioMmio : public MmioDevice, public VirtioTransport {
   IrqSink* irq_;
   uint32_t line_;
   std::unique_ptr<VirtioDevice> dev_;
+  LogFn log_;
   std::vector<VirtQueue> queues_;
 
   uint32_t status_ = 0;

@@ -57,10 +57,12 @@ struct Rig {
   std::unique_ptr<VirtioMmio> t;
   std::unique_ptr<MockQueue> q0, q1;
   MemDisk* disk = nullptr;
+  std::vector<std::string> log;  // the transport's misbehaviour lines
   explicit Rig(std::unique_ptr<VirtioDevice> dev, uint16_t qsize = 16) {
     std::string err;
     mem.init(kRam, &err);
-    t = std::make_unique<VirtioMmio>(mem, &irq, kIrq, std::move(dev));
+    t = std::make_unique<VirtioMmio>(mem, &irq, kIrq, std::move(dev),
+                                     [this](const std::string& l) { log.push_back(l); });
     q0 = std::make_unique<MockQueue>(mem, kQ0, qsize);
     q1 = std::make_unique<MockQueue>(mem, kQ1, qsize);
   }
@@ -177,6 +179,8 @@ TEST(notify_for_a_queue_that_does_not_exist_needs_reset) {
   CHECK(init_device(*r.t, {r.q0.get()}, kVirtioFVersion1));
   wr(*r.t, kQueueNotify, 7);
   CHECK(needs_reset(*r.t));
+  CHECK_EQ(r.log.size(), 1u);
+  CHECK(r.log[0].find("notify for a queue that does not exist") != std::string::npos);
   // The config-change interrupt tells the driver (§2.1.2).
   CHECK(rd(*r.t, kIsr) & 2u);
   CHECK(r.irq.level[kIrq]);
@@ -200,6 +204,13 @@ TEST(reset_clears_needs_reset_and_the_device_works_again) {
 }
 
 // ---- chain walker (through virtio-rng, the simplest device) --------------
+
+TEST(misbehaviour_log_is_rate_limited) {
+  Rig r(std::make_unique<VirtioRng>());
+  CHECK(init_device(*r.t, {r.q0.get()}, kVirtioFVersion1));
+  for (int i = 0; i < 100; i++) wr(*r.t, kQueueNotify, 9);
+  CHECK_EQ(r.log.size(), 5u);
+}
 
 TEST(looping_descriptor_chain_needs_reset) {
   Rig r(std::make_unique<VirtioRng>());
@@ -726,6 +737,7 @@ TEST(random_programs_against_the_fuzz_target) {
     input.resize(64 + rng.next() % 2048);
     for (auto& b : input) b = static_cast<uint8_t>(rng.next());
     auto o = vmsup_fuzz::virtio_fuzz_one(input.data(), input.size());
+    CHECK(o.logged <= 5);  // the rate limit holds
     if (o.needs_reset) broken++;
     else if (o.status & kStatusDriverOk) alive++;
   }
