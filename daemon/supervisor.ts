@@ -249,7 +249,10 @@ export class Supervisor {
 
   private launch(vm: VmRecord, reason: string): Running {
     const a = addon();
-    const pty = a.openPty(vm.ownerUid, this.ttyGid);
+    // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
+    // a per-user daemon's ptys are already its own and it may not chown them.
+    const asRoot = process.getuid?.() === 0;
+    const pty = a.openPty(asRoot ? vm.ownerUid : -1, asRoot ? this.ttyGid : -1);
     let wakeFd = -1;
     try {
       wakeFd = a.eventfdCreate();
