@@ -690,7 +690,8 @@ int Qcow2Backend::read_compressed(uint64_t entry, uint64_t guest_cluster, const 
 int Qcow2Backend::read(uint64_t offset, void* buf_, size_t len) {
   if (offset > size_ || len > size_ - offset) return -EINVAL;
   auto* buf = static_cast<uint8_t*>(buf_);
-  // Host-contiguous normal clusters are merged into one pread.
+  // Host-contiguous normal clusters are merged into one pread, and runs of
+  // unallocated clusters into one read of the backing file.
   uint64_t run_host = 0, run_len = 0;
   uint8_t* run_buf = nullptr;
   auto flush_run = [&]() -> int {
@@ -702,6 +703,14 @@ int Qcow2Backend::read(uint64_t offset, void* buf_, size_t len) {
     run_len = 0;
     return 0;
   };
+  uint64_t hole_guest = 0, hole_len = 0;
+  uint8_t* hole_buf = nullptr;
+  auto flush_hole = [&]() -> int {
+    if (hole_len == 0) return 0;
+    int r = read_unallocated(hole_guest, hole_buf, hole_len);
+    hole_len = 0;
+    return r;
+  };
   while (len > 0) {
     uint64_t in = offset & (cs_ - 1);
     size_t n = static_cast<size_t>(std::min<uint64_t>(len, cs_ - in));
@@ -709,6 +718,8 @@ int Qcow2Backend::read(uint64_t offset, void* buf_, size_t len) {
     int r = l2_lookup(offset, &e);
     if (r < 0) return r;
     Kind k = classify(e);
+    if (k != Kind::Unallocated && (r = flush_hole()) < 0) return r;
+    if (k != Kind::Normal && (r = flush_run()) < 0) return r;
     if (k == Kind::Normal) {
       uint64_t host = e & kOffsetMask;
       if (host % cs_ != 0) return -EIO;
@@ -720,22 +731,25 @@ int Qcow2Backend::read(uint64_t offset, void* buf_, size_t len) {
         run_buf = buf;
         run_len = n;
       }
-    } else {
-      if ((r = flush_run()) < 0) return r;
-      if (k == Kind::Zero) {
-        std::memset(buf, 0, n);
-      } else if (k == Kind::Unallocated) {
-        if ((r = read_unallocated(offset, buf, n)) < 0) return r;
-      } else {
-        const uint8_t* d;
-        if ((r = read_compressed(e, offset >> h_.cluster_bits, &d)) < 0) return r;
-        std::memcpy(buf, d + in, n);
+    } else if (k == Kind::Unallocated) {
+      if (hole_len == 0) {
+        hole_guest = offset;
+        hole_buf = buf;
       }
+      hole_len += n;
+    } else if (k == Kind::Zero) {
+      std::memset(buf, 0, n);
+    } else {
+      const uint8_t* d;
+      if ((r = read_compressed(e, offset >> h_.cluster_bits, &d)) < 0) return r;
+      std::memcpy(buf, d + in, n);
     }
     offset += n;
     buf += n;
     len -= n;
   }
+  int r = flush_hole();
+  if (r < 0) return r;
   return flush_run();
 }
 

@@ -236,8 +236,8 @@ bool csr_read(CpuImpl& c, uint32_t csr, uint64_t* out) {
     case 0x142: v = c.scause; break;
     case 0x143: v = c.stval; break;
     case 0x144: v = read_mip(c) & c.mideleg; break;
-    case 0x14d:  // stimecmp (Sstc): from S only when menvcfg.STCE
-      if (c.priv == kPrivS && !(c.menvcfg & kMenvcfgSTCE)) return false;
+    case 0x14d:  // stimecmp (Sstc): from S only when menvcfg.STCE and mcounteren.TM
+      if (c.priv == kPrivS && (!(c.menvcfg & kMenvcfgSTCE) || !(c.mcounteren & 2))) return false;
       v = c.stimecmp;
       break;
     case 0x180:

@@ -58,6 +58,8 @@ class Hart {
 
   // Power-on reset: integer and FP registers zero, CSRs at their reset values,
   // privilege `priv`, pc = `pc`. Also empties the TLB and decode caches.
+  // PMP is enforced (16 entries); a hart reset below M-mode gets PMP entry 0 =
+  // all memory RWX, as M-mode firmware would leave it, so S/U can run.
   void reset(uint64_t pc, Priv priv);
 
   // Executes at most `budget` instructions. Returns early when the hart enters

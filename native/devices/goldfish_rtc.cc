@@ -34,10 +34,10 @@ void GoldfishRtc::poll() {
   }
 }
 
-uint64_t GoldfishRtc::alarm_deadline_ns() const {
+uint64_t GoldfishRtc::ns_until_alarm() const {
   if (!alarm_armed_) return UINT64_MAX;
   uint64_t now = guest_now();
-  return alarm_ > now ? now_() + (alarm_ - now) : now_();
+  return alarm_ > now ? alarm_ - now : 0;
 }
 
 bool GoldfishRtc::read(uint64_t off, unsigned size, uint64_t* val) {

@@ -22,8 +22,8 @@ class GoldfishRtc : public MmioDevice {
   bool write(uint64_t off, unsigned size, uint64_t val) override;
   // Fires the alarm when its time has come (called by the machine's loop).
   void poll();
-  // Next alarm deadline in host ns, or UINT64_MAX when none is armed.
-  uint64_t alarm_deadline_ns() const;
+  // Host ns until the armed alarm fires (0 if due), or UINT64_MAX when none is.
+  uint64_t ns_until_alarm() const;
 
  private:
   uint64_t guest_now() const;

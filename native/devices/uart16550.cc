@@ -94,6 +94,15 @@ void Uart16550::push_rx(uint8_t b) {
   update_irq();
 }
 
+int Uart16550::pop_rx() {
+  if (rx_count_ == 0) return -1;
+  uint8_t b = rx_[rx_head_];
+  rx_head_ = (rx_head_ + 1) % kFifo;
+  rx_count_--;
+  update_irq();
+  return b;
+}
+
 bool Uart16550::poll_input(int fd) {
   if (fd < 0) return true;
   size_t space = rx_space();

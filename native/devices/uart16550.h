@@ -33,6 +33,8 @@ class Uart16550 : public MmioDevice {
   // Receive side: bytes the FIFO can take now, and one received byte.
   size_t rx_space() const { return kFifo - rx_count_; }
   void push_rx(uint8_t b);
+  // Takes the oldest received byte (as an RBR read would), or -1 when empty.
+  int pop_rx();
   // Reads what fits from a (possibly blocking) fd without blocking.
   // Returns false at end of file or on a read error.
   bool poll_input(int fd);

@@ -105,6 +105,19 @@ TEST(thre_interrupt_on_enable_cleared_by_iir_read_rearmed_by_thr_write) {
   CHECK(!irq.level);
 }
 
+TEST(pop_rx_takes_bytes_in_order_and_drops_the_interrupt) {
+  Irq irq;
+  Uart16550 u(&irq, 10, -1);
+  wr(u, 1, 0x01);
+  u.push_rx('a');
+  u.push_rx('b');
+  CHECK(irq.level);
+  CHECK_EQ(u.pop_rx(), 'a');
+  CHECK_EQ(u.pop_rx(), 'b');
+  CHECK_EQ(u.pop_rx(), -1);
+  CHECK(!irq.level);
+}
+
 TEST(scratch_register_holds_a_byte) {
   Uart16550 u(nullptr, 10, -1);
   wr(u, 7, 0xa5);

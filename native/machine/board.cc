@@ -1,5 +1,6 @@
 #include "machine/board.h"
 
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +103,8 @@ bool Board::init(bool* booted, MachineError* err) {
     if (uart_->pending_output()) uart_->flush();
     rtc_->poll();
   });
+  // An armed RTC alarm must fire on time even while every hart sleeps in WFI.
+  m_.add_sleep_limit([this]() { return rtc_->ns_until_alarm(); });
 
   // What to boot: a Linux Image or firmware here; a bare-metal ELF in machine.cc.
   req_.bios = cfg.bios;
@@ -169,6 +172,16 @@ size_t Board::console_input(const uint8_t* data, size_t len) {
   while (n < len && input_.size() < kInputCap) input_.push_back(data[n++]);
   feed_uart();
   return n;
+}
+
+int Board::console_getchar() {
+  const int fd = m_.config().console_in_fd;
+  if (fd >= 0 && !input_paused_ && !input_eof_) {
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP))) read_console_fd();
+  }
+  feed_uart();
+  return uart_->pop_rx();
 }
 
 void Board::read_console_fd() {

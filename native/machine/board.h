@@ -44,7 +44,9 @@ class Board : public SbiPlatform {
   unsigned hart_count() override { return m_.num_harts(); }
   Hart& hart(unsigned id) override { return m_.hart(id); }
   void console_putchar(uint8_t c) override { uart_->console_put(c); }
-  int console_getchar() override { return m_.console_read_byte(); }
+  // The next console input byte, taken from the UART's receive FIFO (for the
+  // SBI legacy getchar and HTIF, which bypass the UART registers), or -1.
+  int console_getchar() override;
   void system_reset(ResetType t) override;
 
   Uart16550& uart() { return *uart_; }

@@ -176,6 +176,9 @@ void Machine::console_write(const uint8_t* data, size_t len) {
 }
 
 int Machine::console_read_byte() {
+  // With the board present, all console input (fd or consoleInput()) flows
+  // through its bounded queue and the UART FIFO; take the next byte there.
+  if (board_) return board_->console_getchar();
   const int fd = cfg_.console_in_fd;
   if (fd < 0) return -1;
   struct pollfd p = {fd, POLLIN, 0};
@@ -227,6 +230,7 @@ bool Machine::idle_wait(uint64_t deadline_ns, bool sleep) {
     const uint64_t now = host_ns();
     sleep_ns = deadline_ns > now ? deadline_ns - now : 0;
     if (wake != ~0ULL) sleep_ns = std::min(sleep_ns, time_->ns_until(wake));
+    for (auto& limit : sleep_limits_) sleep_ns = std::min(sleep_ns, limit());
   }
   std::vector<struct pollfd> pfds;
   if (cfg_.wake_fd >= 0) pfds.push_back({cfg_.wake_fd, POLLIN, 0});

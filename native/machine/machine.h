@@ -39,7 +39,9 @@ struct MachineConfig {
 enum class RunResult {
   kSlice,     // the time slice ended; call run() again
   kPowerOff,  // the guest powered off (syscon, SBI SRST, HTIF exit)
-  kReset,     // the guest asked for a reboot (the caller rebuilds or resets the VM)
+  kReset,     // the guest asked for a reboot; a Linux/firmware machine has already reset
+              // itself (RAM, devices, harts) and boots again on the next run() — the
+              // caller may also rebuild the VM instead
   kHtifPass,  // HTIF tohost = 1
   kHtifFail,  // HTIF tohost = (n << 1) | 1; exit_code() = n
   kError,     // an emulator-side error; error() says which
@@ -121,6 +123,9 @@ class Machine : public CpuHost {
   void pause_poll_fd(int fd, bool paused);
   // Runs once per scheduling round (every kQuantum instructions per hart).
   void add_tick(std::function<void()> fn) { ticks_.push_back(std::move(fn)); }
+  // Bounds an idle sleep: `fn` returns the host ns until a device needs a
+  // tick again (e.g. an RTC alarm), or UINT64_MAX for no limit.
+  void add_sleep_limit(std::function<uint64_t()> fn) { sleep_limits_.push_back(std::move(fn)); }
   // Device-initiated ends of the run (syscon, SBI SRST).
   void request_power_off() { pending_ = RunResult::kPowerOff; }
   void request_reset() { pending_ = RunResult::kReset; }
@@ -159,6 +164,7 @@ class Machine : public CpuHost {
   };
   std::vector<PollFd> poll_fds_;
   std::vector<std::function<void()>> ticks_;
+  std::vector<std::function<uint64_t()>> sleep_limits_;
   std::function<bool(Hart&)> sbi_;
   std::function<void()> cad_;
   RunResult pending_ = RunResult::kSlice;  // kSlice = nothing pending

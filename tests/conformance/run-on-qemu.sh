@@ -12,6 +12,7 @@ if [ $# -gt 0 ]; then names=("$@"); else
 fi
 # program -> "check reason"
 declare -A known=(
+  [mcsr]="30 QEMU 7.2 lets medeleg[11] be set and keeps 64 bits in mcounteren/scounteren/mcountinhibit and pmpaddr"
   [counters]="30 QEMU 7.2 counts the CSR write to minstret itself (riscv-tests rv64mi instret_overflow and Spike: the written value is what the next instruction reads)"
 )
 bad=0
