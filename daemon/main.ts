@@ -137,6 +137,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
   const stop = (sig: string) => {
     if (stopping) return;
     log.info(`${sig}: shutting down every guest`);
+    // Last resort: whatever happens below, the process ends. The database
+    // stays consistent (every write is a transaction) and the next start
+    // reconciles VMs that were still recorded as running.
+    setTimeout(() => {
+      log.warn('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, (sup.settings.shutdownTimeout + 20) * 1000).unref();
     stopping = (async () => {
       await server.close();
       await sup.shutdown();

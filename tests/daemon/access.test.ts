@@ -29,6 +29,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await d.cleanup();
+  for (const u of [ALICE, BOB, MALLORY]) sh('userdel', [u]);
+  sh('groupdel', [GROUP]);
 });
 
 describe('the socket', () => {
