@@ -15,6 +15,8 @@ import type { Logger } from './log.js';
 
 /** Requests one connection may have in flight: blocks a client queuing work without reading answers. */
 const MAX_INFLIGHT = 32;
+/** Open connections at once: blocks a local client exhausting the daemon's file descriptors. */
+const MAX_CONNECTIONS = 256;
 /** A frame that stays incomplete this long is a truncated frame: the connection is closed. */
 const PARTIAL_FRAME_TIMEOUT_MS = 10_000;
 
@@ -92,6 +94,11 @@ export class ControlServer {
   }
 
   private accept(sock: net.Socket): void {
+    if (this.conns.size >= MAX_CONNECTIONS) {
+      this.log.warn('too many connections; refusing one');
+      sock.destroy();
+      return;
+    }
     let peer: Peer;
     try {
       const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;

@@ -113,6 +113,18 @@ describe('ownership', () => {
     expect(await d.status('alicerun')).toBeUndefined();
   });
 
+  test('a symlink does not lend a user a file behind a directory they cannot search', async () => {
+    const priv = path.join(d.dir, 'private');
+    fs.mkdirSync(priv, { mode: 0o700 });
+    fs.copyFileSync(KERNEL, path.join(priv, 'kernel'));
+    fs.chmodSync(path.join(priv, 'kernel'), 0o644);
+    const link = path.join(d.dir, 'alice-link');
+    fs.symlinkSync(path.join(priv, 'kernel'), link);
+    const r = await d.vmsup(['define', '-b', link, 'linked'], { asUser: ALICE });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`vmsup: cannot open kernel '${link}': Permission denied\n`);
+  });
+
   test('only root may give a VM away or change the daemon', async () => {
     const r = await d.vmsup(['define', '-b', KERNEL, '--owner', 'root', 'gift'], { asUser: ALICE });
     expect(r.code).toBe(1);
