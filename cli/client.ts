@@ -4,12 +4,13 @@ import net from 'node:net';
 import { clientSocket } from '../daemon/paths.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../daemon/protocol/frames.js';
-import { parseResponse, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
+import { parseResponse, type EventRecord, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
 
 export class Client {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private readonly decoder = new FrameDecoder();
+  private readonly listeners = new Map<number, (ev: EventRecord) => void>();
   private constructor(private readonly sock: net.Socket) {
     sock.on('data', (chunk: Buffer) => {
       let frames;
@@ -28,6 +29,10 @@ export class Client {
           this.failAll(e as Error);
           sock.destroy();
           return;
+        }
+        if ('event' in res) {
+          this.listeners.get(res.id)?.(res.event);
+          continue;
         }
         const p = this.pending.get(res.id);
         if (!p) {
@@ -58,6 +63,12 @@ export class Client {
         reject(new VmsupError('CONNECT', `connect: ${socketPath}: ${why}`, 'is vmsupd running? (VMSUP_SOCKET chooses the socket)'));
       });
     });
+  }
+
+  /** A request whose answer streams events first (events with follow). */
+  requestStream<K extends RequestType>(type: K, params: Params<K>, onEvent: (ev: EventRecord) => void): Promise<Results[K]> {
+    this.listeners.set(this.nextId, onEvent);
+    return this.request(type, params);
   }
 
   request<K extends RequestType>(type: K, params: Params<K>): Promise<Results[K]> {

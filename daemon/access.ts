@@ -110,9 +110,12 @@ function allowed(st: fs.Stats, peer: Peer, bits: number): boolean {
  * Root may use any file that exists. ACLs are not consulted.
  */
 export function checkFileAccess(peer: Peer, file: string, what: string, write = false): void {
-  const abs = path.resolve(file);
+  // Judge the file the path really names: a symlink in the user's own
+  // directory must not lend them a file behind directories they cannot search.
+  let abs: string;
   let st: fs.Stats;
   try {
+    abs = fs.realpathSync(path.resolve(file));
     st = fs.statSync(abs);
   } catch {
     throw new VmsupError('NO_FILE', `cannot open ${what} '${file}': No such file or directory`);

@@ -66,6 +66,39 @@ async function background(args: DaemonArgs, argv: string[]): Promise<number> {
   return 1;
 }
 
+/** Writes <state-dir>/vmsupd.pid, refusing when a live vmsupd already holds it. */
+function claimPidFile(stateDir: string): void {
+  fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  const file = path.join(stateDir, 'vmsupd.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(file, 'wx', 0o644);
+      fs.writeSync(fd, `${process.pid}\n`);
+      fs.closeSync(fd);
+      process.on('exit', () => {
+        try {
+          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          /* gone */
+        }
+      });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const pid = Number(fs.readFileSync(file, 'utf8').trim());
+    let alive = false;
+    try {
+      alive = pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('vmsupd');
+    } catch {
+      alive = false;
+    }
+    if (alive) throw new VmsupError('RUNNING', `vmsupd (pid ${pid}) already runs with state directory ${stateDir}`);
+    fs.unlinkSync(file); // left over from a crash or a kill -9
+  }
+  throw new VmsupError('RUNNING', `cannot claim ${file}`);
+}
+
 export async function daemonMain(argv: string[]): Promise<number> {
   let args: DaemonArgs;
   try {
@@ -77,6 +110,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
   if (!args.foreground) return background(args, argv);
 
   const log = new Logger(args.verbose);
+  // One daemon per state directory: it must stay the only writer of its database.
+  try {
+    claimPidFile(args.stateDir);
+  } catch (e) {
+    process.stderr.write(`vmsupd: ${asVmsupError(e).message}\n`);
+    return 1;
+  }
   const sup = new Supervisor(args.stateDir, log);
   const server = new ControlServer(sup, log);
   const groupName = args.group ?? sup.settings.socketGroup;
@@ -97,6 +137,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
   const stop = (sig: string) => {
     if (stopping) return;
     log.info(`${sig}: shutting down every guest`);
+    // Last resort: whatever happens below, the process ends. The database
+    // stays consistent (every write is a transaction) and the next start
+    // reconciles VMs that were still recorded as running.
+    setTimeout(() => {
+      log.warn('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, (sup.settings.shutdownTimeout + 20) * 1000).unref();
     stopping = (async () => {
       await server.close();
       await sup.shutdown();

@@ -15,14 +15,18 @@ import type { Logger } from './log.js';
 
 /** Requests one connection may have in flight: blocks a client queuing work without reading answers. */
 const MAX_INFLIGHT = 32;
+/** Open connections at once: blocks a local client exhausting the daemon's file descriptors. */
+const MAX_CONNECTIONS = 256;
 /** A frame that stays incomplete this long is a truncated frame: the connection is closed. */
 const PARTIAL_FRAME_TIMEOUT_MS = 10_000;
 
 /** What a handler may know of its connection: a hook run when it closes. */
 export interface Connection {
   onClose(fn: () => void): void;
+  /** Sends one frame of a streamed answer (e.g. followed events). */
+  push(frame: unknown): void;
 }
-type Handler = (sup: Supervisor, peer: Peer, params: any, conn: Connection) => Promise<unknown>;
+type Handler = (sup: Supervisor, peer: Peer, params: any, conn: Connection, id: number) => Promise<unknown>;
 
 const HANDLERS: Record<RequestType, Handler> = {
   status: (s, peer, p) => s.status(peer, p),
@@ -38,7 +42,7 @@ const HANDLERS: Record<RequestType, Handler> = {
   log: (s, peer, p) => s.setLog(peer, p),
   reload: (s, peer) => s.reload(peer),
   reset: (s, peer, p) => s.reset(peer, p),
-  events: (s, peer, p) => s.eventLog(peer, p),
+  events: (s, peer, p, conn, id) => s.eventLog(peer, p, conn, id),
   console: (s, peer, p, conn) => s.consoleAttach(peer, p, conn),
 };
 
@@ -90,6 +94,11 @@ export class ControlServer {
   }
 
   private accept(sock: net.Socket): void {
+    if (this.conns.size >= MAX_CONNECTIONS) {
+      this.log.warn('too many connections; refusing one');
+      sock.destroy();
+      return;
+    }
     let peer: Peer;
     try {
       const fd = (sock as unknown as { _handle: { fd: number } })._handle.fd;
@@ -106,6 +115,11 @@ export class ControlServer {
       onClose: (fn) => {
         if (sock.destroyed) fn();
         else closers.push(fn);
+      },
+      push: (frame) => {
+        // A follower that stops reading must not make the daemon buffer without bound.
+        if (sock.writableLength > 1024 * 1024) drop('event stream reader too slow');
+        else this.reply(sock, frame);
       },
     };
     let inflight = 0;
@@ -146,7 +160,7 @@ export class ControlServer {
           return;
         }
         this.log.debug(`uid ${peer.uid}: ${req.type} ${JSON.stringify(req.params)}`);
-        HANDLERS[req.type](this.sup, peer, req.params, conn).then(
+        HANDLERS[req.type](this.sup, peer, req.params, conn, req.id).then(
           (result) => {
             inflight--;
             this.reply(sock, { id: req.id, ok: true, result });

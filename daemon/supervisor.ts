@@ -130,6 +130,17 @@ export class Supervisor {
     this.events.emit('event', ev);
   }
 
+  private create(def: VmDefinition, reason: string): VmRecord {
+    const vm = this.repo.insert(def, reason);
+    const ev = this.repo.events(vm.name, 1)[0];
+    if (ev) this.events.emit('event', ev);
+    return vm;
+  }
+
+  private forget(vm: VmRecord, reason: string): void {
+    this.events.emit('event', this.repo.remove(vm, reason));
+  }
+
   /** Resolves when the VM with this id reaches one of `states` (or is forgotten). */
   private until(vmId: number, states: VmState[]): Promise<EventRecord> {
     return new Promise((resolve) => {
@@ -249,7 +260,10 @@ export class Supervisor {
 
   private launch(vm: VmRecord, reason: string): Running {
     const a = addon();
-    const pty = a.openPty(vm.ownerUid, this.ttyGid);
+    // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
+    // a per-user daemon's ptys are already its own and it may not chown them.
+    const asRoot = process.getuid?.() === 0;
+    const pty = a.openPty(asRoot ? vm.ownerUid : -1, asRoot ? this.ttyGid : -1);
     let wakeFd = -1;
     try {
       wakeFd = a.eventfdCreate();
@@ -386,7 +400,7 @@ export class Supervisor {
     }
     const vm = r.vm;
     this.move(vm, 'stopped', reason, { tty: null, tid: null, startedAt: null });
-    if (vm.transient) this.events.emit('event', this.repo.remove(vm, 'a transient vm is forgotten when it stops'));
+    if (vm.transient) this.forget(vm, 'a transient vm is forgotten when it stops');
   }
 
   /** Kill now: the worker returns between slices; a stuck one loses its thread. */
@@ -436,7 +450,7 @@ export class Supervisor {
       const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
       if (p.template !== undefined && !template) throw new VmsupError('NO_VM', 'invalid template');
       const def = this.buildDefinition(peer, p.name, p.config, template, false);
-      const vm = this.repo.insert(def, `defined by ${who(peer)}`);
+      const vm = this.create(def, `defined by ${who(peer)}`);
       this.log.info(`${vm.name}: defined by ${who(peer)}`);
       return { vm: this.info(vm) };
     });
@@ -447,7 +461,7 @@ export class Supervisor {
       const vm = this.findFor(peer, p.vm);
       if (vm.state !== 'stopped' || this.running.has(vm.id))
         throw new VmsupError('RUNNING', `cannot undefine vm ${vm.name}: it is ${vm.state}`, 'stop it first');
-      this.repo.remove(vm, `undefined by ${who(peer)}`);
+      this.forget(vm, `undefined by ${who(peer)}`);
       this.log.info(`${vm.name}: undefined by ${who(peer)}`);
       return { id: vm.id, name: vm.name };
     });
@@ -487,13 +501,13 @@ export class Supervisor {
         if (!hasOptions && p.template === undefined) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
         const def = this.buildDefinition(peer, p.vm, p.config ?? {}, template, true);
-        vm = this.repo.insert(def, `transient vm created by ${who(peer)}`);
+        vm = this.create(def, `transient vm created by ${who(peer)}`);
       }
       try {
         this.launch(vm, reason ?? `start requested by ${who(peer)}`);
       } catch (e) {
         const err = asVmsupError(e);
-        if (vm.transient) this.repo.remove(vm, `start failed: ${err.message}`);
+        if (vm.transient) this.forget(vm, `start failed: ${err.message}`);
         throw new VmsupError(err.code, `start vm command failed: ${err.message}`);
       }
       // Queued behind a full pool: answer now, the VM stays "waiting".
@@ -593,7 +607,7 @@ export class Supervisor {
       let removed = 0;
       for (const vm of this.repo.listVms()) {
         if (vm.transient && !this.running.has(vm.id)) {
-          this.repo.remove(vm, 'reload removed a stopped transient vm');
+          this.forget(vm, 'reload removed a stopped transient vm');
           removed++;
         }
       }
@@ -639,20 +653,43 @@ export class Supervisor {
     });
   }
 
-  async eventLog(peer: Peer, p: Params<'events'>): Promise<Results['events']> {
-    return this.call(() => {
+  async eventLog(peer: Peer, p: Params<'events'>, conn?: Connection, reqId = 0): Promise<Results['events']> {
+    const res = await this.call(() => {
       const limit = p.limit ?? 100;
+      let name: string | undefined;
       if (p.vm !== undefined) {
         const vm = this.repo.find(p.vm);
         if (vm && !mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
-        const name = vm?.name ?? p.vm;
         if (!vm && !isRoot(peer)) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
-        return { events: this.repo.events(name, limit) };
+        name = vm?.name ?? p.vm;
       }
-      const visible = new Set(this.repo.listVms().filter((vm) => mayControl(peer, vm)).map((vm) => vm.id));
-      const evs = this.repo.events(undefined, isRoot(peer) ? limit : 10 * limit);
-      return { events: isRoot(peer) ? evs : evs.filter((e) => e.vmId !== null && visible.has(e.vmId)).slice(-limit) };
+      const visible = (vmId: number | null) => {
+        if (isRoot(peer)) return true;
+        const vm = vmId !== null ? this.repo.byId(vmId) : undefined;
+        return vm !== undefined && mayControl(peer, vm);
+      };
+      const backlog = this.repo.events(name, isRoot(peer) || name ? limit : 10 * limit);
+      const events = isRoot(peer) || name ? backlog : backlog.filter((e) => visible(e.vmId)).slice(-limit);
+      if (!p.follow || !conn) return { events, follow: undefined };
+      // Follow: stream every later event this peer may see until the client leaves.
+      const owned = new Set<number>();
+      const on = (ev: EventRecord) => {
+        if (name !== undefined && ev.vm !== name) return;
+        // A VM's last event ('undefined') comes after its row is gone: remember who could see it.
+        if (ev.vmId !== null && (owned.has(ev.vmId) || visible(ev.vmId))) {
+          owned.add(ev.vmId);
+          conn.push({ id: reqId, event: ev });
+        }
+      };
+      for (const e of events) {
+        if (e.vmId !== null) owned.add(e.vmId);
+        conn.push({ id: reqId, event: e });
+      }
+      this.events.on('event', on);
+      return { events: [], follow: new Promise<void>((resolve) => conn.onClose(() => (this.events.off('event', on), resolve()))) };
     });
+    if (res.follow) await res.follow;
+    return { events: res.events };
   }
 
   // ---- daemon life ---------------------------------------------------------
@@ -668,7 +705,7 @@ export class Supervisor {
           tid: null,
           startedAt: null,
         });
-        if (vm.transient) this.repo.remove(vm, 'a transient vm is forgotten when it stops');
+        if (vm.transient) this.forget(vm, 'a transient vm is forgotten when it stops');
       }
     });
   }

@@ -32,7 +32,14 @@ describe('native unit tests', () => {
       const bin = path.join(root, 'build/ntest', t.replace(/\.cc$/, ''));
       let out = '';
       try {
-        out = execFileSync(bin, [], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+        // Device tests log every guest misbehaviour they provoke (rate-limited per
+        // device, but a fuzz run makes thousands of devices): allow for it.
+        out = execFileSync(bin, [], {
+          cwd: root,
+          encoding: 'utf8',
+          timeout: 300_000,
+          maxBuffer: 256 * 1024 * 1024,
+        });
       } catch (e) {
         const err = e as { stdout?: string; stderr?: string };
         throw new Error(`${t} failed:\n${err.stdout ?? ''}${err.stderr ?? ''}`);

@@ -134,7 +134,8 @@ export const REQUESTS = {
   log: obj({ level: oneOf('brief', 'verbose') }),
   reload: obj({}),
   reset: obj({ what: oneOf('all', 'vms', 'switches') }),
-  events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax) }, ['vm', 'limit']),
+  /** With follow: the answer is a stream of event frames ({id, event}) until the client leaves. */
+  events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax), follow: bool }, ['vm', 'limit', 'follow']),
   /** Claims the console until this connection closes; answers the tty and the buffered output. */
   console: obj({ vm: vmRef }),
 };
@@ -222,7 +223,10 @@ export interface ErrorBody {
   message: string;
   hint?: string;
 }
-export type ResponseFrame = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: ErrorBody };
+export type ResponseFrame =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: ErrorBody }
+  | { id: number; event: EventRecord };
 
 /** Shape-checks a decoded request frame; throws VmsupError('BAD_REQUEST'). */
 export function parseRequest(frame: Record<string, unknown>): { id: number; type: RequestType; params: unknown } {
@@ -239,6 +243,9 @@ export function parseRequest(frame: Record<string, unknown>): { id: number; type
 export function parseResponse(frame: Record<string, unknown>): ResponseFrame {
   if (typeof frame.id !== 'number') throw new VmsupError('BAD_FRAME', 'unexpected response received from vmsupd');
   if (frame.ok === true) return { id: frame.id, ok: true, result: frame.result };
+  const ev = frame.event as EventRecord | undefined;
+  if (ev && typeof ev === 'object' && typeof ev.vm === 'string' && typeof ev.to === 'string' && typeof ev.reason === 'string')
+    return { id: frame.id, event: ev };
   const e = frame.error as ErrorBody | undefined;
   if (frame.ok === false && e && typeof e.code === 'string' && typeof e.message === 'string')
     return { id: frame.id, ok: false, error: { code: e.code, message: e.message, hint: typeof e.hint === 'string' ? e.hint : undefined } };

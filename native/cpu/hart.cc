@@ -117,8 +117,18 @@ uint64_t Hart::run(uint64_t budget) {
   // Copies of hot CpuImpl fields, refreshed whenever the slow path may have
   // changed them (the compiler cannot keep them in registers across the
   // register-file stores otherwise).
-  uint64_t fpage = kTlbInvalid;  // the fetch page cache: page VA, or invalid
+  // The fetch page cache: pc may be fetched at pc + faddend when
+  // pc - fpage < flen. flen is 0xffe for a cached page (offset 0xffe may start
+  // an instruction that crosses the page) and 0 when nothing is cached, so one
+  // unsigned compare covers "same page", "not 0xffe" and "valid".
+  uint64_t fpage = 0, flen = 0;
   uintptr_t faddend = 0;
+#define FETCH_REFRESH()                                    \
+  do {                                                     \
+    fpage = c.fetch_tag;                                   \
+    flen = c.fetch_tag == kTlbInvalid ? 0 : 0xffe;         \
+    faddend = c.fetch_addend;                              \
+  } while (0)
   uint64_t dkey = c.data_key;
   uint64_t pc = c.pc;      // c.pc is kept in sync whenever we leave the fast path
   uint64_t npc = 0;
@@ -161,7 +171,7 @@ uint64_t Hart::run(uint64_t budget) {
   // jump to the handler (run() executes at most `budget` instructions).
 #define DISPATCH_BODY()                                                                     \
   do {                                                                                      \
-    if (VM_LIKELY((pc & ~0xfffULL) == fpage && (pc & 0xfff) != 0xffe)) {                    \
+    if (VM_LIKELY(pc - fpage < flen)) {                                                     \
       std::memcpy(&raw, reinterpret_cast<const void*>(pc + faddend), 4);                    \
     } else {                                                                                \
       c.pc = pc;                                                                            \
@@ -171,8 +181,7 @@ uint64_t Hart::run(uint64_t budget) {
         goto slow_next;                                                                     \
       }                                                                                     \
       raw = static_cast<uint32_t>(r_);                                                      \
-      fpage = c.fetch_tag;                                                                  \
-      faddend = c.fetch_addend;                                                             \
+      FETCH_REFRESH();                                                                      \
     }                                                                                       \
     d = reinterpret_cast<DecodedInsn*>(reinterpret_cast<char*>(c.dcache) +                  \
                                        ((pc << 3) & ((kDcacheSize - 1) << 4)));             \
@@ -266,8 +275,7 @@ slow_next:
   if (VM_UNLIKELY(++slow_steps > budget)) goto out;  // e.g. a trap loop retires nothing
   if (c.mip & c.mie) take_pending_interrupt(c);
   pc = c.pc;
-  fpage = c.fetch_tag;
-  faddend = c.fetch_addend;
+  FETCH_REFRESH();
   dkey = c.data_key;
   DISPATCH();
 
@@ -495,6 +503,7 @@ out:
 #undef NEXT
 #undef NEXT_BR
 #undef DISPATCH_BODY
+#undef FETCH_REFRESH
 #undef NEXT_SLOW
 #undef TRAP
 #undef MEMTRAP

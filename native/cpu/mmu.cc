@@ -261,7 +261,10 @@ bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
     if (h) {
       std::memcpy(&v, h, size);
     } else {
-      // MMIO: devices decode naturally aligned accesses only.
+      // MMIO: devices decode naturally aligned accesses only. A device may
+      // write RAM (DMA) while it handles the access, so the LR reservation is
+      // dropped (unprivileged spec §8.2: the SC must then fail).
+      c.resv_valid = false;
       if ((va & (size - 1)) != 0) return fail(c, kExcLoadAccess, va);
       if (!c.host.mmio_read(pa, size, &v)) return fail(c, kExcLoadAccess, va);
     }
@@ -300,6 +303,7 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
     if (h) {
       std::memcpy(h, &val, size);
     } else {
+      c.resv_valid = false;  // as for loads: the device may write RAM
       if ((va & (size - 1)) != 0) return fail(c, kExcStoreAccess, va);
       if (!c.host.mmio_write(pa, size, val)) return fail(c, kExcStoreAccess, va);
     }

@@ -29,6 +29,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await d.cleanup();
+  for (const u of [ALICE, BOB, MALLORY]) sh('userdel', [u]);
+  sh('groupdel', [GROUP]);
 });
 
 describe('the socket', () => {
@@ -109,6 +111,18 @@ describe('ownership', () => {
     const a = await d.vmsup(['stop', '-f', 'alicerun'], { asUser: ALICE });
     expect(a.code).toBe(0);
     expect(await d.status('alicerun')).toBeUndefined();
+  });
+
+  test('a symlink does not lend a user a file behind a directory they cannot search', async () => {
+    const priv = path.join(d.dir, 'private');
+    fs.mkdirSync(priv, { mode: 0o700 });
+    fs.copyFileSync(KERNEL, path.join(priv, 'kernel'));
+    fs.chmodSync(path.join(priv, 'kernel'), 0o644);
+    const link = path.join(d.dir, 'alice-link');
+    fs.symlinkSync(path.join(priv, 'kernel'), link);
+    const r = await d.vmsup(['define', '-b', link, 'linked'], { asUser: ALICE });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`vmsup: cannot open kernel '${link}': Permission denied\n`);
   });
 
   test('only root may give a VM away or change the daemon', async () => {

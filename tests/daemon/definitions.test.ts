@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { Daemon, GUEST } from './harness.js';
+import { spawn } from 'node:child_process';
+import { Daemon, GUEST, sleep, VMSUP } from './harness.js';
 
 const KERNEL = path.join(GUEST, 'Image');
 const INITRD = path.join(GUEST, 'initramfs.cpio.gz');
@@ -42,6 +43,23 @@ describe('define, status, enable, disable, undefine', () => {
     expect((await d.status('a'))?.enabled).toBe(false);
     const ev = JSON.parse((await d.vmsup(['events', '--json', 'a'])).stdout) as { to: string; reason: string }[];
     expect(ev.map((e) => e.reason)).toEqual(['defined by root', 'enabled for autostart by root', 'disabled for autostart by root']);
+  });
+
+  test('events -f streams state changes as they happen', async () => {
+    await d.vmsup(['define', '-b', KERNEL, 'watched']);
+    const f = spawn(process.execPath, [VMSUP, 'events', '-f', '--json', 'watched'], { env: d.env() });
+    let out = '';
+    f.stdout.on('data', (b) => (out += b));
+    const lines = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { to: string; reason: string });
+    const until = async (n: number) => {
+      for (let i = 0; i < 300 && lines().length < n; i++) await sleep(100);
+    };
+    await until(1); // the backlog: its definition
+    await d.vmsup(['enable', 'watched']);
+    await d.vmsup(['undefine', 'watched']);
+    await until(3);
+    f.kill();
+    expect(lines().map((e) => e.reason)).toEqual(['defined by root', 'enabled for autostart by root', 'undefined by root']);
   });
 
   test('undefine forgets the VM; its history stays in the event log', async () => {

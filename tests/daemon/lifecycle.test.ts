@@ -187,6 +187,32 @@ describe('start, status, console, pause, stop, wait', () => {
   });
 });
 
+describe('reset, reload, log', () => {
+  test('reset vms stops every VM; reload re-reads vmsupd.conf; log switches verbosity', async () => {
+    d = await Daemon.create();
+    await d.vmsup(['define', '-m', '32M', '-b', IDLE, 'r1']);
+    await d.vmsup(['start', 'r1']);
+    await d.vmsup(['start', '-m', '32M', '-b', IDLE, 'r2']);
+    const r = await d.vmsup(['reset', '--json', 'vms']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ stopped: 2 });
+    expect((await d.status('r1'))!.state).toBe('stopped');
+    expect(await d.status('r2')).toBeUndefined();
+    // reload: a shorter stop_timeout takes effect without a restart
+    d.writeSettings({ stop_timeout: 1 });
+    expect((await d.vmsup(['reload'])).code).toBe(0);
+    await d.vmsup(['start', 'r1']);
+    const t0 = Date.now();
+    await d.vmsup(['stop', '-w', 'r1']);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect((await d.status('r1'))!.reason).toMatch(/ignored Ctrl-Alt-Del for 1 s/);
+    expect((await d.vmsup(['log', 'brief'])).code).toBe(0);
+    expect(d.log).toMatch(/log level brief/);
+    const bad = await d.vmsup(['log', 'loud']);
+    expect(bad.code).toBe(2);
+  });
+});
+
 describe('the pool bounds the running VMs', () => {
   test('a start beyond max_running waits, and runs when a worker frees up', async () => {
     d = await Daemon.create({ max_running: 1 });
