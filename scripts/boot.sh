@@ -4,7 +4,7 @@
 #
 #   npm run boot               boot, print VMSUP-GUEST-READY, power off; exits with vmsup's status
 #   npm run boot -- --shell    boot to the guest's interactive shell instead
-#                              (quit with the escape sequence `vmsup run` prints in its usage)
+#                              (after a newline: ~. quits, ~p sends Ctrl-Alt-Del, as `vmsup run`)
 #   npm run boot -- --bios     boot through OpenSBI's fw_jump.bin instead of vmsup's own SBI
 #
 # The guest is ../shared/guest when it is there and its checksums hold, else the project's own,
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2; }
 mode=poweroff
 bios=()
 for arg in "$@"; do
