@@ -141,7 +141,13 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Builds a bare-metal RISC-V ELF that prints `marker` through HTIF, then acts on `tail`. */
-export function buildBareMetal(dir: string, name: string, marker: string, tail: 'idle' | 'reset' | 'poweroff' | 'exit'): string {
+export function buildBareMetal(
+  dir: string,
+  name: string,
+  marker: string,
+  tail: 'idle' | 'reset' | 'poweroff' | 'exit',
+  flood = 0,
+): string {
   const src = path.join(dir, `${name}.S`);
   const ld = path.join(dir, `${name}.ld`);
   const elf = path.join(dir, `${name}.elf`);
@@ -160,7 +166,20 @@ export function buildBareMetal(dir: string, name: string, marker: string, tail: 
     `  .section .text.init, "ax"
   .globl _start
 _start:
+  li s1, ${flood}
+flood:
+  beqz s1, marker
+  la s0, line
+  call puts
+  addi s1, s1, -1
+  j flood
+marker:
   la s0, msg
+  call puts
+  ${tails[tail]}
+
+# Prints the NUL-terminated string at s0 through HTIF.
+puts:
 next:
   lbu a0, 0(s0)
   beqz a0, done
@@ -175,9 +194,11 @@ wait:
   addi s0, s0, 1
   j next
 done:
-  ${tails[tail]}
+  ret
   .section .rodata
 msg: .byte ${bytes}, 0
+line: .ascii "flood flood flood flood flood flood flood flood flood flood 0123\\n"
+  .byte 0
   .section .tohost, "aw"
   .align 6
   .globl tohost

@@ -15,6 +15,7 @@ let IDLE: string;
 let RESET: string;
 let OFF: string;
 let EXIT: string;
+let FLOOD: string;
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'vmsup-guests-'));
   fs.chmodSync(work, 0o755);
@@ -22,6 +23,7 @@ beforeAll(() => {
   RESET = buildBareMetal(work, 'reset', 'RESETTING', 'reset');
   OFF = buildBareMetal(work, 'off', 'POWERING-OFF', 'poweroff');
   EXIT = buildBareMetal(work, 'exit', 'EXITING', 'exit');
+  FLOOD = buildBareMetal(work, 'flood', 'FLOOD-END', 'idle', 4000);
 });
 afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
@@ -114,6 +116,35 @@ describe('start, status, console, pause, stop, wait', () => {
     expect(await c2.exited).toBe(0);
     c2.close();
     expect((await d.status('con'))!.state).toBe('running');
+  });
+
+  test('a guest flooding its console with nobody attached is not blocked; the buffer is bounded', async () => {
+    d = await Daemon.create();
+    await d.vmsup(['start', '-m', '32M', '-b', FLOOD, 'chatty']); // 4000 lines, 260 KB
+    // Wait until the guest is done printing: its worker thread stops using CPU once it idles in WFI.
+    const tid = (await d.status('chatty'))!.pid as number;
+    const cpu = () => {
+      const f = fs.readFileSync(`/proc/${tid}/stat`, 'utf8');
+      const x = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      return Number(x[11]) + Number(x[12]);
+    };
+    let last = -1;
+    for (let still = 0; still < 3; ) {
+      await sleep(500);
+      const now = cpu();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    const c = onPty(['console', 'chatty']);
+    await c.waitFor(/FLOOD-END/);
+    const seen = c.screen();
+    c.type('~.');
+    expect(await c.exited).toBe(0);
+    c.close();
+    // the history holds the last 64 KiB (plus what the pty itself buffers), ending with the marker
+    expect(seen.length).toBeLessThan(160 * 1024);
+    expect(seen.length).toBeGreaterThan(32 * 1024);
+    expect(seen).toMatch(/flood 0123\r?\n(\r?\n)?FLOOD-END/);
   });
 
   test('start -c attaches at start', async () => {
