@@ -8,13 +8,45 @@ import { parseSize } from './size.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--bios file] [--initrd file] ' +
-  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk] -b file\n' +
+  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk]\n' +
+  '\t    [--signature file [--signature-granularity 1|2|4|8|16]] -b file\n' +
   '\t    (-d is repeatable, -r adds a read-only disk; console escapes after a newline:\n' +
-  '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, twice: quit)';
+  '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, twice: quit;\n' +
+  '\t    --signature: when the ELF ends through HTIF, write its riscv-arch-test signature,\n' +
+  '\t    begin_signature..end_signature, as Spike does: one line of N bytes (default 4)\n' +
+  '\t    per granule, lowest address first, each line in lowercase hex, most significant byte first)';
 
 interface RunArgs {
   opts: MachineOptions;
   timeoutSec?: number;
+  /** --signature: where to write the riscv-arch-test signature. */
+  signatureFile?: string;
+  /** --signature-granularity: bytes per signature line. */
+  granularity: number;
+}
+
+/** Bytes per line --signature-granularity accepts: powers of two up to a 128-bit (Q) register. */
+export const SIGNATURE_GRANULARITIES = [1, 2, 4, 8, 16];
+
+/**
+ * A riscv-arch-test signature in the text form Spike's +signature= and Sail's
+ * --test-signature= write, which RISCOF compares line by line: the region is cut
+ * into `granularity`-byte lines from its lowest address; each line is the
+ * little-endian value of those bytes in lowercase hex, 2 digits per byte, most
+ * significant (highest-addressed) byte first. A short last line is padded with
+ * zero bytes at its top, as Spike does.
+ */
+export function formatSignature(region: Uint8Array, granularity: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < region.length; i += granularity) {
+    let line = '';
+    for (let j = granularity - 1; j >= 0; j--) {
+      const b = i + j < region.length ? region[i + j] : 0;
+      line += b.toString(16).padStart(2, '0');
+    }
+    lines.push(line + '\n');
+  }
+  return lines.join('');
 }
 
 function needValue(args: string[], i: number, flag: string): string {
@@ -34,6 +66,8 @@ export function parseDisk(spec: string, readOnly: boolean): DiskOptions {
 export function parseRunArgs(args: string[]): RunArgs {
   const opts: MachineOptions = { memory: 256 * 1024 * 1024, cpus: 1, disks: [] };
   let timeoutSec: number | undefined;
+  let signatureFile: string | undefined;
+  let granularity: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     switch (a) {
@@ -58,9 +92,25 @@ export function parseRunArgs(args: string[]): RunArgs {
         timeoutSec = n;
         break;
       }
+      case '--signature': signatureFile = needValue(args, i++, a); break;
+      case '--signature-granularity': {
+        const v = needValue(args, i++, a);
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || !SIGNATURE_GRANULARITIES.includes(n)) {
+          throw new VmsupError('USAGE', `invalid signature granularity: ${v} (bytes per line: ${SIGNATURE_GRANULARITIES.join(', ')})`);
+        }
+        granularity = n;
+        break;
+      }
       default:
         throw new VmsupError('USAGE', `unknown option: ${a}\nusage: vmsup ${USAGE}`);
     }
+  }
+  if (granularity !== undefined && signatureFile === undefined) {
+    throw new VmsupError('USAGE', '--signature-granularity needs --signature file');
+  }
+  if (signatureFile !== undefined && !opts.kernel) {
+    throw new VmsupError('USAGE', '--signature needs a bare-metal ELF (-b) with begin_signature and end_signature');
   }
   if (!opts.kernel && !opts.bios) throw new VmsupError('USAGE', `no kernel given (-b)\nusage: vmsup ${USAGE}`);
   for (const f of [opts.kernel, opts.bios, opts.initrd]) {
@@ -72,7 +122,7 @@ export function parseRunArgs(args: string[]): RunArgs {
       }
     }
   }
-  return { opts, timeoutSec };
+  return { opts, timeoutSec, signatureFile, granularity: granularity ?? 4 };
 }
 
 /**
@@ -138,10 +188,30 @@ export const runCommand: CommandDefinition = {
   usage: USAGE,
   help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {
-    const { opts, timeoutSec } = parseRunArgs(args);
+    const { opts, timeoutSec, signatureFile, granularity } = parseRunArgs(args);
     checkDisks(opts.disks ?? []);
     opts.consoleOut = 1;  // the UART writes straight to stdout; input goes through the escape filter
     const m = new (addon().Machine)(opts);
+    if (signatureFile !== undefined) {
+      // Refuse before the run, not after it, an ELF without a usable signature region.
+      try {
+        m.signature();
+      } catch (err) {
+        m.close();
+        throw new VmsupError('NO_SIGNATURE', (err as Error).message);
+      }
+    }
+    // The guest ended through HTIF (pass or fail): the moment Spike dumps the signature.
+    const writeSignature = () => {
+      if (signatureFile === undefined) return;
+      try {
+        fs.writeFileSync(signatureFile, formatSignature(m.signature(), granularity));
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        const msg = e.code?.startsWith('ERR_VMSUP') ? e.message : `cannot write the signature to ${signatureFile}: ${e.message}`;
+        throw new VmsupError('NO_SIGNATURE', msg);
+      }
+    };
     const deadline = timeoutSec === undefined ? Infinity : Date.now() + timeoutSec * 1000;
 
     const stdin = process.stdin;
@@ -190,8 +260,10 @@ export const runCommand: CommandDefinition = {
           case 'poweroff':
             return { exitCode: EXIT_OK };
           case 'pass':
+            writeSignature();
             return { output: 'PASS', exitCode: EXIT_OK };
           case 'fail':
+            writeSignature();
             return { output: `FAIL test ${st.exitCode}`, exitCode: EXIT_FAIL };
           case 'error':
             throw new VmsupError('MACHINE', st.message ?? 'machine error');

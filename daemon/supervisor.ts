@@ -104,6 +104,9 @@ export class Supervisor {
       idleTimeout: 5000,
       // A VM's task lives as long as the VM: queued starts are the "waiting" VMs.
       concurrentTasksPerWorker: 1,
+      // A VM's worker runs native code; its JS heap stays small. Smaller heap
+      // limits keep V8 from reserving more per VM than it needs.
+      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });
     this.ttyGid = lookupGroup('tty') ?? -1;
   }

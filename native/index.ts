@@ -53,6 +53,12 @@ export interface NativeMachine {
   /** Host keystrokes for the console UART (when consoleIn is not used); returns the bytes taken. */
   consoleInput(bytes: Uint8Array): number;
   stats(): MachineStats;
+  /**
+   * riscv-arch-test: a copy of guest RAM from the ELF symbol begin_signature up to
+   * end_signature (bare-metal -b ELFs). Throws ERR_VMSUP_NO_SIGNATURE when the ELF
+   * lacks either symbol or the region is reversed, outside RAM or over 64 MiB.
+   */
+  signature(): Buffer;
   /** Releases RAM, disks and fds now rather than at garbage collection. */
   close(): void;
 }

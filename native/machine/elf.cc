@@ -139,6 +139,10 @@ bool load_elf(const std::vector<uint8_t>& file, const std::string& name, GuestMe
   if (!to_phys(eh.e_entry, &entry)) entry = eh.e_entry;
   out->entry = entry;
   out->tohost = out->fromhost = 0;
+  out->has_signature = false;
+  out->sig_begin = out->sig_end = 0;
+  bool have_begin = false, have_end = false;
+  uint64_t begin_va = 0, end_va = 0;
 
   // The symbol table, for tohost/fromhost. A malformed section table is an error;
   // a missing one just means no HTIF.
@@ -173,6 +177,16 @@ bool load_elf(const std::vector<uint8_t>& file, const std::string& name, GuestMe
         const char* nm = reinterpret_cast<const char*>(d + strs.sh_offset + sym.st_name);
         const uint64_t maxlen = strs.sh_size - sym.st_name;
         uint64_t* slot = nullptr;
+        if (maxlen >= 16 && std::memcmp(nm, "begin_signature", 16) == 0) {
+          have_begin = true;
+          begin_va = sym.st_value;
+          continue;
+        }
+        if (maxlen >= 14 && std::memcmp(nm, "end_signature", 14) == 0) {
+          have_end = true;
+          end_va = sym.st_value;
+          continue;
+        }
         if (maxlen >= 7 && std::memcmp(nm, "tohost", 7) == 0) slot = &out->tohost;
         else if (maxlen >= 9 && std::memcmp(nm, "fromhost", 9) == 0) slot = &out->fromhost;
         if (!slot) continue;
@@ -186,6 +200,17 @@ bool load_elf(const std::vector<uint8_t>& file, const std::string& name, GuestMe
       }
       break;
     }
+  }
+  if (have_begin && have_end) {
+    // end_signature usually marks the byte after the region, which may be just
+    // past the last segment: translate it as (end - 1) + 1 when it is not itself
+    // inside one. A symbol outside every segment is taken as physical.
+    uint64_t pa;
+    out->sig_begin = to_phys(begin_va, &pa) ? pa : begin_va;
+    if (to_phys(end_va, &pa)) out->sig_end = pa;
+    else if (end_va > begin_va && to_phys(end_va - 1, &pa)) out->sig_end = pa + 1;
+    else out->sig_end = end_va;
+    out->has_signature = true;
   }
   return true;
 }

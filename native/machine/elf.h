@@ -17,6 +17,14 @@ struct ElfImage {
   uint64_t entry = 0;     // physical entry point
   uint64_t tohost = 0;    // physical address of the `tohost` symbol, 0 = none
   uint64_t fromhost = 0;  // physical address of the `fromhost` symbol, 0 = none
+  // The riscv-arch-test signature region [sig_begin, sig_end): the physical
+  // addresses of the symbols `begin_signature` and `end_signature`, present
+  // only when the ELF has both. Not checked against RAM here (a program that
+  // is not asked for its signature may carry any values); whoever dumps the
+  // region checks it (Machine::signature).
+  bool has_signature = false;
+  uint64_t sig_begin = 0;
+  uint64_t sig_end = 0;
 };
 
 // Files larger than this are refused (a bare-metal program, not a disk image).

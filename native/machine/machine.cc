@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "devices/clint.h"
 #include "devices/htif.h"
@@ -118,6 +119,9 @@ bool Machine::load_kernel(MachineError* err) {
     *err = {"ERR_VMSUP_BAD_KERNEL", e};
     return false;
   }
+  has_signature_ = img.has_signature;
+  sig_begin_ = img.sig_begin;
+  sig_end_ = img.sig_end;
   for (auto& h : harts_) {
     h->reset(img.entry, kPrivM);
     h->set_reg(10, h->hartid());
@@ -130,6 +134,36 @@ bool Machine::load_kernel(MachineError* err) {
         [this]() { return console_read_byte(); });
   }
   return true;
+}
+
+bool Machine::signature(std::vector<uint8_t>* out, std::string* err) const {
+  char range[64];
+  snprintf(range, sizeof(range), "0x%llx..0x%llx", static_cast<unsigned long long>(sig_begin_),
+           static_cast<unsigned long long>(sig_end_));
+  if (!has_signature_) {
+    *err = cfg_.kernel.empty() ? "no signature: the machine was not started from an ELF (-b)"
+                               : cfg_.kernel + ": no signature: the ELF lacks the symbols begin_signature and end_signature";
+    return false;
+  }
+  if (sig_end_ < sig_begin_) {
+    *err = cfg_.kernel + ": bad signature region " + range + " (end_signature before begin_signature)";
+    return false;
+  }
+  const uint64_t len = sig_end_ - sig_begin_;
+  // The symbols come from an untrusted file: the cap keeps a forged region from
+  // making us copy (and print) gigabytes of guest RAM. Real arch-test
+  // signatures are a few KiB.
+  if (len > kMaxSignature) {
+    *err = cfg_.kernel + ": signature region " + range + " is larger than " +
+           std::to_string(kMaxSignature >> 20) + " MiB";
+    return false;
+  }
+  if (!mem_.check_range(sig_begin_, len)) {
+    *err = cfg_.kernel + ": signature region " + range + " lies outside RAM";
+    return false;
+  }
+  out->resize(static_cast<size_t>(len));
+  return len == 0 || mem_.read(sig_begin_, out->data(), len);
 }
 
 // ---------------------------------------------------------------------------

@@ -102,6 +102,12 @@ class Machine : public CpuHost {
   // supplies input). Returns how many bytes were queued (the queue is bounded).
   size_t console_input(const uint8_t* data, size_t len);
   uint64_t instret() const;
+  // The riscv-arch-test signature of a bare-metal ELF: a copy of guest RAM
+  // [begin_signature, end_signature). false with *err (one line) when the ELF
+  // lacks either symbol, they are reversed, the region is not all RAM or it is
+  // larger than kMaxSignature.
+  static constexpr uint64_t kMaxSignature = 64ULL << 20;
+  bool signature(std::vector<uint8_t>* out, std::string* err) const;
   uint64_t resident_bytes() const { return mem_.resident_bytes(); }
 
   // --- hooks for the board (devices, SBI, boot) ---
@@ -170,6 +176,8 @@ class Machine : public CpuHost {
   RunResult pending_ = RunResult::kSlice;  // kSlice = nothing pending
   RunResult final_ = RunResult::kSlice;    // latched end of the run
   uint64_t exit_code_ = 0;
+  bool has_signature_ = false;  // the kernel ELF names begin/end_signature
+  uint64_t sig_begin_ = 0, sig_end_ = 0;
   uint64_t last_fd_poll_ns_ = 0;
   std::string error_;
   std::unique_ptr<Board> board_;  // devices, Linux/firmware boot, SBI (machine/board.h)

@@ -4,6 +4,7 @@
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
 //   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
 //   stats()                { instret, residentBytes }
+//   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
 // since anything can call the addon.
@@ -24,6 +25,7 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
                         InstanceMethod<&MachineWrap::CtrlAltDel>("ctrlAltDel"),
                         InstanceMethod<&MachineWrap::ConsoleInput>("consoleInput"),
                         InstanceMethod<&MachineWrap::Stats>("stats"),
+                        InstanceMethod<&MachineWrap::Signature>("signature"),
                         InstanceMethod<&MachineWrap::Close>("close")});
   }
 
@@ -192,6 +194,16 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     o.Set("instret", Napi::Number::New(env, static_cast<double>(machine_->instret())));
     o.Set("residentBytes", Napi::Number::New(env, static_cast<double>(machine_->resident_bytes())));
     return o;
+  }
+
+  Napi::Value Signature(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    std::vector<uint8_t> bytes;
+    std::string err;
+    if (!machine_->signature(&bytes, &err)) return ThrowError(env, "ERR_VMSUP_NO_SIGNATURE", err);
+    if (bytes.empty()) return Napi::Buffer<uint8_t>::New(env, 0);
+    return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
