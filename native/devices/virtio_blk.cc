@@ -122,37 +122,11 @@ bool VirtioBlk::handle(const std::vector<DescBuf>& bufs, uint32_t* written) {
 }
 
 void VirtioBlk::queue_notify(unsigned qi) {
-  VirtQueue& q = transport_->queue(qi);
-  GuestMemory& mem = transport_->mem();
-  bool used = false;
-  for (;;) {
-    uint16_t head;
-    const char* err = nullptr;
-    VqStatus st = q.pop(mem, &head, &err);
-    if (st == VqStatus::kEmpty) break;
-    if (st == VqStatus::kError) {
-      transport_->needs_reset(err);
-      return;
-    }
-    // The walker's byte cap is the request cap plus header and status, and a
-    // little slack for drivers that split them oddly.
-    st = collect_chain(mem, q, head, kMaxRequestBytes + 4096, &bufs_, &err);
-    uint32_t written = 0;
-    if (st == VqStatus::kError) {
-      transport_->needs_reset(err);
-      return;
-    }
-    if (!handle(bufs_, &written)) {
-      transport_->needs_reset("malformed virtio-blk request (no header or status)");
-      return;
-    }
-    if (!q.push_used(mem, head, written)) {
-      transport_->needs_reset("used ring unwritable");
-      return;
-    }
-    used = true;
-  }
-  if (used) transport_->notify_used(qi);
+  // The walker's byte cap is the request cap plus header and status, and a
+  // little slack for drivers that split them oddly.
+  serve_queue(qi, kMaxRequestBytes + 4096, [this](const std::vector<DescBuf>& bufs, uint32_t* written) {
+    return handle(bufs, written) ? nullptr : "malformed virtio-blk request (no header or status)";
+  });
 }
 
 }  // namespace vmsup

@@ -43,7 +43,6 @@ class VirtioBlk : public VirtioDevice {
   std::unique_ptr<BlockBackend> backend_;
   std::string serial_;
   uint64_t capacity_;  // in 512-byte sectors
-  std::vector<DescBuf> bufs_;  // reused between requests; bounded by the chain walker
 };
 
 }  // namespace vmsup

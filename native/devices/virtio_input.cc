@@ -150,25 +150,7 @@ void VirtioInput::queue_notify(unsigned qi) {
     return;
   }
   // statusq: consume the driver's LED / repeat events and give the buffers back.
-  VirtQueue& q = transport_->queue(qi);
-  GuestMemory& mem = transport_->mem();
-  bool used = false;
-  for (;;) {
-    uint16_t head;
-    const char* err = nullptr;
-    VqStatus st = q.pop(mem, &head, &err);
-    if (st == VqStatus::kEmpty) break;
-    if (st == VqStatus::kError || collect_chain(mem, q, head, 4096, &bufs_, &err) != VqStatus::kOk) {
-      transport_->needs_reset(err);
-      return;
-    }
-    if (!q.push_used(mem, head, 0)) {
-      transport_->needs_reset("used ring unwritable");
-      return;
-    }
-    used = true;
-  }
-  if (used) transport_->notify_used(qi);
+  serve_queue(qi, 4096, [](const std::vector<DescBuf>&, uint32_t*) -> const char* { return nullptr; });
 }
 
 }  // namespace vmsup

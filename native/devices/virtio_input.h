@@ -51,7 +51,6 @@ class VirtioInput : public VirtioDevice {
   uint8_t select_ = 0, subsel_ = 0;
   uint8_t cfg_[136] = {};  // select, subsel, size, reserved[5], union u[128] (§5.8.4)
   std::deque<InputEvent> pending_;
-  std::vector<DescBuf> bufs_;
 };
 
 }  // namespace vmsup

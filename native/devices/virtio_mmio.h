@@ -73,8 +73,43 @@ class VirtioDevice {
   virtual void attach(VirtioTransport* t) { transport_ = t; }
 
  protected:
+  // Serves every chain the driver has made available on queue `qi` (virtio 1.2
+  // §2.7.13): each is walked by the one chain walker (at most `byte_cap` bytes,
+  // readable and writable together) into bufs_, handed to
+  // `serve(bufs, &written)`, and returned on the used ring with the bytes the
+  // device wrote; one used-buffer notification covers the batch. `serve`
+  // returns nullptr, or why the request breaks the rules. A broken rule puts the
+  // device in NEEDS_RESET and leaves the remaining chains alone.
+  template <typename Serve>
+  void serve_queue(unsigned qi, uint64_t byte_cap, Serve&& serve);
+
   VirtioTransport* transport_ = nullptr;
+  std::vector<DescBuf> bufs_;  // reused between requests; bounded by the chain walker
 };
+
+template <typename Serve>
+void VirtioDevice::serve_queue(unsigned qi, uint64_t byte_cap, Serve&& serve) {
+  VirtQueue& q = transport_->queue(qi);
+  GuestMemory& mem = transport_->mem();
+  bool used = false;
+  for (;;) {
+    uint16_t head;
+    const char* err = nullptr;
+    VqStatus st = q.pop(mem, &head, &err);
+    if (st == VqStatus::kEmpty) break;
+    if (st == VqStatus::kOk) st = collect_chain(mem, q, head, byte_cap, &bufs_, &err);
+    uint32_t written = 0;
+    if (st == VqStatus::kOk) err = serve(static_cast<const std::vector<DescBuf>&>(bufs_), &written);
+    if (st == VqStatus::kOk && err == nullptr && !q.push_used(mem, head, written))
+      err = "used ring unwritable";
+    if (st != VqStatus::kOk || err != nullptr) {
+      transport_->needs_reset(err != nullptr ? err : "bad descriptor chain");
+      return;
+    }
+    used = true;
+  }
+  if (used) transport_->notify_used(qi);
+}
 
 class VirtioMmio : public MmioDevice, public VirtioTransport {
  public:

@@ -23,7 +23,6 @@ class VirtioRng : public VirtioDevice {
   void reset() override {}
 
  private:
-  std::vector<DescBuf> bufs_;
 };
 
 }  // namespace vmsup
