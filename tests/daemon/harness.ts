@@ -3,7 +3,9 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import tty from 'node:tty';
 import { fileURLToPath } from 'node:url';
+import { addon } from '../../native/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const VMSUP = path.join(repoRoot, 'bin/vmsup');
@@ -138,6 +140,33 @@ export class Daemon {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Runs `vmsup args` against daemon `d` on a fresh pty, as a user at a terminal
+ * would; waitFor() polls what the terminal shows for up to `waitMs`.
+ */
+export function onPty(d: Daemon, args: string[], waitMs = 60_000) {
+  const pty = addon().openPty(0, -1);
+  const child = spawn(process.execPath, [VMSUP, ...args], { stdio: [pty.slave, pty.slave, pty.slave], env: d.env() });
+  addon().closeFd(pty.slave);
+  const master = new tty.ReadStream(pty.master);
+  let screen = '';
+  master.on('data', (b: Buffer) => (screen += b.toString('latin1')));
+  master.on('error', () => undefined);
+  return {
+    type: (s: string) => fs.writeSync(pty.master, s),
+    screen: () => screen,
+    async waitFor(re: RegExp, ms = waitMs) {
+      const end = Date.now() + ms;
+      while (!re.test(screen)) {
+        if (Date.now() > end) throw new Error(`no ${re} on the console; got:\n${screen.slice(-2000)}`);
+        await sleep(100);
+      }
+    },
+    exited: new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
+    close: () => master.destroy(),
+  };
 }
 
 /** Builds a bare-metal RISC-V ELF that prints `marker` through HTIF, then acts on `tail`. */

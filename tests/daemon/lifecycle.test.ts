@@ -1,14 +1,11 @@
 // The VM lifecycle through bin/vmsup against a real vmsupd, with small
 // bare-metal guests built here (they print a marker through HTIF, then idle in
 // WFI, reset the board, or power it off).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import tty from 'node:tty';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { addon } from '../../native/index.js';
-import { buildBareMetal, Daemon, GUEST, sleep, VMSUP } from './harness.js';
+import { buildBareMetal, Daemon, GUEST, sleep, onPty as onPtyOf } from './harness.js';
 
 let work: string;
 let IDLE: string;
@@ -44,30 +41,7 @@ async function events(name: string): Promise<Events[]> {
   return JSON.parse((await d!.vmsup(['events', '--json', '-n', '1000', name])).stdout);
 }
 
-/** Runs `vmsup args` on a fresh pty, as a user at a terminal would. */
-function onPty(args: string[]) {
-  const pty = addon().openPty(0, -1);
-  const child = spawn(process.execPath, [VMSUP, ...args], { stdio: [pty.slave, pty.slave, pty.slave], env: d!.env() });
-  addon().closeFd(pty.slave);
-  const master = new tty.ReadStream(pty.master);
-  let screen = '';
-  master.on('data', (b: Buffer) => (screen += b.toString('latin1')));
-  master.on('error', () => undefined);
-  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-  return {
-    type: (s: string) => fs.writeSync(pty.master, s),
-    screen: () => screen,
-    async waitFor(re: RegExp, ms = 60_000) {
-      const end = Date.now() + ms;
-      while (!re.test(screen)) {
-        if (Date.now() > end) throw new Error(`no ${re} on the console; got:\n${screen}`);
-        await sleep(100);
-      }
-    },
-    exited,
-    close: () => master.destroy(),
-  };
-}
+const onPty = (args: string[]) => onPtyOf(d!, args);
 
 describe('start, status, console, pause, stop, wait', () => {
   test('start runs a transient VM; status shows it with pid, tty and memory in use', async () => {

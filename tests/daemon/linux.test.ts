@@ -1,12 +1,8 @@
 // The daemon with the reference Linux guest (../shared/guest): a shell on the
 // console through a pty, and stop's Ctrl-Alt-Del making the guest power off.
-import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
-import tty from 'node:tty';
 import { afterEach, expect, test } from 'vitest';
-import { addon } from '../../native/index.js';
-import { Daemon, GUEST, sleep, VMSUP } from './harness.js';
+import { Daemon, GUEST, sleep, onPty as onPtyOf } from './harness.js';
 
 const LINUX = ['-m', '128M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz')];
 
@@ -16,28 +12,7 @@ afterEach(async () => {
   d = undefined;
 });
 
-function onPty(args: string[]) {
-  const pty = addon().openPty(0, -1);
-  const child = spawn(process.execPath, [VMSUP, ...args], { stdio: [pty.slave, pty.slave, pty.slave], env: d!.env() });
-  addon().closeFd(pty.slave);
-  const master = new tty.ReadStream(pty.master);
-  let screen = '';
-  master.on('data', (b: Buffer) => (screen += b.toString('latin1')));
-  master.on('error', () => undefined);
-  return {
-    type: (s: string) => fs.writeSync(pty.master, s),
-    screen: () => screen,
-    async waitFor(re: RegExp, ms = 120_000) {
-      const end = Date.now() + ms;
-      while (!re.test(screen)) {
-        if (Date.now() > end) throw new Error(`no ${re} on the console; got:\n${screen.slice(-2000)}`);
-        await sleep(100);
-      }
-    },
-    exited: new Promise<number | null>((r) => child.once('exit', (c) => r(c))),
-    close: () => master.destroy(),
-  };
-}
+const onPty = (args: string[]) => onPtyOf(d!, args, 120_000);
 
 test('the console is a shell that answers commands typed through a pty', async () => {
   d = await Daemon.create();
