@@ -193,6 +193,18 @@ std::vector<uint8_t> build_board_fdt(const FdtConfig& cfg) {
   b.prop_u32("#size-cells", 2);
   b.prop_string("compatible", "simple-bus");
   b.prop_empty("ranges");
+  // A device with one register window and one PLIC interrupt line (and, for
+  // the UART, its input clock).
+  auto plic_device = [&](const char* name, const char* compatible, const MemRegion& r,
+                         uint32_t clock_hz = 0) {
+    b.begin_node(hex_name(name, r.base));
+    b.prop_string("compatible", compatible);
+    reg(r.base, r.size);
+    if (clock_hz != 0) b.prop_u32("clock-frequency", clock_hz);
+    b.prop_u32("interrupt-parent", plic_ph);
+    b.prop_u32("interrupts", r.irq);
+    b.end_node();
+  };
   for (size_t i = 0; i < kMemMapCount; i++) {
     const MemRegion& r = kMemMap[i];
     switch (r.kind) {
@@ -217,12 +229,7 @@ std::vector<uint8_t> build_board_fdt(const FdtConfig& cfg) {
         b.end_node();
         break;
       case Region::kRtc:
-        b.begin_node(hex_name("rtc", r.base));
-        b.prop_string("compatible", "google,goldfish-rtc");
-        reg(r.base, r.size);
-        b.prop_u32("interrupt-parent", plic_ph);
-        b.prop_u32("interrupts", r.irq);
-        b.end_node();
+        plic_device("rtc", "google,goldfish-rtc", r);
         break;
       case Region::kClint: {
         // Each hart's software (3 = MSIP) and timer (7 = MTIP) interrupts.
@@ -252,21 +259,10 @@ std::vector<uint8_t> build_board_fdt(const FdtConfig& cfg) {
         break;
       }
       case Region::kUart:
-        b.begin_node(hex_name("serial", r.base));
-        b.prop_string("compatible", "ns16550a");
-        reg(r.base, r.size);
-        b.prop_u32("clock-frequency", kUartClockHz);
-        b.prop_u32("interrupt-parent", plic_ph);
-        b.prop_u32("interrupts", r.irq);
-        b.end_node();
+        plic_device("serial", "ns16550a", r, kUartClockHz);
         break;
       case Region::kVirtio:
-        b.begin_node(hex_name("virtio_mmio", r.base));
-        b.prop_string("compatible", "virtio,mmio");
-        reg(r.base, r.size);
-        b.prop_u32("interrupt-parent", plic_ph);
-        b.prop_u32("interrupts", r.irq);
-        b.end_node();
+        plic_device("virtio_mmio", "virtio,mmio", r);
         break;
       case Region::kDram:
         break;
