@@ -94,9 +94,11 @@ inline void fs_dirty(CpuImpl& c) { c.mstatus |= ms::FS | ms::SD; }
 }  // namespace
 
 // Threaded dispatch only pays when every handler keeps its own indirect jump:
-// stop GCC from merging the replicated dispatch tails back into one.
+// stop GCC from merging the replicated dispatch tails back into one. The
+// loop's hot locals (pc, budget, fetch page cache) need every register x86-64
+// has, so the frame pointer node-gyp asks for is given back here.
 #if defined(__GNUC__) && !defined(__clang__)
-__attribute__((optimize("no-gcse", "no-crossjumping")))
+__attribute__((optimize("no-gcse", "no-crossjumping", "omit-frame-pointer")))
 #endif
 uint64_t Hart::run(uint64_t budget) {
   CpuImpl& c = *impl_;
@@ -111,7 +113,10 @@ uint64_t Hart::run(uint64_t budget) {
     c.state = HartState::kRunning;
   }
   const uint64_t start = c.retired_total;
-  uint64_t retired = 0;    // instructions retired in this call
+  // Instructions this call may still retire. Counting down (rather than
+  // comparing a retired count with the budget) keeps the per-instruction check
+  // to one decrement and one flag test; retired = budget - left.
+  uint64_t left = budget;
   uint64_t accounted = 0;  // of which already added to the counters (account())
   uint64_t slow_steps = 0; // passes through slow_next (bounds trap loops)
   // Copies of hot CpuImpl fields, refreshed whenever the slow path may have
@@ -138,28 +143,50 @@ uint64_t Hart::run(uint64_t budget) {
   // Threaded dispatch: one label per operation, in enum Op order, as offsets
   // from L_ILLEGAL (stored in DecodedInsn::hl).
 #define O(l) static_cast<int32_t>(static_cast<const char*>(&&l) - static_cast<const char*>(&&L_ILLEGAL))
-  static const int32_t kOffsets[OP_COUNT] = {
+  // kOffsets4 for 32-bit encodings, kOffsets2 for compressed ones (the two
+  // copies of the handlers, hart_handlers.inc).
+  static const int32_t kOffsets4[OP_COUNT] = {
       O(L_ILLEGAL),
-      O(L_LUI), O(L_AUIPC), O(L_JAL), O(L_JALR),
-      O(L_BEQ), O(L_BNE), O(L_BLT), O(L_BGE), O(L_BLTU), O(L_BGEU),
-      O(L_LB), O(L_LH), O(L_LW), O(L_LD), O(L_LBU), O(L_LHU), O(L_LWU),
-      O(L_SB), O(L_SH), O(L_SW), O(L_SD),
-      O(L_ADDI), O(L_SLTI), O(L_SLTIU), O(L_XORI), O(L_ORI), O(L_ANDI), O(L_SLLI), O(L_SRLI), O(L_SRAI),
-      O(L_ADD), O(L_SUB), O(L_SLL), O(L_SLT), O(L_SLTU), O(L_XOR), O(L_SRL), O(L_SRA), O(L_OR), O(L_AND),
-      O(L_ADDIW), O(L_SLLIW), O(L_SRLIW), O(L_SRAIW),
-      O(L_ADDW), O(L_SUBW), O(L_SLLW), O(L_SRLW), O(L_SRAW),
-      O(L_MUL), O(L_MULH), O(L_MULHSU), O(L_MULHU), O(L_DIV), O(L_DIVU), O(L_REM), O(L_REMU),
-      O(L_MULW), O(L_DIVW), O(L_DIVUW), O(L_REMW), O(L_REMUW),
-      O(L_FENCE), O(L_FENCE_I),
-      O(L_ECALL), O(L_EBREAK), O(L_MRET), O(L_SRET), O(L_WFI), O(L_SFENCE_VMA),
-      O(L_CSR), O(L_CSR), O(L_CSR), O(L_CSR), O(L_CSR), O(L_CSR),
-      O(L_LR), O(L_SC), O(L_LR), O(L_SC),
-      O(L_AMO), O(L_AMO),
-      O(L_FLW), O(L_FLD), O(L_FSW), O(L_FSD),
-      O(L_FP),
+      O(L_LUI_4), O(L_AUIPC_4), O(L_JAL_4), O(L_JALR_4),
+      O(L_BEQ_4), O(L_BNE_4), O(L_BLT_4), O(L_BGE_4), O(L_BLTU_4), O(L_BGEU_4),
+      O(L_LB_4), O(L_LH_4), O(L_LW_4), O(L_LD_4), O(L_LBU_4), O(L_LHU_4), O(L_LWU_4),
+      O(L_SB_4), O(L_SH_4), O(L_SW_4), O(L_SD_4),
+      O(L_ADDI_4), O(L_SLTI_4), O(L_SLTIU_4), O(L_XORI_4), O(L_ORI_4), O(L_ANDI_4), O(L_SLLI_4), O(L_SRLI_4), O(L_SRAI_4),
+      O(L_ADD_4), O(L_SUB_4), O(L_SLL_4), O(L_SLT_4), O(L_SLTU_4), O(L_XOR_4), O(L_SRL_4), O(L_SRA_4), O(L_OR_4), O(L_AND_4),
+      O(L_ADDIW_4), O(L_SLLIW_4), O(L_SRLIW_4), O(L_SRAIW_4),
+      O(L_ADDW_4), O(L_SUBW_4), O(L_SLLW_4), O(L_SRLW_4), O(L_SRAW_4),
+      O(L_MUL_4), O(L_MULH_4), O(L_MULHSU_4), O(L_MULHU_4), O(L_DIV_4), O(L_DIVU_4), O(L_REM_4), O(L_REMU_4),
+      O(L_MULW_4), O(L_DIVW_4), O(L_DIVUW_4), O(L_REMW_4), O(L_REMUW_4),
+      O(L_FENCE_4), O(L_FENCE_I_4),
+      O(L_ECALL_4), O(L_EBREAK_4), O(L_MRET_4), O(L_SRET_4), O(L_WFI_4), O(L_SFENCE_VMA_4),
+      O(L_CSR_4), O(L_CSR_4), O(L_CSR_4), O(L_CSR_4), O(L_CSR_4), O(L_CSR_4),
+      O(L_LR_4), O(L_SC_4), O(L_LR_4), O(L_SC_4),
+      O(L_AMO_4), O(L_AMO_4),
+      O(L_FLW_4), O(L_FLD_4), O(L_FSW_4), O(L_FSD_4),
+      O(L_FP_4),
+  };
+  static const int32_t kOffsets2[OP_COUNT] = {
+      O(L_ILLEGAL),
+      O(L_LUI_2), O(L_AUIPC_2), O(L_JAL_2), O(L_JALR_2),
+      O(L_BEQ_2), O(L_BNE_2), O(L_BLT_2), O(L_BGE_2), O(L_BLTU_2), O(L_BGEU_2),
+      O(L_LB_2), O(L_LH_2), O(L_LW_2), O(L_LD_2), O(L_LBU_2), O(L_LHU_2), O(L_LWU_2),
+      O(L_SB_2), O(L_SH_2), O(L_SW_2), O(L_SD_2),
+      O(L_ADDI_2), O(L_SLTI_2), O(L_SLTIU_2), O(L_XORI_2), O(L_ORI_2), O(L_ANDI_2), O(L_SLLI_2), O(L_SRLI_2), O(L_SRAI_2),
+      O(L_ADD_2), O(L_SUB_2), O(L_SLL_2), O(L_SLT_2), O(L_SLTU_2), O(L_XOR_2), O(L_SRL_2), O(L_SRA_2), O(L_OR_2), O(L_AND_2),
+      O(L_ADDIW_2), O(L_SLLIW_2), O(L_SRLIW_2), O(L_SRAIW_2),
+      O(L_ADDW_2), O(L_SUBW_2), O(L_SLLW_2), O(L_SRLW_2), O(L_SRAW_2),
+      O(L_MUL_2), O(L_MULH_2), O(L_MULHSU_2), O(L_MULHU_2), O(L_DIV_2), O(L_DIVU_2), O(L_REM_2), O(L_REMU_2),
+      O(L_MULW_2), O(L_DIVW_2), O(L_DIVUW_2), O(L_REMW_2), O(L_REMUW_2),
+      O(L_FENCE_2), O(L_FENCE_I_2),
+      O(L_ECALL_2), O(L_EBREAK_2), O(L_MRET_2), O(L_SRET_2), O(L_WFI_2), O(L_SFENCE_VMA_2),
+      O(L_CSR_2), O(L_CSR_2), O(L_CSR_2), O(L_CSR_2), O(L_CSR_2), O(L_CSR_2),
+      O(L_LR_2), O(L_SC_2), O(L_LR_2), O(L_SC_2),
+      O(L_AMO_2), O(L_AMO_2),
+      O(L_FLW_2), O(L_FLD_2), O(L_FSW_2), O(L_FSD_2),
+      O(L_FP_2),
   };
 #undef O
-  static_assert(OP_FP + 1 == OP_COUNT, "kOffsets must list every Op");
+  static_assert(OP_FP + 1 == OP_COUNT, "kOffsets4/kOffsets2 must list every Op");
 
 #define RD c.x[d->rd]
 #define RS1 c.x[d->rs1]
@@ -187,7 +214,7 @@ uint64_t Hart::run(uint64_t budget) {
                                        ((pc << 3) & ((kDcacheSize - 1) << 4)));             \
     if (VM_UNLIKELY(d->raw != raw)) {                                                       \
       decode_insn(raw, d);                                                                  \
-      d->hl |= static_cast<uint32_t>(kOffsets[d->op]) << 3;                                 \
+      d->hl |= static_cast<uint32_t>((d->len() == 2 ? kOffsets2 : kOffsets4)[d->op]) << 3;  \
     }                                                                                       \
     {                                                                                       \
       const uint32_t hl_ = d->hl;                                                           \
@@ -197,7 +224,7 @@ uint64_t Hart::run(uint64_t budget) {
   } while (0)
 #define DISPATCH()                                                                          \
   do {                                                                                      \
-    if (VM_UNLIKELY(retired >= budget)) {                                                   \
+    if (VM_UNLIKELY(left == 0)) {                                                           \
       c.pc = pc;                                                                            \
       goto out;                                                                             \
     }                                                                                       \
@@ -206,14 +233,14 @@ uint64_t Hart::run(uint64_t budget) {
   // After a sequential instruction.
 #define NEXT          \
   do {                \
-    retired++;        \
-    pc = npc;         \
+    left--;           \
+    pc += ILEN;       \
     DISPATCH();       \
   } while (0)
   // After a jump or branch.
 #define NEXT_BR     \
   do {              \
-    retired++;      \
+    left--;      \
     pc = npc;       \
     DISPATCH();     \
   } while (0)
@@ -221,7 +248,7 @@ uint64_t Hart::run(uint64_t budget) {
   // privilege, translation or the hart's state.
 #define NEXT_SLOW   \
   do {              \
-    retired++;      \
+    left--;      \
     c.pc = npc;     \
     goto slow_next; \
   } while (0)
@@ -279,221 +306,28 @@ slow_next:
   dkey = c.data_key;
   DISPATCH();
 
-L_LUI: RD = UIMM; NEXT;
-L_AUIPC: RD = pc + UIMM; NEXT;
-L_JAL: RD = npc; npc = pc + UIMM; NEXT_BR;
-L_JALR: {
-  const uint64_t t = (RS1 + UIMM) & ~1ULL;
-  RD = npc;
-  npc = t;
-  NEXT_BR;
-}
-L_BEQ: if (RS1 == RS2) npc = pc + UIMM; NEXT_BR;
-L_BNE: if (RS1 != RS2) npc = pc + UIMM; NEXT_BR;
-L_BLT: if (static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT_BR;
-L_BGE: if (static_cast<int64_t>(RS1) >= static_cast<int64_t>(RS2)) npc = pc + UIMM; NEXT_BR;
-L_BLTU: if (RS1 < RS2) npc = pc + UIMM; NEXT_BR;
-L_BGEU: if (RS1 >= RS2) npc = pc + UIMM; NEXT_BR;
-
-L_LB: LOAD(int8_t, static_cast<int64_t>);
-L_LH: LOAD(int16_t, static_cast<int64_t>);
-L_LW: LOAD(int32_t, static_cast<int64_t>);
-L_LD: LOAD(uint64_t, static_cast<uint64_t>);
-L_LBU: LOAD(uint8_t, static_cast<uint64_t>);
-L_LHU: LOAD(uint16_t, static_cast<uint64_t>);
-L_LWU: LOAD(uint32_t, static_cast<uint64_t>);
-L_SB: STORE(uint8_t);
-L_SH: STORE(uint16_t);
-L_SW: STORE(uint32_t);
-L_SD: STORE(uint64_t);
-
-L_ADDI: RD = RS1 + UIMM; NEXT;
-L_SLTI: RD = static_cast<int64_t>(RS1) < IMM; NEXT;
-L_SLTIU: RD = RS1 < UIMM; NEXT;
-L_XORI: RD = RS1 ^ UIMM; NEXT;
-L_ORI: RD = RS1 | UIMM; NEXT;
-L_ANDI: RD = RS1 & UIMM; NEXT;
-L_SLLI: RD = RS1 << (d->imm & 63); NEXT;
-L_SRLI: RD = RS1 >> (d->imm & 63); NEXT;
-L_SRAI: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (d->imm & 63)); NEXT;
-L_ADD: RD = RS1 + RS2; NEXT;
-L_SUB: RD = RS1 - RS2; NEXT;
-L_SLL: RD = RS1 << (RS2 & 63); NEXT;
-L_SLT: RD = static_cast<int64_t>(RS1) < static_cast<int64_t>(RS2); NEXT;
-L_SLTU: RD = RS1 < RS2; NEXT;
-L_XOR: RD = RS1 ^ RS2; NEXT;
-L_SRL: RD = RS1 >> (RS2 & 63); NEXT;
-L_SRA: RD = static_cast<uint64_t>(static_cast<int64_t>(RS1) >> (RS2 & 63)); NEXT;
-L_OR: RD = RS1 | RS2; NEXT;
-L_AND: RD = RS1 & RS2; NEXT;
-L_ADDIW: RD = sx32(RS1 + UIMM); NEXT;
-L_SLLIW: RD = sx32(static_cast<uint32_t>(RS1) << (d->imm & 31)); NEXT;
-L_SRLIW: RD = sx32(static_cast<uint32_t>(RS1) >> (d->imm & 31)); NEXT;
-L_SRAIW: RD = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1) >> (d->imm & 31))); NEXT;
-L_ADDW: RD = sx32(RS1 + RS2); NEXT;
-L_SUBW: RD = sx32(RS1 - RS2); NEXT;
-L_SLLW: RD = sx32(static_cast<uint32_t>(RS1) << (RS2 & 31)); NEXT;
-L_SRLW: RD = sx32(static_cast<uint32_t>(RS1) >> (RS2 & 31)); NEXT;
-L_SRAW: RD = static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1) >> (RS2 & 31))); NEXT;
-
-L_MUL: RD = RS1 * RS2; NEXT;
-L_MULH:
-  RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
-                              static_cast<__int128>(static_cast<int64_t>(RS2))) >> 64);
-  NEXT;
-L_MULHSU:
-  RD = static_cast<uint64_t>((static_cast<__int128>(static_cast<int64_t>(RS1)) *
-                              static_cast<__int128>(static_cast<unsigned __int128>(RS2))) >> 64);
-  NEXT;
-L_MULHU:
-  RD = static_cast<uint64_t>((static_cast<unsigned __int128>(RS1) * static_cast<unsigned __int128>(RS2)) >> 64);
-  NEXT;
-L_DIV: RD = static_cast<uint64_t>(div64(static_cast<int64_t>(RS1), static_cast<int64_t>(RS2))); NEXT;
-L_DIVU: RD = RS2 == 0 ? ~0ULL : RS1 / RS2; NEXT;
-L_REM: RD = static_cast<uint64_t>(rem64(static_cast<int64_t>(RS1), static_cast<int64_t>(RS2))); NEXT;
-L_REMU: RD = RS2 == 0 ? RS1 : RS1 % RS2; NEXT;
-L_MULW: RD = sx32(static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(RS1)) * static_cast<int32_t>(RS2))); NEXT;
-L_DIVW: RD = static_cast<uint64_t>(static_cast<int64_t>(div32(static_cast<int32_t>(RS1), static_cast<int32_t>(RS2)))); NEXT;
-L_DIVUW: {
-  const uint32_t a = static_cast<uint32_t>(RS1), b = static_cast<uint32_t>(RS2);
-  RD = sx32(b == 0 ? 0xffffffffu : a / b);
-  NEXT;
-}
-L_REMW: RD = static_cast<uint64_t>(static_cast<int64_t>(rem32(static_cast<int32_t>(RS1), static_cast<int32_t>(RS2)))); NEXT;
-L_REMUW: {
-  const uint32_t a = static_cast<uint32_t>(RS1), b = static_cast<uint32_t>(RS2);
-  RD = sx32(b == 0 ? a : a % b);
-  NEXT;
-}
-
-L_FENCE: NEXT;
-L_FENCE_I:
-  // The decoded-instruction cache re-checks the instruction bits on every
-  // fetch, so it is always coherent with memory: nothing to do.
-  NEXT;
-
-L_ECALL:
-  c.pc = pc;
-  if (c.priv == kPrivS && c.host.sbi_ecall(*c.self)) NEXT_SLOW;  // may stop the hart (HSM)
-  TRAP(c.priv == kPrivU ? kExcEcallU : c.priv == kPrivS ? kExcEcallS : kExcEcallM, 0);
-L_EBREAK: TRAP(kExcBreakpoint, pc);
-L_MRET:
-  if (c.priv != kPrivM) ILLEGAL;
-  do_mret(c);
-  retired++;
-  goto slow_next;
-L_SRET:
-  // SRET traps in U-mode, and in S-mode when mstatus.TSR is set (§3.1.6.5).
-  if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TSR))) ILLEGAL;
-  do_sret(c);
-  retired++;
-  goto slow_next;
-L_WFI:
-  // WFI from U-mode, or from S-mode with TW set, is illegal (§3.1.6.5).
-  if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TW))) ILLEGAL;
-  retired++;
-  c.pc = npc;
-  if (!(c.mip & c.mie)) {
-    c.state = HartState::kWfi;
-    goto out;
-  }
-  goto slow_next;
-L_SFENCE_VMA:
-  if (c.priv == kPrivU || (c.priv == kPrivS && (c.mstatus & ms::TVM))) ILLEGAL;
-  // Flushing everything is a correct implementation of every address/ASID
-  // form (§4.2.1): it removes at least what was asked.
-  tlb_flush(c);
-  NEXT_SLOW;
-
-L_CSR:
-  c.pc = pc;
-  account(c, retired - accounted);  // instret/cycle reads must see every retired instruction
-  accounted = retired;
-  if (!exec_csr(c, *d)) ILLEGAL;
-  NEXT_SLOW;
-
-L_LR: {
-  const unsigned size = d->op == OP_LR_W ? 4 : 8;
-  uint8_t* p = amo_ptr(c, RS1, size, true);
-  if (!p) MEMTRAP;
-  if (size == 4) {
-    int32_t v;
-    std::memcpy(&v, p, 4);
-    RD = static_cast<uint64_t>(static_cast<int64_t>(v));
-  } else {
-    std::memcpy(&RD, p, 8);
-  }
-  c.resv_addr = reinterpret_cast<uintptr_t>(p);
-  c.resv_valid = true;
-  NEXT;
-}
-L_SC: {
-  const unsigned size = d->op == OP_SC_W ? 4 : 8;
-  uint8_t* p = amo_ptr(c, RS1, size, false);
-  if (!p) MEMTRAP;
-  const bool ok = c.resv_valid && c.resv_addr == reinterpret_cast<uintptr_t>(p);
-  c.resv_valid = false;  // any SC ends the reservation
-  if (ok) {
-    const uint64_t v = RS2;
-    std::memcpy(p, &v, size);
-  }
-  RD = ok ? 0 : 1;
-  NEXT;
-}
-L_AMO: {
-  const bool word = d->op == OP_AMO_W;
-  uint8_t* p = amo_ptr(c, RS1, word ? 4 : 8, false);
-  if (!p) MEMTRAP;
-  uint64_t old = 0;
-  std::memcpy(&old, p, word ? 4 : 8);
-  const uint64_t nv = amo_apply(static_cast<uint32_t>(d->imm), old, RS2, word);
-  std::memcpy(p, &nv, word ? 4 : 8);
-  RD = word ? static_cast<uint64_t>(sx32(old)) : old;
-  NEXT;
-}
-
-L_FLW: {
-  if (!(c.mstatus & ms::FS)) ILLEGAL;
-  uint32_t v;
-  c.pc = pc;
-  if (!mem_load<uint32_t>(c, RS1 + UIMM, &v)) MEMTRAP;
-  c.fp.f[d->rd & 31] = fp_box32(v);
-  fs_dirty(c);
-  NEXT;
-}
-L_FLD: {
-  if (!(c.mstatus & ms::FS)) ILLEGAL;
-  uint64_t v;
-  c.pc = pc;
-  if (!mem_load<uint64_t>(c, RS1 + UIMM, &v)) MEMTRAP;
-  c.fp.f[d->rd & 31] = v;
-  fs_dirty(c);
-  NEXT;
-}
-L_FSW:
-  if (!(c.mstatus & ms::FS)) ILLEGAL;
-  c.pc = pc;
-  if (!mem_store<uint32_t>(c, RS1 + UIMM, static_cast<uint32_t>(c.fp.f[d->rs2]))) MEMTRAP;
-  NEXT;
-L_FSD:
-  if (!(c.mstatus & ms::FS)) ILLEGAL;
-  c.pc = pc;
-  if (!mem_store<uint64_t>(c, RS1 + UIMM, c.fp.f[d->rs2])) MEMTRAP;
-  NEXT;
-L_FP: {
-  if (!(c.mstatus & ms::FS)) ILLEGAL;
-  bool dirty = false;
-  if (fp_execute(d->raw, c.fp, c.x, &dirty) != FpResult::kOk) ILLEGAL;
-  c.x[0] = 0;
-  if (dirty) fs_dirty(c);
-  NEXT;
-}
+#define HL_CAT2(a, b) a##b
+#define HL_CAT(a, b) HL_CAT2(a, b)
+#define HL(name) HL_CAT(L_##name, HL_SFX)
+#define ILEN 4
+#define HL_SFX _4
+#include "cpu/hart_handlers.inc"
+#undef ILEN
+#undef HL_SFX
+#define ILEN 2
+#define HL_SFX _2
+#include "cpu/hart_handlers.inc"
+#undef ILEN
+#undef HL_SFX
+#undef HL
+#undef HL_CAT
+#undef HL_CAT2
 
 L_ILLEGAL:
   ILLEGAL;
 
 out:
-  account(c, retired - accounted);
+  account(c, (budget - left) - accounted);
 #undef RD
 #undef RS1
 #undef RS2
