@@ -136,7 +136,6 @@ uint64_t Hart::run(uint64_t budget) {
   } while (0)
   uint64_t dkey = c.data_key;
   uint64_t pc = c.pc;      // c.pc is kept in sync whenever we leave the fast path
-  uint64_t npc = 0;
   DecodedInsn* d = nullptr;
   uint32_t raw = 0;
 
@@ -216,11 +215,7 @@ uint64_t Hart::run(uint64_t budget) {
       decode_insn(raw, d);                                                                  \
       d->hl |= static_cast<uint32_t>((d->len() == 2 ? kOffsets2 : kOffsets4)[d->op]) << 3;  \
     }                                                                                       \
-    {                                                                                       \
-      const uint32_t hl_ = d->hl;                                                           \
-      npc = pc + (hl_ & 7);                                                                 \
-      goto* (static_cast<const char*>(&&L_ILLEGAL) + (static_cast<int32_t>(hl_) >> 3));     \
-    }                                                                                       \
+    goto* (static_cast<const char*>(&&L_ILLEGAL) + (static_cast<int32_t>(d->hl) >> 3));     \
   } while (0)
 #define DISPATCH()                                                                          \
   do {                                                                                      \
@@ -238,18 +233,20 @@ uint64_t Hart::run(uint64_t budget) {
     DISPATCH();       \
   } while (0)
   // After a jump or branch.
-#define NEXT_BR     \
-  do {              \
-    left--;      \
-    pc = npc;       \
-    DISPATCH();     \
+#define NEXT_BR(target) \
+  do {                  \
+    left--;             \
+    pc = (target);      \
+    DISPATCH();         \
   } while (0)
+  // The address of the next instruction (ILEN: see hart_handlers.inc).
+#define NPC (pc + ILEN)
   // Leaves the fast path after an instruction that may have changed interrupts,
   // privilege, translation or the hart's state.
 #define NEXT_SLOW   \
   do {              \
     left--;      \
-    c.pc = npc;     \
+    c.pc = NPC;     \
     goto slow_next; \
   } while (0)
 #define TRAP(cause, tval)          \
@@ -336,6 +333,7 @@ out:
 #undef DISPATCH
 #undef NEXT
 #undef NEXT_BR
+#undef NPC
 #undef DISPATCH_BODY
 #undef FETCH_REFRESH
 #undef NEXT_SLOW
