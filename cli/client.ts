@@ -1,10 +1,46 @@
 // The CLI's side of the control socket: one connection per command, requests
 // numbered from 1, answers shape-checked before use.
+import fs from 'node:fs';
 import net from 'node:net';
 import { clientSocket } from '../daemon/paths.js';
+import { groupName, peerFromCred, userName } from '../daemon/access.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../daemon/protocol/frames.js';
 import { parseResponse, type EventRecord, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
+
+/** vmctl's -v: how many; 1 says which socket is used, 2 also each request. */
+let verbose = 0;
+export function setVerbose(n: number): void {
+  verbose = n;
+}
+
+/**
+ * Why connecting to the control socket failed, and what to do about it. A
+ * refused socket is said to be refused (and why, where it can be told), not
+ * taken for a daemon that is not running.
+ */
+export function connectError(socketPath: string, e: NodeJS.ErrnoException): VmsupError {
+  const at = `connect: ${socketPath}`;
+  if (e.code === 'EACCES') {
+    let hint = 'ask the administrator of vmsupd for access to its socket';
+    try {
+      const st = fs.statSync(socketPath);
+      const uid = process.getuid?.() ?? -1;
+      const gid = process.getgid?.() ?? -1;
+      const now = new Set<number>([gid, ...(process.getgroups?.() ?? [])]);
+      const listed = peerFromCred({ pid: process.pid, uid, gid }).groups.has(st.gid);
+      const g = groupName(st.gid);
+      if (now.has(st.gid)) hint = `the socket's mode refuses group ${g} (mode ${(st.mode & 0o777).toString(8)})`;
+      else if (listed) hint = `you are in group ${g} only since you logged in: log in again (or run newgrp ${g})`;
+      else hint = `the socket admits members of group ${g}, and ${userName(uid)} is not one: ask root to run usermod -aG ${g} ${userName(uid)}`;
+    } catch {
+      /* keep the general hint */
+    }
+    return new VmsupError('CONNECT', `${at}: Permission denied: vmsupd's socket refused this user`, hint);
+  }
+  const why = e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message;
+  return new VmsupError('CONNECT', `${at}: ${why}`, 'is vmsupd running? (VMSUP_SOCKET chooses the socket)');
+}
 
 export class Client {
   private nextId = 1;
@@ -56,12 +92,10 @@ export class Client {
 
   static connect(socketPath = clientSocket()): Promise<Client> {
     return new Promise((resolve, reject) => {
+      if (verbose) say(`connecting to ${socketPath}`);
       const sock = net.connect(socketPath);
       sock.once('connect', () => resolve(new Client(sock)));
-      sock.once('error', (e: NodeJS.ErrnoException) => {
-        const why = e.code === 'ENOENT' ? 'No such file or directory' : e.code === 'EACCES' ? 'Permission denied' : e.code === 'ECONNREFUSED' ? 'Connection refused' : e.message;
-        reject(new VmsupError('CONNECT', `connect: ${socketPath}: ${why}`, 'is vmsupd running? (VMSUP_SOCKET chooses the socket)'));
-      });
+      sock.once('error', (e: NodeJS.ErrnoException) => reject(connectError(socketPath, e)));
     });
   }
 
@@ -73,6 +107,7 @@ export class Client {
 
   request<K extends RequestType>(type: K, params: Params<K>): Promise<Results[K]> {
     const id = this.nextId++;
+    if (verbose > 1) say(`request ${id}: ${type}`);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.sock.write(encodeFrame({ id, type, params }));

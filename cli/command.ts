@@ -1,6 +1,7 @@
 // One file per command (pnpm's CommandDefinition): each exports its names,
 // usage, help and a handler that returns { output, exitCode } and never calls
 // process.exit itself.
+import type { OptionSpec } from './getopt.js';
 
 export interface CommandResult {
   /** Printed to stdout (a trailing newline is added when missing). */
@@ -19,6 +20,9 @@ export interface CommandDefinition {
   names: string[];
   usage: string;
   help: string;
+  /** Its short options in getopt(3) syntax, and the long ones that take a
+   * value: main() accepts bundled and attached forms (`-fw`, `-m128M`). */
+  options?: OptionSpec;
   handler(args: string[], ctx: CommandContext): Promise<CommandResult>;
 }
 

@@ -91,6 +91,7 @@ function progressBar(label: string): (done: number, total: number) => void {
 
 export const createCommand: CommandDefinition = {
   names: ['create'],
+  options: { short: 'b:i:s:' },
   usage: USAGE,
   help: 'Create a disk image: empty, as a qcow2 overlay on a base (-b), or as a copy of an image (-i).',
   async handler(args, ctx) {

@@ -1,12 +1,13 @@
 // vmsup define NAME [start's options]: stores a VM that survives reboots.
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, say } from './client.js';
-import { parseVmArgs, VM_OPTIONS_USAGE } from './vmopts.js';
+import { parseVmArgs, VM_LONG_OPTIONS, VM_OPTIONS_USAGE } from './vmopts.js';
 
 const USAGE = `define ${VM_OPTIONS_USAGE} [--json] name`;
 
 export const defineCommand: CommandDefinition = {
   names: ['define'],
+  options: { short: 'b:B:d:i:Ln:m:r:t:', longWithValue: VM_LONG_OPTIONS },
   usage: USAGE,
   help: 'Define a persistent VM (enable it to start it with vmsupd).',
   async handler(args) {

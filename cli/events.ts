@@ -1,6 +1,7 @@
 // vmsup events [-n count] [id|name]: the lifecycle event log.
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
+import { checkVmArg } from './idarg.js';
 import { call, Client } from './client.js';
 import type { EventRecord } from '../daemon/protocol/messages.js';
 
@@ -8,6 +9,7 @@ const USAGE = 'events [-f] [-n count] [--json] [id | name]';
 
 export const eventsCommand: CommandDefinition = {
   names: ['events'],
+  options: { short: 'fn:' },
   usage: USAGE,
   help: 'Show the event log: every lifecycle transition with its time and reason; -f follows it.',
   async handler(args) {
@@ -21,11 +23,12 @@ export const eventsCommand: CommandDefinition = {
       else if (a === '-f') follow = true;
       else if (a === '-n') {
         const v = args[++i];
-        if (!v || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10000) throw new VmsupError('USAGE', `invalid count: ${v}`);
+        if (v === undefined) throw new VmsupError('USAGE', `option -n requires an argument\nusage: vmsup ${USAGE}`);
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 10000) throw new VmsupError('USAGE', `invalid count: ${v}`);
         limit = Number(v);
       } else if (a.startsWith('-')) throw new VmsupError('USAGE', `unknown option: ${a}\nusage: vmsup ${USAGE}`);
       else if (vm !== undefined) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
-      else vm = a;
+      else vm = checkVmArg(a);
     }
     const line = (e: EventRecord) => `${e.time} ${e.vm} ${e.from ?? '-'} -> ${e.to}: ${e.reason}`;
     if (follow) {

@@ -2,6 +2,7 @@
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, takeJson } from './client.js';
+import { matchKeyword } from './getopt.js';
 
 const USAGE = 'log [--json] brief | verbose';
 
@@ -11,8 +12,9 @@ export const logCommand: CommandDefinition = {
   help: "Set vmsupd's log level.",
   async handler(args) {
     const { json, rest } = takeJson(args);
-    if (rest.length !== 1 || !['brief', 'verbose'].includes(rest[0])) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
-    const res = await call('log', { level: rest[0] as 'brief' | 'verbose' });
+    const level = rest.length === 1 ? matchKeyword(rest[0], ['brief', 'verbose'] as const) : undefined;
+    if (!level) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
+    const res = await call('log', { level });
     return json ? { output: JSON.stringify(res), exitCode: EXIT_OK } : { exitCode: EXIT_OK };
   },
 };

@@ -2,6 +2,7 @@
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, takeJson } from './client.js';
+import { matchKeyword } from './getopt.js';
 
 const USAGE = 'reset [--json] [all | vms | switches]';
 
@@ -11,9 +12,9 @@ export const resetCommand: CommandDefinition = {
   help: 'Reset the running state: stop all VMs and/or reset switches.',
   async handler(args) {
     const { json, rest } = takeJson(args);
-    const what = rest[0] ?? 'all';
-    if (rest.length > 1 || !['all', 'vms', 'switches'].includes(what)) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
-    const res = await call('reset', { what: what as 'all' | 'vms' | 'switches' });
+    const what = rest.length === 0 ? 'all' : rest.length === 1 ? matchKeyword(rest[0], ['all', 'vms', 'switches'] as const) : undefined;
+    if (!what) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
+    const res = await call('reset', { what });
     return json ? { output: JSON.stringify(res), exitCode: EXIT_OK } : { exitCode: EXIT_OK };
   },
 };

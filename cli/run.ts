@@ -7,11 +7,12 @@ import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './comman
 import { parseSize } from './size.js';
 
 const USAGE =
-  'run [-m size] [-c cpus] [--timeout seconds] [--bios file] [--initrd file] ' +
+  'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
   '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk]\n' +
   '\t    [--signature file [--signature-granularity 1|2|4|8|16]] -b file\n' +
   '\t    (-d is repeatable, -r adds a read-only disk; console escapes after a newline:\n' +
-  '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, twice: quit;\n' +
+  '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, then the guest is\n' +
+  '\t    forced off after --stop-timeout seconds (default 30), or at a second signal;\n' +
   '\t    --signature: when the ELF ends through HTIF, write its riscv-arch-test signature,\n' +
   '\t    begin_signature..end_signature, as Spike does: one line of N bytes (default 4)\n' +
   '\t    per granule, lowest address first, each line in lowercase hex, most significant byte first)';
@@ -19,6 +20,8 @@ const USAGE =
 interface RunArgs {
   opts: MachineOptions;
   timeoutSec?: number;
+  /** --stop-timeout: how long a guest has to power off after a signal's Ctrl-Alt-Del. */
+  stopTimeoutSec: number;
   /** --signature: where to write the riscv-arch-test signature. */
   signatureFile?: string;
   /** --signature-granularity: bytes per signature line. */
@@ -27,6 +30,9 @@ interface RunArgs {
 
 /** Bytes per line --signature-granularity accepts: powers of two up to a 128-bit (Q) register. */
 export const SIGNATURE_GRANULARITIES = [1, 2, 4, 8, 16];
+
+/** Seconds a guest has to power off after SIGTERM/SIGINT's Ctrl-Alt-Del: vmsupd's stop_timeout. */
+export const DEFAULT_STOP_TIMEOUT = 30;
 
 /**
  * A riscv-arch-test signature in the text form Spike's +signature= and Sail's
@@ -66,6 +72,7 @@ export function parseDisk(spec: string, readOnly: boolean): DiskOptions {
 export function parseRunArgs(args: string[]): RunArgs {
   const opts: MachineOptions = { memory: 256 * 1024 * 1024, cpus: 1, disks: [] };
   let timeoutSec: number | undefined;
+  let stopTimeoutSec = DEFAULT_STOP_TIMEOUT;
   let signatureFile: string | undefined;
   let granularity: number | undefined;
   for (let i = 0; i < args.length; i++) {
@@ -90,6 +97,13 @@ export function parseRunArgs(args: string[]): RunArgs {
         const n = Number(v);
         if (!Number.isFinite(n) || n <= 0) throw new VmsupError('USAGE', `invalid timeout: ${v}`);
         timeoutSec = n;
+        break;
+      }
+      case '--stop-timeout': {
+        const v = needValue(args, i++, a);
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n < 1 || n > 3600) throw new VmsupError('USAGE', `invalid stop timeout: ${v} (1 to 3600 seconds)`);
+        stopTimeoutSec = n;
         break;
       }
       case '--signature': signatureFile = needValue(args, i++, a); break;
@@ -122,7 +136,7 @@ export function parseRunArgs(args: string[]): RunArgs {
       }
     }
   }
-  return { opts, timeoutSec, signatureFile, granularity: granularity ?? 4 };
+  return { opts, timeoutSec, stopTimeoutSec, signatureFile, granularity: granularity ?? 4 };
 }
 
 /**
@@ -185,10 +199,11 @@ const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export const runCommand: CommandDefinition = {
   names: ['run'],
+  options: { short: 'b:c:d:m:r:', longWithValue: ['bios', 'initrd', 'cmdline', 'cpus', 'timeout', 'stop-timeout', 'signature', 'signature-granularity'] },
   usage: USAGE,
   help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {
-    const { opts, timeoutSec, signatureFile, granularity } = parseRunArgs(args);
+    const { opts, timeoutSec, stopTimeoutSec, signatureFile, granularity } = parseRunArgs(args);
     checkDisks(opts.disks ?? []);
     opts.consoleOut = 1;  // the UART writes straight to stdout; input goes through the escape filter
     const m = new (addon().Machine)(opts);
@@ -220,6 +235,8 @@ export const runCommand: CommandDefinition = {
     let pending: Uint8Array[] = [];
     let quit = false;
     let signals = 0;
+    /** When a signal's Ctrl-Alt-Del has gone unanswered for too long: as vmsupd, force the guest off. */
+    let forceAt = Infinity;
     const onData = (chunk: Buffer) => {
       const { bytes, actions } = filter.feed(chunk);
       if (bytes.length) pending.push(bytes);
@@ -232,8 +249,11 @@ export const runCommand: CommandDefinition = {
       if (pending.length > 16) stdin.pause();
     };
     const onSignal = () => {
-      if (++signals === 1) m.ctrlAltDel();
-      else quit = true;
+      if (++signals === 1) {
+        m.ctrlAltDel();
+        forceAt = Date.now() + stopTimeoutSec * 1000;
+        process.stderr.write(`\r\n[vmsup: Ctrl-Alt-Del sent; the guest is forced off in ${stopTimeoutSec} s, or at a second signal]\r\n`);
+      } else quit = true;
     };
     if (raw) stdin.setRawMode(true);
     stdin.on('data', onData);
@@ -271,6 +291,10 @@ export const runCommand: CommandDefinition = {
         if (quit) {
           process.stderr.write('\r\n[vmsup: quit]\r\n');
           return { exitCode: EXIT_OK };
+        }
+        if (Date.now() > forceAt) {
+          process.stderr.write(`\r\nvmsup: the guest ignored Ctrl-Alt-Del for ${stopTimeoutSec} s and was forced off\n`);
+          return { exitCode: EXIT_FAIL };
         }
         if (Date.now() > deadline) {
           process.stderr.write(`vmsup: timeout: the guest was still running after ${timeoutSec} seconds\n`);

@@ -3,12 +3,13 @@
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, say } from './client.js';
 import { runConsole } from './console.js';
-import { parseVmArgs, VM_OPTIONS_USAGE } from './vmopts.js';
+import { parseVmArgs, VM_LONG_OPTIONS, VM_OPTIONS_USAGE } from './vmopts.js';
 
 const USAGE = `start [-c] ${VM_OPTIONS_USAGE} [--json] id | name`;
 
 export const startCommand: CommandDefinition = {
   names: ['start'],
+  options: { short: 'b:B:cd:i:Ln:m:r:t:', longWithValue: VM_LONG_OPTIONS },
   usage: USAGE,
   help: 'Start a VM (a defined one, or a new transient one), -c to attach its console.',
   async handler(args) {

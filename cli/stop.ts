@@ -2,12 +2,14 @@
 // is off, -f forces it off now, -a stops every VM the caller may control.
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
+import { checkVmArg } from './idarg.js';
 import { call } from './client.js';
 
 const USAGE = 'stop [-fw] [--json] [id | name | -a]';
 
 export const stopCommand: CommandDefinition = {
   names: ['stop'],
+  options: { short: 'afw' },
   usage: USAGE,
   help: 'Shut a VM down (Ctrl-Alt-Del); -w wait, -f force, -a all.',
   async handler(args) {
@@ -24,7 +26,7 @@ export const stopCommand: CommandDefinition = {
         all ||= a.includes('a');
       } else if (a.startsWith('-')) throw new VmsupError('USAGE', `unknown option: ${a}\nusage: vmsup ${USAGE}`);
       else if (vm !== undefined) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
-      else vm = a;
+      else vm = checkVmArg(a);
     }
     if (all === (vm !== undefined)) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
     let res;
@@ -38,7 +40,7 @@ export const stopCommand: CommandDefinition = {
     for (const s of res.stopped) {
       const what =
         s.outcome === 'forced' ? `forced to terminate vm ${s.id}` : s.outcome === 'terminated' ? `terminated vm ${s.id}` : `requested to shutdown vm ${s.id}`;
-      process.stderr.write(`vmsup: stopping vm ${s.name}: ${what}\n`);
+      process.stderr.write(`vmsup: stopping vm ${s.name}: ${what}${s.reason ? ` (${s.reason})` : ''}\n`);
     }
     return { exitCode: EXIT_OK };
   },

@@ -3,9 +3,13 @@ import { VmsupError } from '../daemon/protocol/errors.js';
 import { LIMITS, type VmConfigInput } from '../daemon/protocol/messages.js';
 import { parseDisk } from './run.js';
 import { parseSize } from './size.js';
+import { checkVmArg } from './idarg.js';
 
 export const VM_OPTIONS_USAGE =
   '[-b path] [-B device] [-d disk] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
+
+/** The long options of start/define that take a value (for the getopt forms). */
+export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner'];
 
 export interface VmArgs {
   name?: string;
@@ -95,5 +99,6 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
     }
   }
   if (out.name === undefined) fail('missing id or name');
+  checkVmArg(out.name!, !allowConsole);
   return out;
 }

@@ -1,5 +1,6 @@
 // vmsup wait id|name: returns when the VM has stopped.
-import { EXIT_OK, type CommandDefinition } from './command.js';
+import { asVmsupError } from '../daemon/protocol/errors.js';
+import { EXIT_FAIL, EXIT_OK, type CommandDefinition } from './command.js';
 import { call } from './client.js';
 import { oneVm } from './idarg.js';
 
@@ -11,16 +12,23 @@ export const waitCommand: CommandDefinition = {
   help: 'Wait until the VM has stopped.',
   async handler(args) {
     const { vm, json } = oneVm(args, USAGE);
+    // One line, as vmctl prints it: "waiting for vm NAME: " is finished by the
+    // outcome, or by the error, on the same line.
     if (!json) process.stderr.write(`vmsup: waiting for vm ${vm}: `);
     let res;
     try {
       res = await call('wait', { vm });
     } catch (e) {
-      if (!json) process.stderr.write('\n');
-      throw e;
+      if (json) throw e;
+      const err = asVmsupError(e);
+      process.stderr.write(`${err.message}\n`);
+      if (err.hint) process.stderr.write(`vmsup: ${err.hint}\n`);
+      return { exitCode: EXIT_FAIL };
     }
     if (json) return { output: JSON.stringify(res), exitCode: EXIT_OK };
-    process.stderr.write(`terminated vm ${res.vm.id}${res.reason ? ` (${res.reason})` : ''}\n`);
+    const why = res.reason ? ` (${res.reason})` : '';
+    if (!res.waited) process.stderr.write(`vm ${res.vm.id} is not running: it is ${res.vm.state}${why}\n`);
+    else process.stderr.write(`terminated vm ${res.vm.id}${why}\n`);
     return { exitCode: EXIT_OK };
   },
 };

@@ -92,6 +92,14 @@ export function isRoot(peer: Peer): boolean {
   return peer.uid === 0;
 }
 
+/**
+ * May this peer administer the daemon (log, reload, reset)? Root, and the user
+ * a per-user vmsupd runs as: that daemon is theirs.
+ */
+export function isAdmin(peer: Peer): boolean {
+  return isRoot(peer) || peer.uid === process.getuid?.();
+}
+
 /** May this peer see and control a VM owned by uid:gid? */
 export function mayControl(peer: Peer, owner: { ownerUid: number; ownerGid: number }): boolean {
   return isRoot(peer) || peer.uid === owner.ownerUid || peer.groups.has(owner.ownerGid);

@@ -34,6 +34,7 @@ import {
 import {
   checkFileAccess,
   groupName,
+  isAdmin,
   isRoot,
   lookupGroup,
   lookupUser,
@@ -534,7 +535,7 @@ export class Supervisor {
   }
 
   async stop(peer: Peer, p: Params<'stop'>): Promise<Results['stop']> {
-    const waits: Promise<EventRecord>[] = [];
+    const waits: Promise<void>[] = [];
     const outcomes = await this.call(() => {
       let targets: VmRecord[];
       if (p.all) {
@@ -551,8 +552,16 @@ export class Supervisor {
         const by = who(peer);
         if (p.force) this.forceStop(r, `forced to stop by ${by}`);
         else this.gracefulStop(r, `shutdown requested by ${by}`, this.settings.stopTimeout);
-        if (p.wait || p.force) waits.push(this.until(t.id, ['stopped']));
-        out.push({ id: t.id, name: t.name, outcome: p.force ? 'forced' : p.wait ? 'terminated' : 'requested' });
+        const o: StopOutcome = { id: t.id, name: t.name, outcome: p.force ? 'forced' : p.wait ? 'terminated' : 'requested' };
+        // Waited for: say how it really ended (a guest that ignored Ctrl-Alt-Del was forced off).
+        if (p.wait || p.force)
+          waits.push(
+            this.until(t.id, ['stopped']).then((ev) => {
+              if (r.forced) o.outcome = 'forced';
+              o.reason = ev.reason;
+            }),
+          );
+        out.push(o);
       }
       return out;
     });
@@ -589,20 +598,20 @@ export class Supervisor {
       if (!this.running.has(vm.id)) return [vm, undefined] as const;
       return [vm, this.until(vm.id, ['stopped'])] as const;
     });
-    if (!w) return { vm: this.info(vm), reason: vm.reason };
+    if (!w) return { vm: this.info(vm), reason: vm.reason, waited: false };
     const ev = await w;
-    return { vm: { ...this.info(vm), state: 'stopped', tty: null, pid: null, curmem: 0 }, reason: ev.reason };
+    return { vm: { ...this.info(vm), state: 'stopped', tty: null, pid: null, curmem: 0 }, reason: ev.reason, waited: true };
   }
 
   async setLog(peer: Peer, p: Params<'log'>): Promise<Results['log']> {
-    if (!isRoot(peer)) throw new VmsupError('PERMISSION', 'permission denied: only root may change the log level');
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may change the log level");
     this.log.verbose = p.level === 'verbose';
     this.log.info(`log level ${p.level}`);
     return { level: p.level };
   }
 
   async reload(peer: Peer): Promise<Results['reload']> {
-    if (!isRoot(peer)) throw new VmsupError('PERMISSION', 'permission denied: only root may reload vmsupd');
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may reload vmsupd");
     return this.call(() => {
       const max = this.settings.maxRunning;
       this.settings = loadSettings(this.stateDir, (m) => this.log.warn(m));
@@ -620,7 +629,7 @@ export class Supervisor {
   }
 
   async reset(peer: Peer, p: Params<'reset'>): Promise<Results['reset']> {
-    if (!isRoot(peer)) throw new VmsupError('PERMISSION', 'permission denied: only root may reset vmsupd');
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may reset vmsupd");
     if (p.what === 'switches') return { stopped: 0 }; // no switches exist until networking lands
     const res = await this.stop(peer, { all: true, force: true });
     return { stopped: res.stopped.length };
@@ -672,6 +681,9 @@ export class Supervisor {
         return vm !== undefined && mayControl(peer, vm);
       };
       const backlog = this.repo.events(name, isRoot(peer) || name ? limit : 10 * limit);
+      // A name that is not defined and has no history is not found, as for status.
+      if (p.vm !== undefined && !this.repo.find(p.vm) && backlog.length === 0 && !p.follow)
+        throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
       const events = isRoot(peer) || name ? backlog : backlog.filter((e) => visible(e.vmId)).slice(-limit);
       if (!p.follow || !conn) return { events, follow: undefined };
       // Follow: stream every later event this peer may see until the client leaves.

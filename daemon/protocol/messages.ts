@@ -188,8 +188,11 @@ export interface EventRecord {
 export interface StopOutcome {
   id: number;
   name: string;
-  /** 'requested' (shutdown asked), 'terminated' (waited until stopped), 'forced'. */
+  /** 'requested' (shutdown asked), 'terminated' (waited until stopped), 'forced'
+   * (forced off: asked with -f, or the guest ignored Ctrl-Alt-Del until the timeout). */
   outcome: 'requested' | 'terminated' | 'forced';
+  /** With -w or -f: the reason recorded when the VM stopped. */
+  reason?: string;
 }
 
 export interface Results {
@@ -202,7 +205,8 @@ export interface Results {
   stop: { stopped: StopOutcome[] };
   pause: { vm: VmInfo };
   unpause: { vm: VmInfo };
-  wait: { vm: VmInfo; reason: string | null };
+  /** waited: false when the VM was not running at all (nothing to wait for). */
+  wait: { vm: VmInfo; reason: string | null; waited: boolean };
   log: { level: 'brief' | 'verbose' };
   reload: { removed: number };
   reset: { stopped: number };

@@ -44,7 +44,8 @@ describe('the socket', () => {
   test('refuses a user outside the group', async () => {
     const r = await d.vmsup(['status'], { asUser: MALLORY });
     expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toBe(`vmsup: connect: ${d.socket}: Permission denied`);
+    expect(r.stderr.split('\n')[0]).toBe(`vmsup: connect: ${d.socket}: Permission denied: vmsupd's socket refused this user`);
+    expect(r.stderr).toContain(`usermod -aG ${GROUP} ${MALLORY}`);
   });
 });
 
