@@ -118,3 +118,9 @@ test('vmsup top -b prints frames without a terminal', async () => {
   expect(r.stdout.match(/ID NAME/g)).toHaveLength(2);
   expect(r.stdout).toMatch(/cpaused\s+paused/);
 });
+
+test('vmsup web says so when the web interface is off', async () => {
+  const r = await d.vmsup(['web']);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toMatch(/^vmsup: the web interface is off\nvmsup: start vmsupd with --http/);
+});
