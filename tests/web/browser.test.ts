@@ -10,7 +10,7 @@ import path from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { Daemon, GUEST, repoRoot, sleep } from '../daemon/harness.js';
+import { Daemon, GUEST, onPty, repoRoot, sleep } from '../daemon/harness.js';
 import { apiLogin, loginUrl, parsePrometheus, webBase } from './helpers.js';
 
 const ARTIFACTS = path.join(repoRoot, 'test-artifacts', 'web');
@@ -34,7 +34,7 @@ beforeAll(async () => {
   sh('groupadd', ['-f', GROUP]);
   sh('useradd', ['-M', '-U', '-G', GROUP, ALICE]);
   sh('useradd', ['-M', '-U', '-G', GROUP, BOB]);
-  d = await Daemon.create({ stop_timeout: 60 }, ['--group', GROUP, '--http', '127.0.0.1:0']);
+  d = await Daemon.create({ stop_timeout: 60, http_sessions_per_user: 3 }, ['--group', GROUP, '--http', '127.0.0.1:0']);
   base = await webBase(d);
   const def = await d.vmsup(['define', ...LINUX, 'webvm'], { asUser: ALICE });
   expect(def.code, def.stderr).toBe(0);
@@ -189,7 +189,7 @@ test('HTTP rules: no session, no CSRF token, a foreign Origin or a used token ar
   expect(['running', 'starting']).toContain((await d.status('webvm'))!.state);
 }, 60_000);
 
-test('the console WebSocket checks Origin, and a bad frame closes only its own connection', async () => {
+test('the console WebSocket checks Origin, is capped per user, excludes vmsup console, and a bad frame closes only its own connection', async () => {
   const { cookie } = await apiLogin(base, (await loginUrl(d, ALICE)).token);
   const origin = base;
   const open = (o: string) =>
@@ -208,6 +208,16 @@ test('the console WebSocket checks Origin, and a bad frame closes only its own c
   await d.waitFor(async () => a.text.length > 0 && b.text.length > 0, 30_000);
   expect(JSON.parse(a.text[0])).toEqual({ type: 'hello', typist: true });
   expect(JSON.parse(b.text[0])).toEqual({ type: 'hello', typist: false });
+  // the per-user cap (http_sessions_per_user = 3 here): a third is fine, a fourth is refused
+  const c = await open(origin);
+  await expect(open(origin)).rejects.toThrow(/429/);
+  c.ws.close();
+  await c.closed;
+  // vmsup console is refused while the web watches
+  const cli = onPty(d, ['console', 'webvm'], 30_000);
+  expect(await cli.exited).toBe(1);
+  expect(cli.screen()).toContain('the console is open in the web interface');
+  cli.close();
   a.ws.send('this is not json');
   expect(await a.closed).toBe(1008);
   // b is still attached, and is now the one who types
