@@ -361,7 +361,13 @@ export class Supervisor {
       viewers: [],
     };
     drain.on('data', (chunk: Buffer) => {
-      for (const v of r.viewers) v.output(chunk);
+      for (const v of r.viewers) {
+        try {
+          v.output(chunk);
+        } catch (e) {
+          this.log.debug(`${vm.name}: web console viewer: ${asVmsupError(e).message}`);
+        }
+      }
       r.history.push(chunk);
       r.historyBytes += chunk.length;
       while (r.historyBytes - r.history[0].length >= LIMITS.consoleHistoryBytes) r.historyBytes -= r.history.shift()!.length;
@@ -816,7 +822,13 @@ export class Supervisor {
           const i = r.viewers.indexOf(viewer);
           if (i < 0) return;
           r.viewers.splice(i, 1);
-          if (i === 0 && r.viewers.length > 0) r.viewers[0].role(true);
+          if (i === 0 && r.viewers.length > 0) {
+            try {
+              r.viewers[0].role(true);
+            } catch {
+              /* that viewer is going too */
+            }
+          }
           if (r.viewers.length === 0) this.closeViewerFd(r);
         },
       };

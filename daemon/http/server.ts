@@ -79,7 +79,14 @@ export class WebServer {
     server.headersTimeout = 10_000;
     server.requestTimeout = 30_000;
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WS_FRAME });
-    server.on('upgrade', (req, sock, head) => this.upgrade(req, sock as import('node:net').Socket, head));
+    server.on('upgrade', (req, sock, head) => {
+      try {
+        this.upgrade(req, sock as import('node:net').Socket, head);
+      } catch (e) {
+        this.log.warn(`http: websocket: ${asVmsupError(e).message}`);
+        sock.destroy();
+      }
+    });
     server.on('clientError', (_e, sock) => sock.destroy());
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -142,7 +149,8 @@ export class WebServer {
       if (p === '/api/vms') return this.answer(res, () => this.sup.metrics(session.peer, { history: 60 }));
       const m = /^\/api\/vms\/([^/]{1,255})$/.exec(p);
       if (m) {
-        const vm = decodeURIComponent(m[1]);
+        const vm = decode(m[1]);
+        if (vm === undefined) return send(res, 400, { error: 'malformed VM name' });
         return this.answer(res, async () => {
           const met = await this.sup.metrics(session.peer, { vm, history: 600 });
           const ev = await this.sup.eventLog(session.peer, { vm, limit: 50 });
@@ -162,7 +170,9 @@ export class WebServer {
       const m = /^\/api\/vms\/([^/]{1,255})\/([a-z-]+)$/.exec(p);
       if (m && (ACTIONS as readonly string[]).includes(m[2])) {
         await readBody(req).catch(() => undefined);
-        return this.answer(res, () => this.act(session, decodeURIComponent(m[1]), m[2] as Action));
+        const vm = decode(m[1]);
+        if (vm === undefined) return send(res, 400, { error: 'malformed VM name' });
+        return this.answer(res, () => this.act(session, vm, m[2] as Action));
       }
       return send(res, 404, { error: 'not found' });
     }
@@ -246,7 +256,8 @@ export class WebServer {
     sock.on('error', () => undefined);
     const url = new URL(req.url ?? '/', 'http://x');
     const m = /^\/api\/vms\/([^/]{1,255})\/console$/.exec(url.pathname);
-    if (!m) return refuse(404, 'no such endpoint');
+    const vm = m ? decode(m[1]) : undefined;
+    if (vm === undefined) return refuse(404, 'no such endpoint');
     // Origin is mandatory here: browsers always send it on a WebSocket, and a
     // cross-site page could otherwise ride the cookie (WebSockets have no CORS).
     if (req.headers.origin === undefined || !this.sameOrigin(req)) return refuse(403, 'bad origin');
@@ -265,7 +276,7 @@ export class WebServer {
       else this.wsPerUser.set(uid, n);
     };
     sock.once('close', uncount);
-    this.wss!.handleUpgrade(req, sock, head, (ws) => this.console(ws, session, decodeURIComponent(m[1]), uncount));
+    this.wss!.handleUpgrade(req, sock, head, (ws) => this.console(ws, session, vm, uncount));
   }
 
   private console(ws: WebSocket, session: Session, vm: string, uncount: () => void): void {
@@ -293,6 +304,14 @@ export class WebServer {
     });
     const pending: Buffer[] = [];
     ws.on('message', (data, isBinary) => {
+      try {
+        onMessage(data, isBinary);
+      } catch (e) {
+        this.log.debug(`http: console message: ${asVmsupError(e).message}`);
+        close(1011, 'internal error');
+      }
+    });
+    const onMessage = (data: WebSocket.RawData, isBinary: boolean): void => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (isBinary) {
         if (cs) cs.input(buf);
@@ -320,7 +339,7 @@ export class WebServer {
         return close(1008, 'unknown control message');
       // The guest's console is a serial line: it has no window-size signal.
       // The terminal in the page resizes itself; nothing reaches the guest.
-    });
+    };
     this.sup
       .webConsoleAttach(
         session.peer,
@@ -352,6 +371,15 @@ export class WebServer {
           close(1008, asVmsupError(e).message);
         },
       );
+  }
+}
+
+/** A path segment as text; undefined when its %-escapes are malformed. */
+function decode(seg: string): string | undefined {
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    return undefined;
   }
 }
 

@@ -186,6 +186,10 @@ test('HTTP rules: no session, no CSRF token, a foreign Origin or a used token ar
   expect((await fetch(url, { headers: { cookie } })).status).toBe(404); // GET changes nothing
   expect((await fetch(url, { method: 'POST', headers: { cookie } })).status).toBe(403);
   expect((await fetch(url, { method: 'POST', headers: { cookie, 'x-vmsup-csrf': csrf, origin: 'http://evil.example' } })).status).toBe(403);
+  // malformed escapes are a bad request, not a daemon crash
+  expect((await fetch(`${base}/api/vms/%ZZ`, { headers: { cookie } })).status).toBe(400);
+  const bad = new WebSocket(`${base.replace('http', 'ws')}/api/vms/%ZZ/console`, { headers: { cookie, origin: base } });
+  await expect(new Promise((r, j) => (bad.on('open', r), bad.on('error', j)))).rejects.toThrow(/404/);
   expect(['running', 'starting']).toContain((await d.status('webvm'))!.state);
 }, 60_000);
 
