@@ -17,6 +17,8 @@ import { stopCommand } from './stop.js';
 import { undefineCommand } from './undefine.js';
 import { unpauseCommand } from './unpause.js';
 import { waitCommand } from './wait.js';
+import { topCommand } from './top.js';
+import { webCommand } from './web.js';
 
 export const commands: CommandDefinition[] = [
   runCommand,
@@ -37,4 +39,7 @@ export const commands: CommandDefinition[] = [
   undefineCommand,
   unpauseCommand,
   waitCommand,
+  // metrics and the web interface
+  topCommand,
+  webCommand,
 ];

@@ -1,4 +1,4 @@
-// vmsupd [-d] [-v] [--state-dir DIR] [--socket PATH] [--group GROUP]
+// vmsupd [-d] [-v] [--state-dir DIR] [--socket PATH] [--group GROUP] [--http [ADDR:]PORT]
 // -d stays in the foreground and logs to stderr (systemd's journal); without
 // it vmsupd starts itself again in the background, logging to
 // <state-dir>/vmsupd.log, and returns once the socket answers.
@@ -12,8 +12,10 @@ import { Logger } from './log.js';
 import { Supervisor } from './supervisor.js';
 import { ControlServer } from './server.js';
 import { lookupGroup } from './access.js';
+import { parseListen } from './settings.js';
+import { WebServer } from './http/server.js';
 
-export const USAGE = 'usage: vmsupd [-dv] [--state-dir dir] [--socket path] [--group group]';
+export const USAGE = 'usage: vmsupd [-dv] [--state-dir dir] [--socket path] [--group group] [--http [addr:]port]';
 
 interface DaemonArgs {
   foreground: boolean;
@@ -21,6 +23,7 @@ interface DaemonArgs {
   stateDir: string;
   socket: string;
   group?: string;
+  http?: string;
 }
 
 export function parseDaemonArgs(argv: string[]): DaemonArgs {
@@ -38,6 +41,10 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
     } else if (arg === '--state-dir') a.stateDir = val();
     else if (arg === '--socket') a.socket = val();
     else if (arg === '--group') a.group = val();
+    else if (arg === '--http') {
+      a.http = val();
+      if (!parseListen(a.http)) throw new VmsupError('USAGE', `bad --http ${a.http}: want [addr:]port\n${USAGE}`);
+    }
     else throw new VmsupError('USAGE', `unknown option: ${arg}\n${USAGE}`);
   }
   a.stateDir = path.resolve(a.stateDir || defaultStateDir());
@@ -130,6 +137,20 @@ export async function daemonMain(argv: string[]): Promise<number> {
   await sup.reconcile();
   await server.listen({ socketPath: args.socket, socketGid: gid });
   log.info(`listening on ${args.socket}, state in ${args.stateDir}`);
+  // The web interface: --http wins over the http setting; off when neither is given.
+  let web: WebServer | undefined;
+  const httpSpec = args.http ?? sup.settings.http;
+  const listenOn = httpSpec ? parseListen(httpSpec) : undefined;
+  if (listenOn) {
+    web = new WebServer(sup, log);
+    try {
+      const a = await web.listen(listenOn.host, listenOn.port);
+      log.info(`web interface on http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`);
+    } catch (e) {
+      log.warn(`web interface: cannot listen on ${httpSpec}: ${asVmsupError(e).message}`);
+      web = undefined;
+    }
+  }
 
   let stopping: Promise<void> | undefined;
   let finished!: () => void;
@@ -146,6 +167,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
     }, (sup.settings.shutdownTimeout + 20) * 1000).unref();
     stopping = (async () => {
       await server.close();
+      await web?.close().catch(() => undefined);
       await sup.shutdown();
       try {
         fs.unlinkSync(args.socket);

@@ -44,6 +44,8 @@ const HANDLERS: Record<RequestType, Handler> = {
   reset: (s, peer, p) => s.reset(peer, p),
   events: (s, peer, p, conn, id) => s.eventLog(peer, p, conn, id),
   console: (s, peer, p, conn) => s.consoleAttach(peer, p, conn),
+  metrics: (s, peer, p) => s.metrics(peer, p),
+  'web-login': (s, peer) => s.webLogin(peer),
 };
 
 export interface ServerOptions {

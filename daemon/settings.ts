@@ -22,6 +22,10 @@ export interface Settings {
   socketGroup: string;
   /** Milliseconds of guest time per machine.run() slice. */
   sliceMs: number;
+  /** The web interface's listener, `[addr:]port` (127.0.0.1 when no address); empty = off. */
+  http: string;
+  /** Web console WebSocket sessions one user may have open at once. */
+  httpSessionsPerUser: number;
 }
 
 export function defaultSettings(): Settings {
@@ -35,6 +39,8 @@ export function defaultSettings(): Settings {
     restartWindow: 6,
     socketGroup: '',
     sliceMs: 100,
+    http: '',
+    httpSessionsPerUser: 8,
   };
 }
 
@@ -48,6 +54,8 @@ const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> 
   restart_window: { key: 'restartWindow', min: 0, max: 3600 },
   socket_group: { key: 'socketGroup' },
   slice_ms: { key: 'sliceMs', min: 1, max: 1000 },
+  http: { key: 'http' },
+  http_sessions_per_user: { key: 'httpSessionsPerUser', min: 1, max: 256 },
 };
 
 export function settingsFile(stateDir: string): string {
@@ -76,6 +84,14 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
       s.socketGroup = m[2];
       return;
     }
+    if (spec.key === 'http') {
+      if (m[2] !== '' && !parseListen(m[2])) {
+        warn(`vmsupd.conf:${i + 1}: bad value for http: ${m[2]} (want [addr:]port)`);
+        return;
+      }
+      s.http = m[2];
+      return;
+    }
     const n = Number(m[2]);
     if (!Number.isFinite(n) || n < (spec.min ?? 0) || n > (spec.max ?? Infinity)) {
       warn(`vmsupd.conf:${i + 1}: bad value for ${m[1]}: ${m[2]}`);
@@ -84,4 +100,14 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
     (s as unknown as Record<string, number>)[spec.key] = n;
   });
   return s;
+}
+
+/** `[addr:]port` (IPv6 as `[::1]:port`); undefined when malformed. Without an address: 127.0.0.1. */
+export function parseListen(spec: string): { host: string; port: number } | undefined {
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(spec.trim());
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 0 || port > 65535) return undefined;
+  const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : '127.0.0.1';
+  return { host, port };
 }

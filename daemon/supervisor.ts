@@ -10,6 +10,7 @@
 //   running --guest reboot--> starting --> running (same worker, same console)
 //   any running state --worker fails--> stopped (with the reason)
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import fs from 'node:fs';
 import tty from 'node:tty';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +47,8 @@ import type { Logger } from './log.js';
 import type { Connection } from './server.js';
 import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
+import { VmMetrics } from './metrics.js';
+import { MAX_COUNTERS } from '../workers/messages.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKER_FILE = path.resolve(here, '../workers/vm-worker.js');
@@ -74,6 +77,37 @@ interface Running {
   bootedAt: number;
   quickRestarts: number;
   restarts: number;
+  /** The 10-minute ring of this VM's metrics (daemon/metrics.ts). */
+  metrics: VmMetrics;
+  /** Web console viewers (daemon/http): they get the drain's output; the oldest types. */
+  viewers: ConsoleViewer[];
+  /** Opened on the first viewer: where web keystrokes are written (the pty's slave side). */
+  viewerFd?: number;
+}
+
+/** One web console session watching a VM's console. */
+export interface ConsoleViewer {
+  /** Console output, as the guest wrote it. */
+  output(chunk: Buffer): void;
+  /** Whether this viewer may type (the oldest viewer does); called again when it changes. */
+  role(typist: boolean): void;
+  /** The VM stopped or the viewer was dropped. */
+  end(why: string): void;
+}
+
+/** What the web console gets from webConsoleAttach. */
+export interface ConsoleSession {
+  history: Buffer;
+  typist: boolean;
+  /** Keystrokes (ignored unless this viewer is the typist). */
+  input(data: Buffer): void;
+  detach(): void;
+}
+
+/** Hooks the HTTP listener installs (daemon/http); absent while it is off. */
+export interface WebHooks {
+  /** A one-time login URL for `peer`, and when it expires. */
+  issueLogin(peer: Peer): { url: string; expires: string };
 }
 
 export const ROOT_PEER: Peer = { pid: process.pid, uid: 0, gid: 0, groups: new Set([0]) };
@@ -91,6 +125,9 @@ export class Supervisor {
   private mailbox: Promise<unknown> = Promise.resolve();
   private ttyGid: number;
   private closing = false;
+  private metricsTimer?: NodeJS.Timeout;
+  /** Set by the HTTP listener when it runs. */
+  web?: WebHooks;
 
   constructor(
     readonly stateDir: string,
@@ -110,6 +147,21 @@ export class Supervisor {
       resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });
     this.ttyGid = lookupGroup('tty') ?? -1;
+    // One sample a second of every running VM, read from what the workers already publish.
+    this.metricsTimer = setInterval(() => this.sampleMetrics(), 1000);
+    this.metricsTimer.unref();
+  }
+
+  /** Samples every running VM's metrics (no worker is woken; no database write). */
+  sampleMetrics(at = Date.now()): void {
+    for (const r of this.running.values()) {
+      if (r.vm.state === 'waiting') continue;
+      try {
+        r.metrics.sample(r.shared, r.vm.tid, at);
+      } catch (e) {
+        this.log.debug(`${r.vm.name}: metrics: ${asVmsupError(e).message}`);
+      }
+    }
   }
 
   /** Runs fn alone: the mailbox. Callers get fn's result or its error.
@@ -181,6 +233,7 @@ export class Supervisor {
       cpus: live.cpus,
       memory: live.memory,
       curmem,
+      metrics: r ? r.metrics.now : undefined,
       tty: live.state === 'stopped' ? null : live.tty,
       owner: { uid: live.ownerUid, gid: live.ownerGid, user: userName(live.ownerUid), group: groupName(live.ownerGid) },
       enabled: live.enabled,
@@ -305,8 +358,17 @@ export class Supervisor {
       bootedAt: Date.now(),
       quickRestarts: 0,
       restarts: 0,
+      metrics: new VmMetrics(),
+      viewers: [],
     };
     drain.on('data', (chunk: Buffer) => {
+      for (const v of r.viewers) {
+        try {
+          v.output(chunk);
+        } catch (e) {
+          this.log.debug(`${vm.name}: web console viewer: ${asVmsupError(e).message}`);
+        }
+      }
       r.history.push(chunk);
       r.historyBytes += chunk.length;
       while (r.historyBytes - r.history[0].length >= LIMITS.consoleHistoryBytes) r.historyBytes -= r.history.shift()!.length;
@@ -373,6 +435,9 @@ export class Supervisor {
       case 'log':
         this.log.info(`${vm.name}: ${m.message}`);
         break;
+      case 'counterNames':
+        if (Array.isArray(m.names)) r.metrics.names = m.names.slice(0, MAX_COUNTERS).map(String);
+        break;
     }
   }
 
@@ -386,6 +451,7 @@ export class Supervisor {
     a.closeFd(r.wakeFd);
     a.closeFd(r.pty.master);
     r.drain.destroy(); // closes the slave fd
+    this.endViewers(r, 'the vm stopped');
     let reason: string;
     if (r.stopReason) {
       reason = r.stopReason;
@@ -643,6 +709,7 @@ export class Supervisor {
       const r = this.running.get(vm.id);
       if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
       if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use`);
+      if (r.viewers.length > 0) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is open in the web interface`);
       r.attached = true;
       // Stop reading the slave now, not after another highWaterMark of output:
       // take what the stream already holds, then stop the handle itself.
@@ -707,6 +774,100 @@ export class Supervisor {
     return { events: res.events };
   }
 
+  /** `vmsup top`, the web UI: the latest figures and (with history) the ring of every VM the peer may see. */
+  async metrics(peer: Peer, p: Params<'metrics'>): Promise<Results['metrics']> {
+    return this.call(() => {
+      const vms = p.vm !== undefined ? [this.findFor(peer, p.vm)] : this.repo.listVms().filter((vm) => mayControl(peer, vm));
+      return {
+        vms: vms.map((vm) => {
+          const r = this.running.get(vm.id);
+          const info = this.info(vm);
+          return { info, history: r && p.history ? r.metrics.history(p.history) : [] };
+        }),
+      };
+    });
+  }
+
+  /** `vmsup web`: a one-time login URL bound to the caller's uid. */
+  async webLogin(peer: Peer): Promise<Results['web-login']> {
+    if (!this.web) throw new VmsupError('HTTP_OFF', 'the web interface is off', 'start vmsupd with --http [addr:]port or set http in vmsupd.conf');
+    return this.web.issueLogin(peer);
+  }
+
+  /**
+   * A web console viewer. Policy: any number watch (each gets the history and
+   * then the live output, read from the same drain that keeps the pty empty);
+   * the oldest viewer types, and when it leaves the next oldest does. The CLI
+   * console (`vmsup console`) is exclusive: it is refused while the web has
+   * viewers, and the web is refused while the CLI holds the console.
+   */
+  async webConsoleAttach(peer: Peer, ref: string, viewer: ConsoleViewer, maxViewers: number): Promise<ConsoleSession> {
+    return this.call(() => {
+      const vm = this.findFor(peer, ref);
+      const r = this.running.get(vm.id);
+      if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
+      if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use by vmsup console`);
+      if (r.viewers.length >= maxViewers) throw new VmsupError('BUSY', `console: vm ${vm.name}: too many viewers`);
+      if (r.viewerFd === undefined) {
+        // Non-blocking: a guest that stops reading its console must not stall the daemon.
+        r.viewerFd = fs.openSync(r.pty.path, fs.constants.O_WRONLY | fs.constants.O_NOCTTY | fs.constants.O_NONBLOCK);
+      }
+      r.viewers.push(viewer);
+      const typist = r.viewers[0] === viewer;
+      let buf = Buffer.concat(r.history);
+      if (buf.length > LIMITS.consoleHistoryBytes) buf = buf.subarray(buf.length - LIMITS.consoleHistoryBytes);
+      let gone = false;
+      return {
+        history: buf,
+        typist,
+        input: (data: Buffer) => {
+          if (gone || r.viewers[0] !== viewer || r.viewerFd === undefined) return;
+          try {
+            fs.writeSync(r.viewerFd, data);
+          } catch {
+            /* EAGAIN: the guest is not reading its console; the keystrokes are dropped */
+          }
+        },
+        detach: () => {
+          if (gone) return;
+          gone = true;
+          const i = r.viewers.indexOf(viewer);
+          if (i < 0) return;
+          r.viewers.splice(i, 1);
+          if (i === 0 && r.viewers.length > 0) {
+            try {
+              r.viewers[0].role(true);
+            } catch {
+              /* that viewer is going too */
+            }
+          }
+          if (r.viewers.length === 0) this.closeViewerFd(r);
+        },
+      };
+    });
+  }
+
+  private closeViewerFd(r: Running): void {
+    if (r.viewerFd === undefined) return;
+    try {
+      fs.closeSync(r.viewerFd);
+    } catch {
+      /* already closed */
+    }
+    r.viewerFd = undefined;
+  }
+
+  private endViewers(r: Running, why: string): void {
+    for (const v of r.viewers.splice(0)) {
+      try {
+        v.end(why);
+      } catch {
+        /* a viewer's failure is its own */
+      }
+    }
+    this.closeViewerFd(r);
+  }
+
   // ---- daemon life ---------------------------------------------------------
 
   /** After a crash or kill -9: VMs recorded as running did not survive. */
@@ -767,6 +928,7 @@ export class Supervisor {
       // Anything still here lost its worker: record it as stopped all the same.
       for (const r of [...this.running.values()]) this.onExit(r, undefined, new Error('vmsupd shut down'));
     });
+    clearInterval(this.metricsTimer);
     await this.pool.destroy().catch(() => undefined);
     await this.call(() => this.repo.close());
   }

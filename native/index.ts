@@ -43,6 +43,10 @@ export interface MachineStats {
   instret: number;
   /** Guest RAM the host has really backed, bytes. */
   residentBytes: number;
+  /** Device counters by name: console_out_bytes, console_in_bytes, interrupts,
+   * blk<N>_{reads,writes,read_bytes,write_bytes,flushes,errors}, and whatever a
+   * later device (net) adds with its own prefix. */
+  counters: Record<string, number>;
 }
 
 export interface NativeMachine {

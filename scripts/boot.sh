@@ -39,6 +39,8 @@ if [ ! -d node_modules ]; then
 fi
 note "building (scripts/build.sh)"
 bash scripts/build.sh
+note "installing the man pages (scripts/install-man.sh)"
+bash scripts/install-man.sh || note "could not install the man pages; man -l man/vmsup.8 reads them in place"
 
 GUEST=$(bash guest/get.sh)
 note "guest: $GUEST"

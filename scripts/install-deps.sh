@@ -7,9 +7,12 @@
 #   tmux                   drives interactive consoles through a pty in tests
 #   device-tree-compiler   dtc decompiles the board's generated FDT in its unit test
 #   bsdutils               script(1): the boot tests give `vmsup run` a terminal with it
+#   mandoc                 `mandoc -T lint` checks the man pages (man/) in the tests
+#   chromium               the headless browser the web interface's tests drive (puppeteer-core
+#                          points at /usr/bin/chromium: no browser is downloaded)
 # Pass --bench to add qemu-system-misc (the side-by-side peer of the benchmarks).
 set -euo pipefail
-pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils)
+pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils mandoc chromium)
 [ "${1:-}" = "--bench" ] && pkgs+=(qemu-system-misc)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -18,14 +18,17 @@ export type FromWorker =
   | { type: 'paused' }
   | { type: 'unpaused' }
   | { type: 'reboot' }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  /** The names of the device counters, in the order of their slots in `shared` (sent once). */
+  | { type: 'counterNames'; names: string[] };
 
 export interface VmTask {
   vmId: number;
   name: string;
   machine: MachineOptions;
   port: MessagePort;
-  /** Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample. */
+  /** Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample,
+   * [4 + i] device counter i (names in the 'counterNames' message; at most MAX_COUNTERS). */
   shared: SharedArrayBuffer;
   sliceMs: number;
 }
@@ -35,4 +38,6 @@ export interface VmTaskResult {
   exitCode?: number;
 }
 
-export const SHARED_BYTES = 32;
+/** Device counters kept in the shared buffer: more are dropped (a cap on what the board may add). */
+export const MAX_COUNTERS = 64;
+export const SHARED_BYTES = 32 + 8 * MAX_COUNTERS;

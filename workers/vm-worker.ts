@@ -6,7 +6,7 @@
 // reboot is done by the board itself; the worker only reports it.
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon, type NativeMachine } from '../native/index.js';
-import type { FromWorker, ToWorker, VmTask, VmTaskResult } from './messages.js';
+import { MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
 
 /** How often residentBytes is sampled (it may walk the guest's page table). */
 const STATS_INTERVAL_MS = 1000;
@@ -15,6 +15,8 @@ export default function runVm(task: VmTask): VmTaskResult {
   const { port, shared } = task;
   const doorbell = new Int32Array(shared, 0, 1);
   const stats = new Float64Array(shared, 8, 3);
+  const counters = new Float64Array(shared, 32, MAX_COUNTERS);
+  let counterNames: string[] | undefined;
   const post = (m: FromWorker) => port.postMessage(m);
   const a = addon();
 
@@ -41,6 +43,12 @@ export default function runVm(task: VmTask): VmTaskResult {
   };
   const sample = () => {
     const s = machine.stats();
+    // The device counters: names go to the supervisor once, values in their slots.
+    if (!counterNames) {
+      counterNames = Object.keys(s.counters).slice(0, MAX_COUNTERS);
+      post({ type: 'counterNames', names: counterNames });
+    }
+    for (let i = 0; i < counterNames.length; i++) counters[i] = s.counters[counterNames[i]] ?? 0;
     stats[0] = s.instret;
     stats[1] = s.residentBytes;
     stats[2] = Date.now();

@@ -4,6 +4,9 @@
 // arrays over their limits are rejected (vscode-jsonrpc's RequestType, vmd's
 // IMSG_SIZE_CHECK). The limits below are the documented limits of a VM.
 import { VmsupError } from './errors.js';
+import type { MetricSample, MetricsNow } from '../metrics.js';
+
+export type { MetricSample, MetricsNow };
 
 // ---- documented limits ---------------------------------------------------
 
@@ -138,6 +141,10 @@ export const REQUESTS = {
   events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax), follow: bool }, ['vm', 'limit', 'follow']),
   /** Claims the console until this connection closes; answers the tty and the buffered output. */
   console: obj({ vm: vmRef }),
+  /** Latest metrics of the VMs the caller may see (one with vm); `history`: that many seconds of the ring. */
+  metrics: obj({ vm: vmRef, history: int(1, 600) }, ['vm', 'history']),
+  /** A one-time login URL for the web interface, bound to the caller's uid. */
+  'web-login': obj({}),
 };
 export type RequestType = keyof typeof REQUESTS;
 export type Params<K extends RequestType> = ReturnType<(typeof REQUESTS)[K]>;
@@ -159,6 +166,8 @@ export interface VmInfo {
   memory: number;
   /** Guest RAM really backed by the host (stats().residentBytes). */
   curmem: number;
+  /** The latest metrics while the VM runs (daemon/metrics.ts). */
+  metrics?: MetricsNow;
   tty: string | null;
   owner: OwnerInfo;
   enabled: boolean;
@@ -213,6 +222,8 @@ export interface Results {
   events: { events: EventRecord[] };
   /** history: the console output buffered while nobody was attached, base64. */
   console: { vm: VmInfo; tty: string; history: string };
+  metrics: { vms: { info: VmInfo; history: MetricSample[] }[] };
+  'web-login': { url: string; expires: string };
 }
 
 // ---- frames on the wire -----------------------------------------------------

@@ -83,6 +83,7 @@ uint32_t Plic::claim(unsigned ctx) {
   if (s) {
     set_bit(pending_, s, false);
     set_bit(claimed_, s, true);
+    claims_++;
   }
   update();
   return s;

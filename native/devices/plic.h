@@ -30,6 +30,8 @@ class Plic : public MmioDevice, public IrqSink {
   void reset();
   unsigned contexts() const { return contexts_; }
   bool output_level(unsigned ctx) const { return ctx < contexts_ && out_[ctx]; }
+  // Metrics: external interrupts delivered (successful claims), all sources.
+  uint64_t claims() const { return claims_; }
 
  private:
   static constexpr unsigned kWords = (kPlicSources + 31) / 32;
@@ -43,6 +45,7 @@ class Plic : public MmioDevice, public IrqSink {
   uint32_t priority_[kPlicSources] = {};
   uint32_t level_[kWords] = {};
   uint32_t pending_[kWords] = {};
+  uint64_t claims_ = 0;
   uint32_t claimed_[kWords] = {};  // in service: claimed, not yet completed
   std::vector<uint32_t> enable_;   // contexts_ * kWords
   std::vector<uint32_t> threshold_;

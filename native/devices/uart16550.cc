@@ -40,6 +40,7 @@ void Uart16550::reset() {
 }
 
 void Uart16550::out_push(uint8_t b) {
+  tx_bytes_++;
   if (out_len_ == kOutCap) {  // full: drop the oldest byte
     out_head_ = (out_head_ + 1) % kOutCap;
     out_len_--;

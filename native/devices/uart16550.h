@@ -52,6 +52,8 @@ class Uart16550 : public MmioDevice {
 
   // Direct console output that bypasses the registers (SBI legacy putchar).
   void console_put(uint8_t b) { out_push(b); }
+  // Metrics: bytes the guest transmitted (including any later dropped).
+  uint64_t tx_bytes() const { return tx_bytes_; }
 
  private:
   void out_push(uint8_t b);
@@ -74,6 +76,7 @@ class Uart16550 : public MmioDevice {
 
   std::vector<uint8_t> out_;  // ring of kOutCap bytes
   size_t out_head_ = 0, out_len_ = 0;
+  uint64_t tx_bytes_ = 0;
   uint64_t dropped_ = 0;
 };
 

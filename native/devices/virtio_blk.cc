@@ -118,7 +118,27 @@ bool VirtioBlk::handle(const std::vector<DescBuf>& bufs, uint32_t* written) {
   }
   if (!chain_write(mem, bufs, wr - 1, &status, 1)) return false;
   *written = static_cast<uint32_t>(data_in + 1);
+  if (status != kSOk) {
+    errors_++;
+  } else if (h.type == kTIn) {
+    reads_++;
+    read_bytes_ += data_in;
+  } else if (h.type == kTOut) {
+    writes_++;
+    write_bytes_ += rd - sizeof(h);
+  } else if (h.type == kTFlush) {
+    flushes_++;
+  }
   return true;
+}
+
+void VirtioBlk::counters(std::vector<std::pair<std::string, uint64_t>>* out) const {
+  out->emplace_back("reads", reads_);
+  out->emplace_back("writes", writes_);
+  out->emplace_back("read_bytes", read_bytes_);
+  out->emplace_back("write_bytes", write_bytes_);
+  out->emplace_back("flushes", flushes_);
+  out->emplace_back("errors", errors_);
 }
 
 void VirtioBlk::queue_notify(unsigned qi) {

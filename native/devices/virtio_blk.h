@@ -35,6 +35,8 @@ class VirtioBlk : public VirtioDevice {
   void reset() override {}
 
   BlockBackend* backend() { return backend_.get(); }
+  void counters(std::vector<std::pair<std::string, uint64_t>>* out) const override;
+  const char* counter_prefix() const override { return "blk"; }
 
  private:
   // Serves one request; returns false when the chain breaks the virtio rules.
@@ -43,6 +45,8 @@ class VirtioBlk : public VirtioDevice {
   std::unique_ptr<BlockBackend> backend_;
   std::string serial_;
   uint64_t capacity_;  // in 512-byte sectors
+  // Metrics (served requests; failed ones count in errors_ only).
+  uint64_t reads_ = 0, writes_ = 0, read_bytes_ = 0, write_bytes_ = 0, flushes_ = 0, errors_ = 0;
 };
 
 }  // namespace vmsup

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "devices/virtio_queue.h"
@@ -71,6 +72,14 @@ class VirtioDevice {
   virtual void reset() = 0;
   // Called once by the transport it is attached to.
   virtual void attach(VirtioTransport* t) { transport_ = t; }
+  // Metrics: appends this device's counters as (name, value) pairs, names
+  // without a prefix (e.g. "read_bytes"); the board prefixes the device kind
+  // and slot ("blk0_read_bytes"). Counters are plain integers bumped on the
+  // vCPU thread and read by stats() on the same thread: no atomics needed.
+  // A device with nothing to count (rng, keyboard) adds nothing.
+  virtual void counters(std::vector<std::pair<std::string, uint64_t>>* out) const {}
+  // The prefix of this device's counters ("blk", "net", ...); empty = none.
+  virtual const char* counter_prefix() const { return ""; }
 
  protected:
   // Serves every chain the driver has made available on queue `qi` (virtio 1.2

@@ -3,6 +3,7 @@
 // Hostile cases must end in DEVICE_NEEDS_RESET or an error status, never a
 // crash or a hang (this runs under ASan/UBSan).
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -516,6 +517,28 @@ TEST(blk_read_past_the_end_is_an_io_error) {
   CHECK_EQ(blk_status(*r), 1);
   blk_request(*r, 0, 0xffffffffffffffffULL, 512, true);  // sector * 512 overflows
   CHECK_EQ(blk_status(*r), 1);
+}
+
+TEST(blk_counters_count_served_requests_and_bytes_and_errors_apart) {
+  auto r = blk_rig();
+  auto counters = [&r]() {
+    std::vector<std::pair<std::string, uint64_t>> out;
+    r->t->device()->counters(&out);
+    std::map<std::string, uint64_t> m(out.begin(), out.end());
+    return m;
+  };
+  CHECK(std::string(r->t->device()->counter_prefix()) == "blk");
+  CHECK_EQ(counters()["reads"], 0u);
+  blk_request(*r, 0, 2, 1024, true);     // read 1 KiB
+  blk_request(*r, 1, 8, 4096, false);    // write 4 KiB
+  blk_request(*r, 0, 2047, 1024, true);  // past the end: an error, no bytes
+  auto c = counters();
+  CHECK_EQ(c["reads"], 1u);
+  CHECK_EQ(c["read_bytes"], 1024u);
+  CHECK_EQ(c["writes"], 1u);
+  CHECK_EQ(c["write_bytes"], 4096u);
+  CHECK_EQ(c["errors"], 1u);
+  CHECK_EQ(c["flushes"], 0u);
 }
 
 TEST(blk_unaligned_length_is_an_io_error) {

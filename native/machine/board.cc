@@ -170,6 +170,7 @@ bool Board::reboot(std::string* err) {
 size_t Board::console_input(const uint8_t* data, size_t len) {
   size_t n = 0;
   while (n < len && input_.size() < kInputCap) input_.push_back(data[n++]);
+  input_bytes_ += n;
   feed_uart();
   return n;
 }
@@ -184,6 +185,30 @@ int Board::console_getchar() {
   return uart_->pop_rx();
 }
 
+void Board::counters(std::vector<std::pair<std::string, uint64_t>>* out) const {
+  out->emplace_back("console_out_bytes", uart_->tx_bytes());
+  out->emplace_back("console_in_bytes", input_bytes_);
+  out->emplace_back("interrupts", plic_->claims());
+  std::vector<std::pair<std::string, unsigned>> seen;  // prefix -> next index
+  std::vector<std::pair<std::string, uint64_t>> dev;
+  for (const auto& v : virtio_) {
+    const VirtioDevice* d = v->device();
+    if (!d || !*d->counter_prefix()) continue;
+    std::string prefix = d->counter_prefix();
+    unsigned idx = 0;
+    bool found = false;
+    for (auto& s : seen)
+      if (s.first == prefix) {
+        idx = s.second++;
+        found = true;
+      }
+    if (!found) seen.push_back({prefix, 1});
+    dev.clear();
+    d->counters(&dev);
+    for (auto& c : dev) out->emplace_back(prefix + std::to_string(idx) + "_" + c.first, c.second);
+  }
+}
+
 void Board::read_console_fd() {
   const int fd = m_.config().console_in_fd;
   size_t room = kInputCap - input_.size();
@@ -193,6 +218,7 @@ void Board::read_console_fd() {
     bool retry_later = false;
     if (n > 0) {
       input_.insert(input_.end(), buf, buf + n);
+      input_bytes_ += static_cast<uint64_t>(n);
     } else if (n < 0 && errno == EIO) {
       retry_later = true;  // pty without a reader on the other side
       input_retry_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);

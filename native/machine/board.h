@@ -10,6 +10,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "devices/goldfish_rtc.h"
@@ -50,6 +51,10 @@ class Board : public SbiPlatform {
   void system_reset(ResetType t) override;
 
   Uart16550& uart() { return *uart_; }
+  // Metrics: (name, value) pairs — console bytes each way, interrupts
+  // delivered, and each virtio device's own counters prefixed with its kind
+  // and index among its kind ("blk0_reads"). Read on the vCPU thread.
+  void counters(std::vector<std::pair<std::string, uint64_t>>* out) const;
 
  private:
   explicit Board(Machine& m) : m_(m) {}
@@ -68,6 +73,7 @@ class Board : public SbiPlatform {
   void feed_uart();
 
   std::deque<uint8_t> input_;
+  uint64_t input_bytes_ = 0;  // console bytes received from the host
   bool input_eof_ = false;
   bool input_paused_ = false;
   // A pty master with no slave open reads EIO (and polls as hung up) until a

@@ -209,6 +209,10 @@ void Machine::console_write(const uint8_t* data, size_t len) {
   }
 }
 
+void Machine::counters(std::vector<std::pair<std::string, uint64_t>>* out) const {
+  if (board_) board_->counters(out);
+}
+
 int Machine::console_read_byte() {
   // With the board present, all console input (fd or consoleInput()) flows
   // through its bounded queue and the UART FIFO; take the next byte there.

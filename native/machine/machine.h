@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "block/backend.h"
@@ -109,6 +110,9 @@ class Machine : public CpuHost {
   static constexpr uint64_t kMaxSignature = 64ULL << 20;
   bool signature(std::vector<uint8_t>* out, std::string* err) const;
   uint64_t resident_bytes() const { return mem_.resident_bytes(); }
+  // Metrics of the board's devices as (name, value) pairs (Board::counters);
+  // empty for a bare-metal machine without a board.
+  void counters(std::vector<std::pair<std::string, uint64_t>>* out) const;
 
   // --- hooks for the board (devices, SBI, boot) ---
   const MachineConfig& config() const { return cfg_; }

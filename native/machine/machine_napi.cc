@@ -3,7 +3,7 @@
 //   run(maxMillis)         runs a slice: { reason, exitCode?, message? }
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
 //   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
-//   stats()                { instret, residentBytes }
+//   stats()                { instret, residentBytes, counters: { name: value } }
 //   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
@@ -193,6 +193,13 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("instret", Napi::Number::New(env, static_cast<double>(machine_->instret())));
     o.Set("residentBytes", Napi::Number::New(env, static_cast<double>(machine_->resident_bytes())));
+    // Device counters by name (Board::counters): console bytes, interrupts,
+    // per-device virtio counters. Generic so that a new device adds its own.
+    std::vector<std::pair<std::string, uint64_t>> cs;
+    machine_->counters(&cs);
+    Napi::Object c = Napi::Object::New(env);
+    for (auto& p : cs) c.Set(p.first, Napi::Number::New(env, static_cast<double>(p.second)));
+    o.Set("counters", c);
     return o;
   }
 
