@@ -4,6 +4,7 @@ import net from 'node:net';
 import { clientSocket } from '../daemon/paths.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../daemon/protocol/frames.js';
+import { terminalSafe } from './format.js';
 import { parseResponse, type EventRecord, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
 
 export class Client {
@@ -97,7 +98,7 @@ export async function call<K extends RequestType>(type: K, params: Params<K>): P
 
 /** vmctl prints its status lines on stderr (warnx); so do we. */
 export function say(msg: string): void {
-  process.stderr.write(`vmsup: ${msg}\n`);
+  process.stderr.write(`vmsup: ${terminalSafe(msg)}\n`);
 }
 
 /** Pulls --json out of argv. */

@@ -3,6 +3,7 @@ import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, Client } from './client.js';
 import type { EventRecord } from '../daemon/protocol/messages.js';
+import { terminalSafe } from './format.js';
 
 const USAGE = 'events [-f] [-n count] [--json] [id | name]';
 
@@ -32,7 +33,7 @@ export const eventsCommand: CommandDefinition = {
       // One line (or one JSON object) per event, as they happen, until interrupted.
       const c = await Client.connect();
       await c.requestStream('events', { ...(vm !== undefined ? { vm } : {}), ...(limit ? { limit } : {}), follow: true }, (e) =>
-        process.stdout.write((json ? JSON.stringify(e) : line(e)) + '\n'),
+        process.stdout.write(terminalSafe(json ? JSON.stringify(e) : line(e)) + '\n'),
       );
       c.close();
       return { exitCode: EXIT_OK };

@@ -2,6 +2,7 @@
 import { commands } from './commands.js';
 import { EXIT_FAIL, EXIT_USAGE, type CommandDefinition } from './command.js';
 import { asVmsupError, VmsupError } from '../daemon/protocol/errors.js';
+import { terminalSafe } from './format.js';
 
 export function usage(): string {
   const lines = commands.map((c) => `\tvmsup ${c.usage}`);
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = lookup(name);
   if (cmd instanceof VmsupError) {
-    process.stderr.write(`vmsup: ${cmd.message}\n${usage()}\n`);
+    process.stderr.write(`vmsup: ${terminalSafe(cmd.message)}\n${usage()}\n`);
     return EXIT_USAGE;
   }
   try {
@@ -35,13 +36,15 @@ export async function main(argv: string[]): Promise<number> {
       stdoutIsTTY: Boolean(process.stdout.isTTY),
     });
     if (res.output !== undefined && res.output !== '') {
-      process.stdout.write(res.output.endsWith('\n') ? res.output : res.output + '\n');
+      // Names, reasons and paths in it may come from another user: escaped (JSON stays valid).
+      const out = terminalSafe(res.output);
+      process.stdout.write(out.endsWith('\n') ? out : out + '\n');
     }
     return res.exitCode;
   } catch (err) {
     const e = asVmsupError(err);
-    process.stderr.write(`vmsup: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`vmsup: ${e.hint}\n`);
+    process.stderr.write(`vmsup: ${terminalSafe(e.message)}\n`);
+    if (e.hint) process.stderr.write(`vmsup: ${terminalSafe(e.hint)}\n`);
     return e.code === 'ERR_VMSUP_USAGE' ? EXIT_USAGE : EXIT_FAIL;
   }
 }

@@ -3,6 +3,7 @@
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call } from './client.js';
+import { terminalSafe } from './format.js';
 
 const USAGE = 'stop [-fw] [--json] [id | name | -a]';
 
@@ -38,7 +39,7 @@ export const stopCommand: CommandDefinition = {
     for (const s of res.stopped) {
       const what =
         s.outcome === 'forced' ? `forced to terminate vm ${s.id}` : s.outcome === 'terminated' ? `terminated vm ${s.id}` : `requested to shutdown vm ${s.id}`;
-      process.stderr.write(`vmsup: stopping vm ${s.name}: ${what}\n`);
+      process.stderr.write(`vmsup: stopping vm ${terminalSafe(s.name)}: ${what}\n`);
     }
     return { exitCode: EXIT_OK };
   },

@@ -2,6 +2,7 @@
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call } from './client.js';
 import { oneVm } from './idarg.js';
+import { terminalSafe } from './format.js';
 
 const USAGE = 'wait [--json] id | name';
 
@@ -11,7 +12,7 @@ export const waitCommand: CommandDefinition = {
   help: 'Wait until the VM has stopped.',
   async handler(args) {
     const { vm, json } = oneVm(args, USAGE);
-    if (!json) process.stderr.write(`vmsup: waiting for vm ${vm}: `);
+    if (!json) process.stderr.write(`vmsup: waiting for vm ${terminalSafe(vm)}: `);
     let res;
     try {
       res = await call('wait', { vm });
@@ -20,7 +21,7 @@ export const waitCommand: CommandDefinition = {
       throw e;
     }
     if (json) return { output: JSON.stringify(res), exitCode: EXIT_OK };
-    process.stderr.write(`terminated vm ${res.vm.id}${res.reason ? ` (${res.reason})` : ''}\n`);
+    process.stderr.write(terminalSafe(`terminated vm ${res.vm.id}${res.reason ? ` (${res.reason})` : ''}`) + '\n');
     return { exitCode: EXIT_OK };
   },
 };
