@@ -48,7 +48,7 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
 async function background(args: DaemonArgs, argv: string[]): Promise<number> {
   fs.mkdirSync(args.stateDir, { recursive: true, mode: 0o700 });
   const logFile = path.join(args.stateDir, 'vmsupd.log');
-  const out = fs.openSync(logFile, 'a');
+  const out = fs.openSync(logFile, 'a', 0o600);
   const self = fileURLToPath(new URL('../../bin/vmsupd', import.meta.url));
   const child = spawn(process.execPath, [self, '-d', ...argv], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
@@ -117,7 +117,21 @@ export async function daemonMain(argv: string[]): Promise<number> {
     process.stderr.write(`vmsupd: ${asVmsupError(e).message}\n`);
     return 1;
   }
-  const sup = new Supervisor(args.stateDir, log);
+  // The last line of defence (F4): every actor step and timer handles its own
+  // failures, but a rejection or exception that still escapes is logged and
+  // the daemon carries on, rather than taking every VM down with it.
+  process.on('unhandledRejection', (e) => log.warn(`internal error (unhandled rejection), carrying on: ${(e as Error)?.stack ?? String(e)}`));
+  process.on('uncaughtException', (e) => log.warn(`internal error (uncaught exception), carrying on: ${e?.stack ?? String(e)}`));
+  let sup: Supervisor;
+  try {
+    sup = new Supervisor(args.stateDir, log);
+  } catch (e) {
+    // A refused database (0 bytes, not writable, too new) is a clear message, not a crash.
+    const err = asVmsupError(e);
+    process.stderr.write(`vmsupd: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`vmsupd: ${err.hint}\n`);
+    return 1;
+  }
   const server = new ControlServer(sup, log);
   const groupName = args.group ?? sup.settings.socketGroup;
   let gid = -1;
