@@ -141,6 +141,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
       log.warn(`socket group ${groupName} does not exist; the socket keeps the daemon's group`);
     } else gid = g;
   }
+  // Signal handlers go in before the socket answers: a SIGTERM that comes as
+  // soon as a client sees the socket must not meet Node's default (instant
+  // death, no shutdown of the guests). Until `stop` exists it is remembered.
+  let early: string | undefined;
+  let onSignal: (sig: string) => void = (sig) => void (early ??= sig);
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   await sup.reconcile();
   await server.listen({ socketPath: args.socket, socketGid: gid });
   log.info(`listening on ${args.socket}, state in ${args.stateDir}`);
@@ -169,8 +176,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
       log.info('stopped');
     })().finally(finished);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onSignal = stop;
+  if (early) stop(early);
   process.on('SIGHUP', () => void sup.reload({ pid: 0, uid: 0, gid: 0, groups: new Set([0]) }).catch(() => undefined));
 
   void sup.autostart().catch((e) => log.warn(`autostart: ${asVmsupError(e).message}`));

@@ -21,8 +21,9 @@ export function hostMemory(): HostMemory {
   return { total: kb('MemTotal'), available: kb('MemAvailable') };
 }
 
+/** 96M, 1.5G: whole MiB below 1 GiB, one decimal above. */
 function gib(n: number): string {
-  return `${(n / 2 ** 30).toFixed(1)}G`;
+  return n < 2 ** 30 ? `${Math.round(n / 2 ** 20)}M` : `${(n / 2 ** 30).toFixed(1)}G`;
 }
 
 /**
