@@ -441,6 +441,8 @@ export class Supervisor {
     try {
       const t = this.repo.trimEvents(this.settings.eventLogMax, this.settings.eventLogDays);
       if (t) this.log.info(`event log: removed ${t.deleted} old events through seq ${t.throughSeq} (sha256 ${t.digest})`);
+      const v = this.repo.verifyEvents();
+      if (!v.ok) this.log.warn(`event log: ${v.problem}, and no trim record explains it: the log was changed outside vmsupd`);
     } catch (e) {
       this.log.warn(`event log retention: ${String(e)}`);
     }
@@ -695,6 +697,9 @@ export class Supervisor {
       const vm = this.findFor(peer, p.vm);
       if (vm.transient) throw new VmsupError('TRANSIENT', `vm ${vm.name} is transient`, 'define it to make it persistent');
       if (vm.enabled !== enabled) {
+        // Not ahead of changes still waiting for the database: refused, as a new definition is.
+        if (this.deferred.length > 0)
+          throw new VmsupError('STORAGE', `cannot change vm ${vm.name}: the database refuses writes (${this.storageProblem})`, 'vmsupd retries its pending writes; try again later');
         this.repo.setEnabled(vm.id, enabled);
         vm.enabled = enabled;
         const r = this.running.get(vm.id);

@@ -4,12 +4,12 @@
 // control, a database that stops taking writes while VMs exit, and a state
 // directory that was emptied or made immutable. Every test here failed
 // before its fix.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildBareMetal, Daemon, onPty, sleep } from './harness.js';
+import { buildBareMetal, Daemon, onPty, sleep, VMSUP } from './harness.js';
 
 const GROUP = 'vmsupsg';
 const ALICE = 'vmsupsa';
@@ -251,6 +251,11 @@ describe('the database', () => {
     expect((await d.vmsup(['start', '-m', '16M', '-b', IDLE, 'keep'])).code).toBe(0);
     expect((await d.vmsup(['define', '-m', '16M', '-b', IDLE, 'victim'])).code).toBe(0);
     expect((await d.vmsup(['start', 'victim'])).code).toBe(0);
+    // a follower of the VM's events hears of the storage error as it happens
+    const f = spawn(process.execPath, [VMSUP, 'events', '-f', '--json', 'victim'], { env: d.env() });
+    let followed = '';
+    f.stdout.on('data', (b) => (followed += b));
+    await d.waitFor(async () => followed.includes('"defined"'), 30_000);
     chattr('+i');
     try {
       const s = await d.vmsup(['stop', '-f', 'victim']);
@@ -265,8 +270,11 @@ describe('the database', () => {
       expect(def.code).toBe(1);
       expect(def.stderr).toMatch(/^vmsup: cannot store vm later: /);
       expect(d.log).toMatch(/database write failed \(.*\): victim's change is kept in memory and retried/);
+      await d.waitFor(async () => /storage error: .*; the change is kept in memory and retried/.test(followed), 30_000);
+      expect(followed).toMatch(/"to":"stopped"/);
     } finally {
       chattr('-i');
+      f.kill();
     }
     // the retry stores the stop and says so in the VM's events
     await d.waitFor(async () => {
@@ -302,7 +310,11 @@ describe('the database', () => {
     // deleting past the trim point, or the trim record itself, is refused
     expect(q(`DELETE FROM events WHERE seq = ${seqs[seqs.length - 1]}`).stderr).toMatch(/append-only/);
     expect(q('DELETE FROM event_trims').stderr).toMatch(/append-only/);
+    // someone with write access drops the trigger and removes an event: the next start says so
+    const victim = seqs[Math.floor(seqs.length / 2)];
+    expect(q(`DROP TRIGGER events_append_only_d; DELETE FROM events WHERE seq = ${victim}`).status).toBe(0);
     await d.start();
+    expect(d.log).toContain(`event log: event ${victim} is missing (next is ${victim + 1}), and no trim record explains it`);
   });
 
   test('an immutable database is a clear error at start, not a SIGBUS (F20)', async () => {
