@@ -724,6 +724,7 @@ export class Supervisor {
           throw new VmsupError('DEFINED', `vm ${vm.name} is defined: start it without options`, 'change a definition by undefine + define');
         // A requester from the owning group must be able to read the files too.
         this.checkFiles(peer, vm);
+        this.checkAdmission(vm);
       } else {
         if (/^\d+$/.test(p.vm)) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         if (!hasOptions && p.template === undefined) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
@@ -733,7 +734,6 @@ export class Supervisor {
         this.checkAdmission(def);
         vm = this.create(def, `transient vm created by ${who(peer)}`);
       }
-      if (!vm.transient) this.checkAdmission(vm);
       try {
         this.launch(vm, reason ?? `start requested by ${who(peer)}`);
       } catch (e) {
