@@ -6,6 +6,7 @@ import { clientSocket } from '../daemon/paths.js';
 import { groupName, peerFromCred, userName } from '../daemon/access.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../daemon/protocol/frames.js';
+import { terminalSafe } from './format.js';
 import { parseResponse, type EventRecord, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
 
 /** vmctl's -v: how many; 1 says which socket is used, 2 also each request. */
@@ -132,7 +133,7 @@ export async function call<K extends RequestType>(type: K, params: Params<K>): P
 
 /** vmctl prints its status lines on stderr (warnx); so do we. */
 export function say(msg: string): void {
-  process.stderr.write(`vmsup: ${msg}\n`);
+  process.stderr.write(`vmsup: ${terminalSafe(msg)}\n`);
 }
 
 /** Pulls --json out of argv. */

@@ -4,6 +4,7 @@ import { EXIT_OK, type CommandDefinition } from './command.js';
 import { checkVmArg } from './idarg.js';
 import { call, Client } from './client.js';
 import type { EventRecord } from '../daemon/protocol/messages.js';
+import { terminalSafe } from './format.js';
 
 const USAGE = 'events [-f] [-n count] [--json] [id | name]';
 
@@ -35,7 +36,7 @@ export const eventsCommand: CommandDefinition = {
       // One line (or one JSON object) per event, as they happen, until interrupted.
       const c = await Client.connect();
       await c.requestStream('events', { ...(vm !== undefined ? { vm } : {}), ...(limit ? { limit } : {}), follow: true }, (e) =>
-        process.stdout.write((json ? JSON.stringify(e) : line(e)) + '\n'),
+        process.stdout.write(terminalSafe(json ? JSON.stringify(e) : line(e)) + '\n'),
       );
       c.close();
       return { exitCode: EXIT_OK };

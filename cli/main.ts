@@ -4,6 +4,7 @@ import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './comman
 import { asksForHelp, expandArgs } from './getopt.js';
 import { setVerbose } from './client.js';
 import { asVmsupError, VmsupError } from '../daemon/protocol/errors.js';
+import { terminalSafe } from './format.js';
 
 /** vmctl's one-line usage, for a command line it cannot make sense of. */
 export const SHORT_USAGE = 'usage: vmsup [-hv] command [arg ...]';
@@ -64,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = lookup(name);
   if (cmd instanceof VmsupError) {
-    process.stderr.write(`vmsup: ${cmd.message}\n${SHORT_USAGE}\n`);
+    process.stderr.write(`vmsup: ${terminalSafe(cmd.message)}\n${SHORT_USAGE}\n`);
     return EXIT_USAGE;
   }
   const args = cmd.options ? expandArgs(rest, cmd.options) : rest;
@@ -78,13 +79,15 @@ export async function main(argv: string[]): Promise<number> {
       stdoutIsTTY: Boolean(process.stdout.isTTY),
     });
     if (res.output !== undefined && res.output !== '') {
-      process.stdout.write(res.output.endsWith('\n') ? res.output : res.output + '\n');
+      // Names, reasons and paths in it may come from another user: escaped (JSON stays valid).
+      const out = terminalSafe(res.output);
+      process.stdout.write(out.endsWith('\n') ? out : out + '\n');
     }
     return res.exitCode;
   } catch (err) {
     const e = asVmsupError(err);
-    process.stderr.write(`vmsup: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`vmsup: ${e.hint}\n`);
+    process.stderr.write(`vmsup: ${terminalSafe(e.message)}\n`);
+    if (e.hint) process.stderr.write(`vmsup: ${terminalSafe(e.hint)}\n`);
     return e.code === 'ERR_VMSUP_USAGE' ? EXIT_USAGE : EXIT_FAIL;
   }
 }

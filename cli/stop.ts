@@ -4,6 +4,7 @@ import { VmsupError } from '../daemon/protocol/errors.js';
 import { EXIT_OK, type CommandDefinition } from './command.js';
 import { checkVmArg } from './idarg.js';
 import { call } from './client.js';
+import { terminalSafe } from './format.js';
 
 const USAGE = 'stop [-fw] [--json] [id | name | -a]';
 
@@ -40,7 +41,7 @@ export const stopCommand: CommandDefinition = {
     for (const s of res.stopped) {
       const what =
         s.outcome === 'forced' ? `forced to terminate vm ${s.id}` : s.outcome === 'terminated' ? `terminated vm ${s.id}` : `requested to shutdown vm ${s.id}`;
-      process.stderr.write(`vmsup: stopping vm ${s.name}: ${what}${s.reason ? ` (${s.reason})` : ''}\n`);
+      process.stderr.write(`vmsup: stopping vm ${terminalSafe(s.name)}: ${what}${s.reason ? terminalSafe(` (${s.reason})`) : ''}\n`);
     }
     return { exitCode: EXIT_OK };
   },

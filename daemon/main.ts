@@ -55,7 +55,7 @@ export function parseDaemonArgs(argv: string[]): DaemonArgs {
 async function background(args: DaemonArgs, argv: string[]): Promise<number> {
   fs.mkdirSync(args.stateDir, { recursive: true, mode: 0o700 });
   const logFile = path.join(args.stateDir, 'vmsupd.log');
-  const out = fs.openSync(logFile, 'a');
+  const out = fs.openSync(logFile, 'a', 0o600);
   const self = fileURLToPath(new URL('../../bin/vmsupd', import.meta.url));
   const child = spawn(process.execPath, [self, '-d', ...argv], { detached: true, stdio: ['ignore', out, out] });
   child.unref();
@@ -124,7 +124,21 @@ export async function daemonMain(argv: string[]): Promise<number> {
     process.stderr.write(`vmsupd: ${asVmsupError(e).message}\n`);
     return 1;
   }
-  const sup = new Supervisor(args.stateDir, log);
+  // The last line of defence (F4): every actor step and timer handles its own
+  // failures, but a rejection or exception that still escapes is logged and
+  // the daemon carries on, rather than taking every VM down with it.
+  process.on('unhandledRejection', (e) => log.warn(`internal error (unhandled rejection), carrying on: ${(e as Error)?.stack ?? String(e)}`));
+  process.on('uncaughtException', (e) => log.warn(`internal error (uncaught exception), carrying on: ${e?.stack ?? String(e)}`));
+  let sup: Supervisor;
+  try {
+    sup = new Supervisor(args.stateDir, log);
+  } catch (e) {
+    // A refused database (0 bytes, not writable, too new) is a clear message, not a crash.
+    const err = asVmsupError(e);
+    process.stderr.write(`vmsupd: ${err.message}\n`);
+    if (err.hint) process.stderr.write(`vmsupd: ${err.hint}\n`);
+    return 1;
+  }
   const server = new ControlServer(sup, log);
   const groupName = args.group ?? sup.settings.socketGroup;
   let gid = -1;
@@ -134,6 +148,13 @@ export async function daemonMain(argv: string[]): Promise<number> {
       log.warn(`socket group ${groupName} does not exist; the socket keeps the daemon's group`);
     } else gid = g;
   }
+  // Signal handlers go in before the socket answers: a SIGTERM that comes as
+  // soon as a client sees the socket must not meet Node's default (instant
+  // death, no shutdown of the guests). Until `stop` exists it is remembered.
+  let early: string | undefined;
+  let onSignal: (sig: string) => void = (sig) => void (early ??= sig);
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
   await sup.reconcile();
   await server.listen({ socketPath: args.socket, socketGid: gid });
   log.info(`listening on ${args.socket}, state in ${args.stateDir}`);
@@ -177,8 +198,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
       log.info('stopped');
     })().finally(finished);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  onSignal = stop;
+  if (early) stop(early);
   process.on('SIGHUP', () => void sup.reload({ pid: 0, uid: 0, gid: 0, groups: new Set([0]) }).catch(() => undefined));
 
   void sup.autostart().catch((e) => log.warn(`autostart: ${asVmsupError(e).message}`));

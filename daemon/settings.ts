@@ -26,6 +26,20 @@ export interface Settings {
   http: string;
   /** Web console WebSocket sessions one user may have open at once. */
   httpSessionsPerUser: number;
+  /** Per-user quotas (root is exempt; 0 = no limit): definitions (transient ones
+   * included), VMs holding a worker slot (waiting, running or paused), and the
+   * guest memory of those VMs, in MiB. */
+  userMaxVms: number;
+  userMaxRunning: number;
+  userMaxMemoryMb: number;
+  /** Admission control: the guest memory of every VM holding a slot may add up
+   * to this many times the host's MemTotal, and one VM may not ask for more than
+   * this many times MemAvailable. 1 = no overcommit. */
+  memoryOvercommit: number;
+  /** Event-log retention: the newest this many events are kept (0 = no count limit),
+   * none older than this many days (0 = no age limit). */
+  eventLogMax: number;
+  eventLogDays: number;
 }
 
 export function defaultSettings(): Settings {
@@ -41,7 +55,19 @@ export function defaultSettings(): Settings {
     sliceMs: 100,
     http: '',
     httpSessionsPerUser: 8,
+    userMaxVms: 100,
+    // A share of the worker slots: no one user can fill max_running.
+    userMaxRunning: 0,
+    userMaxMemoryMb: 0,
+    memoryOvercommit: 1,
+    eventLogMax: 100_000,
+    eventLogDays: 365,
   };
+}
+
+/** The per-user share of worker slots: user_max_running, or half of max_running (at least 1). */
+export function userRunningShare(s: Settings): number {
+  return s.userMaxRunning > 0 ? Math.min(s.userMaxRunning, s.maxRunning) : Math.max(1, Math.floor(s.maxRunning / 2));
 }
 
 const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> = {
@@ -56,6 +82,12 @@ const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> 
   slice_ms: { key: 'sliceMs', min: 1, max: 1000 },
   http: { key: 'http' },
   http_sessions_per_user: { key: 'httpSessionsPerUser', min: 1, max: 256 },
+  user_max_vms: { key: 'userMaxVms', min: 0, max: 1_000_000 },
+  user_max_running: { key: 'userMaxRunning', min: 0, max: 1024 },
+  user_max_memory: { key: 'userMaxMemoryMb', min: 0, max: 1 << 30 },
+  memory_overcommit: { key: 'memoryOvercommit', min: 0.01, max: 100 },
+  event_log_max: { key: 'eventLogMax', min: 0, max: 1e9 },
+  event_log_days: { key: 'eventLogDays', min: 0, max: 36_500 },
 };
 
 export function settingsFile(stateDir: string): string {

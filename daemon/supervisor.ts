@@ -18,6 +18,7 @@ import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type Pty } from '../native/index.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
+import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
 import {
@@ -55,6 +56,20 @@ const WORKER_FILE = path.resolve(here, '../workers/vm-worker.js');
 
 /** How long a worker has to honour 'kill' before its thread is terminated. */
 const KILL_GRACE_MS = 5000;
+/** Database writes kept in memory while the database refuses them (full disk,
+ * immutable or corrupted file): bounds the daemon's memory if it never recovers. */
+const MAX_DEFERRED_WRITES = 10_000;
+/** Retry delays for deferred writes: from 1 s, doubling up to 30 s. */
+const RETRY_MIN_MS = 1000;
+const RETRY_MAX_MS = 30_000;
+/** How often the event log's retention runs (and once at start-up). */
+const TRIM_INTERVAL_MS = 3600_000;
+
+interface DeferredWrite {
+  vmId: number;
+  name: string;
+  write: () => void;
+}
 
 interface Running {
   vm: VmRecord;
@@ -71,6 +86,10 @@ interface Running {
   /** Reads the pty's slave side while no console client is attached, so the
    * guest never blocks on a full pty; keeps the last output for the next attach. */
   drain: tty.ReadStream;
+  /** libuv reopens a tty by its name and reads from its own descriptor; the
+   * addon's slave fd is then ours to close when the VM ends (else one pty
+   * leaks per start: F10). */
+  slaveOwned: boolean;
   history: Buffer[];
   historyBytes: number;
   attached: boolean;
@@ -128,6 +147,16 @@ export class Supervisor {
   private metricsTimer?: NodeJS.Timeout;
   /** Set by the HTTP listener when it runs. */
   web?: WebHooks;
+  /** Writes the database refused, oldest first; retried by retryTimer in order. */
+  private deferred: DeferredWrite[] = [];
+  private retryTimer?: NodeJS.Timeout;
+  private retryMs = RETRY_MIN_MS;
+  private storageFailedAt?: string;
+  private storageProblem = '';
+  private lostWrites = 0;
+  /** VMs whose database rows are behind a deferred write: the live record, or null once forgotten. */
+  private readonly unsaved = new Map<number, VmRecord | null>();
+  private trimTimer?: NodeJS.Timeout;
 
   constructor(
     readonly stateDir: string,
@@ -174,27 +203,157 @@ export class Supervisor {
 
   // ---- state changes ------------------------------------------------------
 
+  /**
+   * Changes a VM's state: in memory first, then in the database. A database
+   * that refuses the write (full disk, immutable or corrupted file) does not
+   * stop the change: it is kept in memory, retried in order, and reported in
+   * the log and to event followers. Never throws for a storage error.
+   */
   private move(vm: VmRecord, to: VmState, reason: string, rt: Parameters<Repository['transition']>[3] = {}): void {
-    const ev = this.repo.transition(vm, to, reason, rt);
-    this.log.info(`${vm.name}: ${ev.from} -> ${to}: ${reason}`);
-    this.events.emit('event', ev);
+    const row = Repository.transitionRow(vm, to, reason, rt);
+    Repository.applyTransition(vm, row);
+    const seq = this.store(vm, () => this.repo.writeTransition(row));
+    this.log.info(`${vm.name}: ${row.from} -> ${to}: ${reason}`);
+    this.events.emit('event', { seq, time: row.time, vmId: vm.id, vm: vm.name, from: row.from, to, reason });
   }
 
   private note(vm: VmRecord, reason: string): void {
-    const ev = this.repo.note(vm, reason);
+    const time = new Date().toISOString();
+    const state = vm.state;
+    const seq = this.store(vm, () => this.repo.writeNote(vm.id, vm.name, state, reason, time));
     this.log.info(`${vm.name}: ${reason}`);
-    this.events.emit('event', ev);
+    this.events.emit('event', { seq, time, vmId: vm.id, vm: vm.name, from: state, to: state, reason });
   }
 
+  /** A new definition: a request that fails cleanly when the database refuses it. */
   private create(def: VmDefinition, reason: string): VmRecord {
-    const vm = this.repo.insert(def, reason);
-    const ev = this.repo.events(vm.name, 1)[0];
+    if (this.deferred.length > 0)
+      throw new VmsupError('STORAGE', `cannot store vm ${def.name}: the database refuses writes (${this.storageProblem})`, 'vmsupd retries its pending writes; try again later');
+    let vm: VmRecord;
+    try {
+      vm = this.repo.insert(def, reason);
+    } catch (e) {
+      throw new VmsupError('STORAGE', `cannot store vm ${def.name}: ${(e as Error).message}`);
+    }
+    const ev = this.repo.events(vm.id, 1)[0];
     if (ev) this.events.emit('event', ev);
     return vm;
   }
 
   private forget(vm: VmRecord, reason: string): void {
-    this.events.emit('event', this.repo.remove(vm, reason));
+    const time = new Date().toISOString();
+    const from = vm.state;
+    const seq = this.store(vm, () => this.repo.remove(vm, reason, time).seq, true);
+    this.events.emit('event', { seq, time, vmId: vm.id, vm: vm.name, from, to: 'undefined', reason });
+  }
+
+  /**
+   * Runs a database write now, or queues it behind earlier failed ones. Returns
+   * the event's seq, or 0 when the write is deferred. `gone`: the write forgets the VM.
+   */
+  private store(vm: VmRecord, write: () => number, gone = false): number {
+    if (this.deferred.length === 0) {
+      try {
+        const seq = write();
+        if (gone) this.unsaved.delete(vm.id);
+        return seq;
+      } catch (e) {
+        this.storageFailed(e, vm);
+      }
+    }
+    if (this.deferred.length >= MAX_DEFERRED_WRITES) {
+      this.deferred.shift();
+      this.lostWrites++;
+    }
+    this.deferred.push({ vmId: vm.id, name: vm.name, write: () => void write() });
+    this.unsaved.set(vm.id, gone ? null : vm);
+    return 0;
+  }
+
+  private storageFailed(e: unknown, vm: VmRecord): void {
+    const msg = (e as Error)?.message ?? String(e);
+    if (!this.storageFailedAt) this.storageFailedAt = new Date().toISOString();
+    this.storageProblem = msg;
+    this.log.warn(`database write failed (${msg}): ${vm.name}'s change is kept in memory and retried`);
+    // Followers of `events` learn it now; the log gets it once the database takes writes again.
+    const time = new Date().toISOString();
+    this.events.emit('event', {
+      seq: 0,
+      time,
+      vmId: vm.id,
+      vm: vm.name,
+      from: vm.state,
+      to: vm.state,
+      reason: `storage error: ${msg}; the change is kept in memory and retried`,
+    });
+    this.scheduleRetry();
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer || this.closing) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.call(() => this.flushDeferred()).catch((e) => this.log.warn(`retrying database writes: ${String(e)}`));
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, RETRY_MAX_MS);
+  }
+
+  /** Writes the deferred changes in order; stops at the first that fails again. */
+  private flushDeferred(): boolean {
+    const affected = new Map<number, string>();
+    while (this.deferred.length > 0) {
+      const w = this.deferred[0];
+      try {
+        w.write();
+      } catch (e) {
+        this.storageProblem = (e as Error)?.message ?? String(e);
+        this.log.warn(`database still refuses writes (${this.storageProblem}); ${this.deferred.length} changes wait`);
+        this.scheduleRetry();
+        return false;
+      }
+      this.deferred.shift();
+      affected.set(w.vmId, w.name);
+    }
+    this.unsaved.clear();
+    this.retryMs = RETRY_MIN_MS;
+    if (this.storageFailedAt) {
+      const lost = this.lostWrites ? `; ${this.lostWrites} older changes were dropped (more than ${MAX_DEFERRED_WRITES} waited)` : '';
+      const reason = `the database refused writes from ${this.storageFailedAt} (${this.storageProblem}); this vm's changes were kept in memory and stored late${lost}`;
+      this.log.warn(`database writable again; deferred changes stored${lost}`);
+      const time = new Date().toISOString();
+      for (const [id, name] of affected) {
+        try {
+          const live = this.running.get(id)?.vm;
+          const state = live?.state ?? this.repo.byId(id)?.state ?? null;
+          this.repo.writeNote(id, name, state, reason, time);
+        } catch (e) {
+          this.log.warn(`${name}: ${String(e)}`);
+        }
+      }
+      this.storageFailedAt = undefined;
+      this.lostWrites = 0;
+    }
+    return true;
+  }
+
+  /** A record as the daemon knows it: the database's, with changes not yet stored laid over it. */
+  private fresh(vm: VmRecord | undefined): VmRecord | undefined {
+    if (!vm || !this.unsaved.has(vm.id)) return vm;
+    const live = this.unsaved.get(vm.id);
+    if (!live) return undefined;
+    return { ...vm, state: live.state, reason: live.reason, tty: live.tty, tid: live.tid, startedAt: live.startedAt, enabled: live.enabled };
+  }
+
+  private find(ref: string): VmRecord | undefined {
+    return this.fresh(this.repo.find(ref));
+  }
+
+  private byId(id: number): VmRecord | undefined {
+    return this.fresh(this.repo.byId(id));
+  }
+
+  private listVms(): VmRecord[] {
+    return this.repo.listVms().flatMap((v) => this.fresh(v) ?? []);
   }
 
   /** Resolves when the VM with this id reaches one of `states` (or is forgotten). */
@@ -214,7 +373,7 @@ export class Supervisor {
   // ---- helpers ------------------------------------------------------------
 
   private findFor(peer: Peer, ref: string): VmRecord {
-    const vm = this.repo.find(ref);
+    const vm = this.find(ref);
     if (!vm) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
     if (!mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
     return vm;
@@ -313,6 +472,36 @@ export class Supervisor {
     return def;
   }
 
+  // ---- quotas ----------------------------------------------------------------
+
+  /** user_max_vms: counts the owner's definitions, transient ones included. */
+  private checkDefinitionQuota(def: VmDefinition): void {
+    const owned = def.ownerUid === 0 ? 0 : this.listVms().filter((v) => v.ownerUid === def.ownerUid).length;
+    definitionQuota(def.ownerUid, owned, this.settings);
+  }
+
+  /** Host memory and the owner's share of worker slots, before a VM takes a slot. */
+  private checkAdmission(vm: Pick<VmRecord, 'name' | 'memory' | 'ownerUid'>): void {
+    try {
+      admission(vm, [...this.running.values()].map((x) => x.vm), this.settings, hostMemory());
+    } catch (e) {
+      const err = asVmsupError(e);
+      throw new VmsupError(err.code, `start vm command failed: ${err.message}`, err.hint);
+    }
+  }
+
+  /** Event-log retention (event_log_max, event_log_days); a failure is logged and retried next time. */
+  private trimEvents(): void {
+    try {
+      const t = this.repo.trimEvents(this.settings.eventLogMax, this.settings.eventLogDays);
+      if (t) this.log.info(`event log: removed ${t.deleted} old events through seq ${t.throughSeq} (sha256 ${t.digest})`);
+      const v = this.repo.verifyEvents();
+      if (!v.ok) this.log.warn(`event log: ${v.problem}, and no trim record explains it: the log was changed outside vmsupd`);
+    } catch (e) {
+      this.log.warn(`event log retention: ${String(e)}`);
+    }
+  }
+
   // ---- launching and stopping ---------------------------------------------
 
   private launch(vm: VmRecord, reason: string): Running {
@@ -344,6 +533,7 @@ export class Supervisor {
       wakeFd,
     };
     const drain = new tty.ReadStream(pty.slave);
+    const drainFd = (drain as unknown as { _handle?: { fd?: number } })._handle?.fd;
     const r: Running = {
       vm,
       port: port1,
@@ -351,6 +541,7 @@ export class Supervisor {
       shared,
       pty,
       drain,
+      slaveOwned: drainFd !== undefined && drainFd !== pty.slave,
       history: [],
       historyBytes: 0,
       attached: false,
@@ -378,10 +569,13 @@ export class Supervisor {
     this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
     const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs };
     port1.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
-    this.pool.run(task, { transferList: [port2], signal: r.abort.signal }).then(
-      (res: VmTaskResult) => this.call(() => this.onExit(r, res, undefined)),
-      (err: unknown) => this.call(() => this.onExit(r, undefined, err)),
-    );
+    this.pool
+      .run(task, { transferList: [port2], signal: r.abort.signal })
+      .then(
+        (res: VmTaskResult) => this.call(() => this.onExit(r, res, undefined)),
+        (err: unknown) => this.call(() => this.onExit(r, undefined, err)),
+      )
+      .catch((e) => this.log.warn(`${vm.name}: handling the end of its worker: ${String(e)}`));
     return r;
   }
 
@@ -446,11 +640,7 @@ export class Supervisor {
     clearTimeout(r.stopTimer);
     clearTimeout(r.killTimer);
     this.running.delete(r.vm.id);
-    r.port.close();
-    const a = addon();
-    a.closeFd(r.wakeFd);
-    a.closeFd(r.pty.master);
-    r.drain.destroy(); // closes the slave fd
+    this.releaseHost(r);
     this.endViewers(r, 'the vm stopped');
     let reason: string;
     if (r.stopReason) {
@@ -471,6 +661,37 @@ export class Supervisor {
     const vm = r.vm;
     this.move(vm, 'stopped', reason, { tty: null, tid: null, startedAt: null });
     if (vm.transient) this.forget(vm, 'a transient vm is forgotten when it stops');
+  }
+
+  /** Closes what a running VM held on the host: port, wake fd, both pty fds. */
+  private releaseHost(r: Running): void {
+    const a = addon();
+    const close = (what: string, fn: () => void) => {
+      try {
+        fn();
+      } catch (e) {
+        this.log.warn(`${r.vm.name}: closing its ${what}: ${String(e)}`);
+      }
+    };
+    close('control port', () => r.port.close());
+    close('wake fd', () => a.closeFd(r.wakeFd));
+    close('pty master', () => a.closeFd(r.pty.master));
+    close('console drain', () => r.drain.destroy()); // closes libuv's own descriptor of the slave
+    if (r.slaveOwned) close('pty slave', () => a.closeFd(r.pty.slave));
+  }
+
+  /** Starts reading the pty's slave side again (after a console client left). */
+  private resumeDrain(r: Running): void {
+    if (r.drain.destroyed) return;
+    // consoleAttach stopped the libuv handle itself; Readable.resume() alone
+    // does not restart it, and output would pile up in the pty until the
+    // guest blocked on a full buffer (F12).
+    const h = (r.drain as unknown as { _handle?: { reading: boolean; readStart(): number } })._handle;
+    if (h && !h.reading) {
+      h.reading = true;
+      h.readStart();
+    }
+    r.drain.resume();
   }
 
   /** Kill now: the worker returns between slices; a stuck one loses its thread. */
@@ -499,7 +720,7 @@ export class Supervisor {
         void this.call(() => {
           if (this.running.get(r.vm.id) === r && !r.forced)
             this.forceStop(r, `${reason}; the guest ignored Ctrl-Alt-Del for ${timeout} s and was forced off`);
-        }),
+        }).catch((e) => this.log.warn(`${r.vm.name}: forcing it off: ${String(e)}`)),
       timeout * 1000,
     );
   }
@@ -509,17 +730,18 @@ export class Supervisor {
   async status(peer: Peer, p: Params<'status'>): Promise<Results['status']> {
     return this.call(() => {
       if (p.vm !== undefined) return { vms: [this.info(this.findFor(peer, p.vm))] };
-      return { vms: this.repo.listVms().filter((vm) => mayControl(peer, vm)).map((vm) => this.info(vm)) };
+      return { vms: this.listVms().filter((vm) => mayControl(peer, vm)).map((vm) => this.info(vm)) };
     });
   }
 
   async define(peer: Peer, p: Params<'define'>): Promise<Results['define']> {
     return this.call(() => {
       checkVmName(p.name);
-      if (this.repo.find(p.name)) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
+      if (this.find(p.name)) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
       const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
       if (p.template !== undefined && !template) throw new VmsupError('NO_VM', 'invalid template');
       const def = this.buildDefinition(peer, p.name, p.config, template, false);
+      this.checkDefinitionQuota(def);
       const vm = this.create(def, `defined by ${who(peer)}`);
       this.log.info(`${vm.name}: defined by ${who(peer)}`);
       return { vm: this.info(vm) };
@@ -542,6 +764,9 @@ export class Supervisor {
       const vm = this.findFor(peer, p.vm);
       if (vm.transient) throw new VmsupError('TRANSIENT', `vm ${vm.name} is transient`, 'define it to make it persistent');
       if (vm.enabled !== enabled) {
+        // Not ahead of changes still waiting for the database: refused, as a new definition is.
+        if (this.deferred.length > 0)
+          throw new VmsupError('STORAGE', `cannot change vm ${vm.name}: the database refuses writes (${this.storageProblem})`, 'vmsupd retries its pending writes; try again later');
         this.repo.setEnabled(vm.id, enabled);
         vm.enabled = enabled;
         const r = this.running.get(vm.id);
@@ -556,7 +781,7 @@ export class Supervisor {
     let settled: Promise<EventRecord> | undefined;
     const vmId = await this.call(() => {
       if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
-      let vm = this.repo.find(p.vm);
+      let vm = this.find(p.vm);
       const hasOptions = p.config !== undefined && Object.keys(p.config).length > 0;
       if (vm) {
         if (!mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
@@ -566,11 +791,14 @@ export class Supervisor {
           throw new VmsupError('DEFINED', `vm ${vm.name} is defined: start it without options`, 'change a definition by undefine + define');
         // A requester from the owning group must be able to read the files too.
         this.checkFiles(peer, vm);
+        this.checkAdmission(vm);
       } else {
         if (/^\d+$/.test(p.vm)) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         if (!hasOptions && p.template === undefined) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
         const def = this.buildDefinition(peer, p.vm, p.config ?? {}, template, true);
+        this.checkDefinitionQuota(def);
+        this.checkAdmission(def);
         vm = this.create(def, `transient vm created by ${who(peer)}`);
       }
       try {
@@ -594,7 +822,7 @@ export class Supervisor {
     return this.call(() => {
       const r = [...this.running.values()].find((x) => x.vm.id === vmId);
       if (r) return { vm: this.info(r.vm) };
-      const vm = this.repo.byId(vmId);
+      const vm = this.byId(vmId);
       if (!vm) throw new VmsupError('START_FAILED', 'start vm command failed: the vm stopped');
       return { vm: this.info(vm) };
     });
@@ -605,7 +833,7 @@ export class Supervisor {
     const outcomes = await this.call(() => {
       let targets: VmRecord[];
       if (p.all) {
-        targets = this.repo.listVms().filter((vm) => mayControl(peer, vm) && this.running.has(vm.id));
+        targets = this.listVms().filter((vm) => mayControl(peer, vm) && this.running.has(vm.id));
       } else {
         if (p.vm === undefined) throw new VmsupError('USAGE', 'no vm given');
         const vm = this.findFor(peer, p.vm);
@@ -652,7 +880,7 @@ export class Supervisor {
     });
     const ev = await settled.w;
     return this.call(() => {
-      const vm = this.repo.byId(ev.vmId!);
+      const vm = this.byId(ev.vmId!);
       if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');
       return { vm: this.info(this.running.get(vm.id)?.vm ?? vm) };
     });
@@ -683,7 +911,7 @@ export class Supervisor {
       this.settings = loadSettings(this.stateDir, (m) => this.log.warn(m));
       if (this.settings.maxRunning !== max) this.log.warn('max_running takes effect at the next start of vmsupd');
       let removed = 0;
-      for (const vm of this.repo.listVms()) {
+      for (const vm of this.listVms()) {
         if (vm.transient && !this.running.has(vm.id)) {
           this.forget(vm, 'reload removed a stopped transient vm');
           removed++;
@@ -701,11 +929,20 @@ export class Supervisor {
     return { stopped: res.stopped.length };
   }
 
+  /** The console is the owner's (and root's): members of the owning group
+   * control the VM but get neither its history nor the claim (F13), in the
+   * terminal or in the web interface. */
+  private checkConsoleOwner(peer: Peer, vm: VmRecord): void {
+    if (!isRoot(peer) && peer.uid !== vm.ownerUid)
+      throw new VmsupError('PERMISSION', `console: permission denied: only the owner of vm ${vm.name} gets its console`);
+  }
+
   /** Claims the console for this connection: stops draining the pty and
    * hands over the buffered output; the drain resumes when the client leaves. */
   async consoleAttach(peer: Peer, p: Params<'console'>, conn: Connection): Promise<Results['console']> {
     return this.call(() => {
       const vm = this.findFor(peer, p.vm);
+      this.checkConsoleOwner(peer, vm);
       const r = this.running.get(vm.id);
       if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
       if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use`);
@@ -726,7 +963,7 @@ export class Supervisor {
       r.historyBytes = 0;
       conn.onClose(() => {
         r.attached = false;
-        if (!r.drain.destroyed) r.drain.resume();
+        this.resumeDrain(r);
       });
       return { vm: this.info(r.vm), tty: r.pty.path, history: buf.toString('base64') };
     });
@@ -736,18 +973,24 @@ export class Supervisor {
     const res = await this.call(() => {
       const limit = p.limit ?? 100;
       let name: string | undefined;
+      // Events belong to a VM's identity: a later VM of the same name does not
+      // see its predecessor's (F15). Only root may look a past name up.
+      let key: number | string | undefined;
+      let keyId: number | undefined;
       if (p.vm !== undefined) {
-        const vm = this.repo.find(p.vm);
+        const vm = this.find(p.vm);
         if (vm && !mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
         if (!vm && !isRoot(peer)) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         name = vm?.name ?? p.vm;
+        keyId = vm?.id;
+        key = vm ? vm.id : p.vm;
       }
       const visible = (vmId: number | null) => {
         if (isRoot(peer)) return true;
-        const vm = vmId !== null ? this.repo.byId(vmId) : undefined;
+        const vm = vmId !== null ? this.byId(vmId) : undefined;
         return vm !== undefined && mayControl(peer, vm);
       };
-      const backlog = this.repo.events(name, isRoot(peer) || name ? limit : 10 * limit);
+      const backlog = this.repo.events(key, isRoot(peer) || name ? limit : 10 * limit);
       // A name that is not defined and has no history is not found, as for status.
       if (p.vm !== undefined && !this.repo.find(p.vm) && backlog.length === 0 && !p.follow)
         throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
@@ -756,7 +999,7 @@ export class Supervisor {
       // Follow: stream every later event this peer may see until the client leaves.
       const owned = new Set<number>();
       const on = (ev: EventRecord) => {
-        if (name !== undefined && ev.vm !== name) return;
+        if (name !== undefined && (keyId !== undefined ? ev.vmId !== keyId : ev.vm !== name)) return;
         // A VM's last event ('undefined') comes after its row is gone: remember who could see it.
         if (ev.vmId !== null && (owned.has(ev.vmId) || visible(ev.vmId))) {
           owned.add(ev.vmId);
@@ -804,6 +1047,7 @@ export class Supervisor {
   async webConsoleAttach(peer: Peer, ref: string, viewer: ConsoleViewer, maxViewers: number): Promise<ConsoleSession> {
     return this.call(() => {
       const vm = this.findFor(peer, ref);
+      this.checkConsoleOwner(peer, vm);
       const r = this.running.get(vm.id);
       if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
       if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use by vmsup console`);
@@ -873,7 +1117,7 @@ export class Supervisor {
   /** After a crash or kill -9: VMs recorded as running did not survive. */
   async reconcile(): Promise<void> {
     await this.call(() => {
-      for (const vm of this.repo.listVms()) {
+      for (const vm of this.listVms()) {
         if (vm.state === 'stopped') continue;
         const was = vm.state;
         this.move(vm, 'stopped', `vmsupd was not running (killed or crashed) while the vm was ${was}; reconciled at start-up`, {
@@ -883,12 +1127,17 @@ export class Supervisor {
         });
         if (vm.transient) this.forget(vm, 'a transient vm is forgotten when it stops');
       }
+      this.trimEvents();
     });
+    this.trimTimer ??= setInterval(
+      () => void this.call(() => this.trimEvents()).catch((e) => this.log.warn(`event log retention: ${String(e)}`)),
+      TRIM_INTERVAL_MS,
+    ).unref();
   }
 
   /** vmd's staggered start: `autostartParallel` at a time, `autostartDelay` s between batches. */
   async autostart(): Promise<void> {
-    const enabled = await this.call(() => this.repo.listVms().filter((vm) => vm.enabled && vm.state === 'stopped'));
+    const enabled = await this.call(() => this.listVms().filter((vm) => vm.enabled && vm.state === 'stopped'));
     const n = this.settings.autostartParallel;
     for (let i = 0; i < enabled.length && !this.closing; i += n) {
       if (i > 0) await new Promise((r) => setTimeout(r, this.settings.autostartDelay * 1000));
@@ -897,9 +1146,9 @@ export class Supervisor {
         batch.map((vm) =>
           this.start(ROOT_PEER, { vm: String(vm.id) }, 'autostart of an enabled vm').catch((e) =>
             this.call(() => {
-              const cur = this.repo.byId(vm.id);
+              const cur = this.byId(vm.id);
               if (cur) this.note(cur, `autostart failed: ${asVmsupError(e).message}`);
-            }),
+            }).catch((e2) => this.log.warn(`${vm.name}: autostart failed: ${asVmsupError(e).message}; ${String(e2)}`)),
           ),
         ),
       );
@@ -930,6 +1179,14 @@ export class Supervisor {
     });
     clearInterval(this.metricsTimer);
     await this.pool.destroy().catch(() => undefined);
-    await this.call(() => this.repo.close());
+    clearInterval(this.trimTimer);
+    clearTimeout(this.retryTimer);
+    await this.call(() => {
+      // A last try for changes the database refused; what still fails is reconciled at the next start.
+      if (this.deferred.length > 0 && !this.flushDeferred())
+        this.log.warn(`${this.deferred.length} changes could not be stored; the next start reconciles the vms`);
+      clearTimeout(this.retryTimer);
+      this.repo.close();
+    });
   }
 }

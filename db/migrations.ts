@@ -68,6 +68,29 @@ export const MIGRATIONS: string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: events are found by VM identity (id), not by name; retention may remove
+  // the oldest events only up to a point recorded first in event_trims, which
+  // is itself append-only and chains a digest of what each trim removed.
+  `
+  CREATE INDEX events_vm_id ON events (vm_id, seq);
+  CREATE TABLE event_trims (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    time        TEXT NOT NULL,
+    first_seq   INTEGER NOT NULL,
+    through_seq INTEGER NOT NULL,
+    deleted     INTEGER NOT NULL,
+    digest      TEXT NOT NULL,   -- sha256(prev_digest, removed rows)
+    prev_digest TEXT
+  );
+  CREATE TRIGGER event_trims_append_only_u BEFORE UPDATE ON event_trims
+    BEGIN SELECT RAISE(ABORT, 'the trim record is append-only'); END;
+  CREATE TRIGGER event_trims_append_only_d BEFORE DELETE ON event_trims
+    BEGIN SELECT RAISE(ABORT, 'the trim record is append-only'); END;
+  DROP TRIGGER events_append_only_d;
+  CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
+    WHEN old.seq > (SELECT COALESCE(MAX(through_seq), 0) FROM event_trims)
+    BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

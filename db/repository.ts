@@ -3,11 +3,41 @@
 // supervisor's next mailbox item runs. WAL keeps readers (sqlite3 shell,
 // backups) from blocking the daemon; synchronous=NORMAL is durable across a
 // crash of vmsupd (only a host power cut can lose the last transactions).
+//
+// locking_mode=EXCLUSIVE, set before WAL is entered, keeps the WAL index in
+// the daemon's heap instead of a mmap()ed vmsup.db-shm: a page fault on a
+// shared file that was made immutable (chattr +i) or truncated is a SIGBUS
+// that kills every VM, and an -shm file is one more thing a user could point
+// a disk image at. The cost: no other process may read the database while
+// vmsupd runs (one vmsupd per state directory holds it anyway). mmap_size=0
+// keeps the database file itself out of memory maps for the same reason.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { DiskSpec, EventRecord, VmState } from '../daemon/protocol/messages.js';
 import { migrate } from './migrations.js';
+import { VmsupError } from '../daemon/protocol/errors.js';
+
+/** One state change as the database stores it (runtime row + event). */
+export interface TransitionRow {
+  id: number;
+  name: string;
+  from: VmState | null;
+  to: VmState;
+  reason: string;
+  time: string;
+  tty: string | null;
+  tid: number | null;
+  startedAt: string | null;
+}
+
+/** What a retention pass removed; the same facts are kept in event_trims. */
+export interface TrimResult {
+  deleted: number;
+  throughSeq: number;
+  digest: string;
+}
 
 export interface VmDefinition {
   name: string;
@@ -69,12 +99,23 @@ export class Repository {
 
   constructor(stateDir: string) {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    this.db = new Database(path.join(stateDir, 'vmsup.db'));
-    this.db.pragma('journal_mode = WAL');
+    const file = path.join(stateDir, 'vmsup.db');
+    Repository.checkFile(file);
+    try {
+      this.db = new Database(file);
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('mmap_size = 0');
+      this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    migrate(this.db);
+      this.db.pragma('busy_timeout = 5000');
+      migrate(this.db);
+      // Fail now, with the reason, rather than at the first VM's exit.
+      this.db.prepare(`INSERT INTO settings (key, value) VALUES ('opened_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(new Date().toISOString());
+    } catch (e) {
+      if (e instanceof VmsupError) throw e;
+      throw new VmsupError('DB', `cannot use the database ${file}: ${(e as Error).message}`, 'check that the file and its directory are writable (not immutable, not on a full or read-only file system)');
+    }
     const d = this.db;
     this.stmt = {
       all: d.prepare(
@@ -104,6 +145,15 @@ export class Repository {
       ),
       eventsAll: d.prepare(`SELECT * FROM (SELECT * FROM events ORDER BY seq DESC LIMIT ?) ORDER BY seq`),
       eventsVm: d.prepare(`SELECT * FROM (SELECT * FROM events WHERE vm_name = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`),
+      eventsVmId: d.prepare(`SELECT * FROM (SELECT * FROM events WHERE vm_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq`),
+      eventCount: d.prepare(`SELECT COUNT(*) AS n, MIN(seq) AS first FROM events`),
+      oldEvents: d.prepare(`SELECT * FROM events WHERE seq <= ? ORDER BY seq`),
+      lastTrim: d.prepare(`SELECT * FROM event_trims ORDER BY id DESC LIMIT 1`),
+      insertTrim: d.prepare(
+        `INSERT INTO event_trims (time, first_seq, through_seq, deleted, digest, prev_digest) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteEvents: d.prepare(`DELETE FROM events WHERE seq <= ?`),
+      seqOfAge: d.prepare(`SELECT MAX(seq) AS seq FROM events WHERE time < ?`),
       getSetting: d.prepare(`SELECT value FROM settings WHERE key = ?`),
       putSetting: d.prepare(`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`),
     };
@@ -183,8 +233,7 @@ export class Repository {
   }
 
   /** Forgets a VM (definition, disks, runtime); the event log keeps its history. */
-  remove(vm: VmRecord, reason: string): EventRecord {
-    const time = new Date().toISOString();
+  remove(vm: VmRecord, reason: string, time = new Date().toISOString()): EventRecord {
     const seq = this.db.transaction(() => {
       this.stmt.deleteVm.run(vm.id);
       return Number(this.stmt.appendEvent.run(time, vm.id, vm.name, vm.state, 'undefined', reason).lastInsertRowid);
@@ -198,25 +247,48 @@ export class Repository {
 
   /** Moves a VM to a new state and appends the transition to the event log, atomically. */
   transition(vm: VmRecord, to: VmState, reason: string, rt: RuntimeUpdate = {}): EventRecord {
-    const time = new Date().toISOString();
-    const from = vm.state;
-    const seq = this.db.transaction(() => {
-      this.stmt.setRuntime.run({
-        id: vm.id,
-        state: to,
-        reason,
-        tty: rt.tty !== undefined ? rt.tty : vm.tty,
-        tid: rt.tid !== undefined ? rt.tid : vm.tid,
-        startedAt: rt.startedAt !== undefined ? rt.startedAt : vm.startedAt,
-      });
-      return Number(this.stmt.appendEvent.run(time, vm.id, vm.name, from, to, reason).lastInsertRowid);
+    const row = Repository.transitionRow(vm, to, reason, rt);
+    const seq = this.writeTransition(row);
+    Repository.applyTransition(vm, row);
+    return { seq, time: row.time, vmId: vm.id, vm: vm.name, from: row.from, to, reason };
+  }
+
+  /** The row a transition of `vm` would store; nothing is written. */
+  static transitionRow(vm: VmRecord, to: VmState, reason: string, rt: RuntimeUpdate = {}): TransitionRow {
+    return {
+      id: vm.id,
+      name: vm.name,
+      from: vm.state,
+      to,
+      reason,
+      time: new Date().toISOString(),
+      tty: rt.tty !== undefined ? rt.tty : vm.tty,
+      tid: rt.tid !== undefined ? rt.tid : vm.tid,
+      startedAt: rt.startedAt !== undefined ? rt.startedAt : vm.startedAt,
+    };
+  }
+
+  /** The in-memory half of a transition. */
+  static applyTransition(vm: VmRecord, row: TransitionRow): void {
+    vm.state = row.to;
+    vm.reason = row.reason;
+    vm.tty = row.tty;
+    vm.tid = row.tid;
+    vm.startedAt = row.startedAt;
+  }
+
+  /** The database half: runtime row and event in one transaction; returns the event's seq. */
+  writeTransition(row: TransitionRow): number {
+    return this.db.transaction(() => {
+      // The VM may be gone (undefined while this write waited for a retry): the event still counts.
+      this.stmt.setRuntime.run({ id: row.id, state: row.to, reason: row.reason, tty: row.tty, tid: row.tid, startedAt: row.startedAt });
+      return Number(this.stmt.appendEvent.run(row.time, row.id, row.name, row.from, row.to, row.reason).lastInsertRowid);
     })();
-    vm.state = to;
-    vm.reason = reason;
-    if (rt.tty !== undefined) vm.tty = rt.tty;
-    if (rt.tid !== undefined) vm.tid = rt.tid;
-    if (rt.startedAt !== undefined) vm.startedAt = rt.startedAt;
-    return { seq, time, vmId: vm.id, vm: vm.name, from, to, reason };
+  }
+
+  /** Appends a note (from = to = state) with a given time; returns its seq. */
+  writeNote(vmId: number | null, name: string, state: VmState | null, reason: string, time: string): number {
+    return Number(this.stmt.appendEvent.run(time, vmId, name, state, state ?? 'stopped', reason).lastInsertRowid);
   }
 
   /** Appends an event that is not a state change (e.g. a guest reboot). */
@@ -226,8 +298,15 @@ export class Repository {
     return { seq, time, vmId: vm.id, vm: vm.name, from: vm.state, to: vm.state, reason };
   }
 
-  events(vmName: string | undefined, limit: number): EventRecord[] {
-    const rows = (vmName ? this.stmt.eventsVm.all(vmName, limit) : this.stmt.eventsAll.all(limit)) as {
+  /**
+   * The last `limit` events: of one VM identity (a number: its id, so a later VM
+   * of the same name does not inherit them), of a name (root's look-up of a VM
+   * that no longer exists), or of all VMs.
+   */
+  events(vm: number | string | undefined, limit: number): EventRecord[] {
+    const q =
+      typeof vm === 'number' ? this.stmt.eventsVmId.all(vm, limit) : vm !== undefined ? this.stmt.eventsVm.all(vm, limit) : this.stmt.eventsAll.all(limit);
+    const rows = q as {
       seq: number;
       time: string;
       vm_id: number | null;
@@ -237,6 +316,84 @@ export class Repository {
       reason: string;
     }[];
     return rows.map((r) => ({ seq: r.seq, time: r.time, vmId: r.vm_id, vm: r.vm_name, from: r.from_state, to: r.to_state, reason: r.reason }));
+  }
+
+  /**
+   * Retention: removes the oldest events so that at most `maxEvents` remain and
+   * none is older than `maxAgeDays` (0: no age limit). Tamper-evidence is kept:
+   * the removal is allowed by the database only up to a seq recorded first in
+   * the append-only event_trims table, with the count and a SHA-256 digest of
+   * the removed rows chained to the previous trim's digest. A verifier checks
+   * that seqs run without gaps from the last trim's through_seq + 1.
+   */
+  trimEvents(maxEvents: number, maxAgeDays: number): TrimResult | undefined {
+    return this.db.transaction(() => {
+      const { n, first } = this.stmt.eventCount.get() as { n: number; first: number | null };
+      if (first === null) return undefined;
+      let through = 0;
+      if (maxEvents > 0 && n > maxEvents) through = first + (n - maxEvents) - 1;
+      if (maxAgeDays > 0) {
+        const cutoff = new Date(Date.now() - maxAgeDays * 86_400_000).toISOString();
+        const old = (this.stmt.seqOfAge.get(cutoff) as { seq: number | null }).seq;
+        if (old !== null && old > through) through = old;
+      }
+      if (through < first) return undefined;
+      const prev = this.stmt.lastTrim.get() as { digest: string } | undefined;
+      const h = crypto.createHash('sha256');
+      h.update(prev?.digest ?? '');
+      let deleted = 0;
+      for (const r of this.stmt.oldEvents.iterate(through) as Iterable<Record<string, unknown>>) {
+        h.update(JSON.stringify([r.seq, r.time, r.vm_id, r.vm_name, r.from_state, r.to_state, r.reason]) + '\n');
+        deleted++;
+      }
+      const digest = h.digest('hex');
+      this.stmt.insertTrim.run(new Date().toISOString(), first, through, deleted, digest, prev?.digest ?? null);
+      this.stmt.deleteEvents.run(through);
+      return { deleted, throughSeq: through, digest };
+    })();
+  }
+
+  /** Checks that the event log has no gap that a trim record does not explain. */
+  verifyEvents(): { ok: boolean; problem?: string } {
+    const trim = this.stmt.lastTrim.get() as { through_seq: number } | undefined;
+    const rows = this.db.prepare(`SELECT seq FROM events ORDER BY seq`).pluck().all() as number[];
+    let expect = trim ? trim.through_seq + 1 : rows[0] ?? 1;
+    for (const seq of rows) {
+      if (seq !== expect) return { ok: false, problem: `event ${expect} is missing (next is ${seq})` };
+      expect++;
+    }
+    return { ok: true };
+  }
+
+  /** Refuses a 0-byte database (a truncated or clobbered file would otherwise start empty, losing every definition). */
+  static checkFile(file: string): void {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(file);
+    } catch {
+      // New: create it 0600 before SQLite does (it would use the umask).
+      try {
+        fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
+      } catch (e) {
+        throw new VmsupError('DB', `cannot create the database ${file}: ${(e as Error).message}`);
+      }
+      return;
+    }
+    if (!st.isFile()) throw new VmsupError('DB', `the database ${file} is not a regular file`);
+    if (st.size === 0)
+      throw new VmsupError(
+        'DB_EMPTY',
+        `the database ${file} is empty (0 bytes): refusing to start without its definitions`,
+        'restore it from a backup, or remove the file to start with no vms',
+      );
+    // Definitions name users' files, the event log says who did what: not for every local user.
+    if ((st.mode & 0o077) !== 0) {
+      try {
+        fs.chmodSync(file, st.mode & 0o700);
+      } catch {
+        /* reported by the open below if it matters */
+      }
+    }
   }
 
   getSetting(key: string): string | undefined {
