@@ -133,3 +133,15 @@ export function checkFileAccess(peer: Peer, file: string, what: string, write = 
   if (!allowed(ds, peer, 1)) throw new VmsupError('PERMISSION', `cannot open ${what} '${file}': Permission denied`);
   if (!allowed(st, peer, write ? 6 : 4)) throw new VmsupError('PERMISSION', `cannot open ${what} '${file}': Permission denied`);
 }
+
+/** The credentials a VM's files are opened with: the owner's uid, the owner's
+ * primary group from /etc/passwd, and its /etc/group memberships (daemon/vmfiles.ts).
+ * The VM's group lends no file access: only the owner's own groups count. An
+ * owner missing from /etc/passwd gets the VM's gid and no other group. */
+export function ownerCredentials(uid: number, vmGid: number): { uid: number; gid: number; groups: number[] } {
+  const pw = passwd().find((p) => p.uid === uid);
+  if (!pw) return { uid, gid: vmGid, groups: [vmGid] };
+  const groups = new Set<number>([pw.gid]);
+  for (const g of groupTable()) if (g.members.includes(pw.name)) groups.add(g.gid);
+  return { uid, gid: pw.gid, groups: [...groups] };
+}
