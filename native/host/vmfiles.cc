@@ -79,11 +79,11 @@ class RecordingOpener : public FileOpener {
     for (auto& r : recs_)
       if (r.path == path && r.read_only == read_only) {
         int fd = fcntl(r.fd, F_DUPFD_CLOEXEC, 0);
-        if (fd < 0) *err = "cannot open " + what_ + " " + path + ": " + strerror(errno);
+        if (fd < 0) *err = "cannot open " + what_ + " '" + path + "': " + strerror(errno);
         return fd;
       }
     if (recs_.size() >= 64) {  // a chain is at most 16 images; this bounds fds per request
-      *err = "too many files for " + what_ + " " + path;
+      *err = "too many files for " + what_ + " '" + path + "'";
       code_ = "ERR_VMSUP_DISK";
       return -1;
     }
@@ -105,13 +105,13 @@ class RecordingOpener : public FileOpener {
       code_ = e == ENOENT || e == ENOTDIR ? "ERR_VMSUP_NO_FILE"
               : e == EACCES || e == EPERM || e == EROFS ? "ERR_VMSUP_PERMISSION"
                                                         : "ERR_VMSUP_OPEN";
-      *err = "cannot open " + what_ + " " + path + ": " +
+      *err = "cannot open " + what_ + " '" + path + "': " +
              (e == ELOOP ? std::string("refusing a magic link (/proc/.../fd) or a symlink loop") : strerror(e));
       return -1;
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
-      *err = "cannot stat " + what_ + " " + path + ": " + strerror(errno);
+      *err = "cannot stat " + what_ + " '" + path + "': " + strerror(errno);
       code_ = "ERR_VMSUP_OPEN";
       ::close(fd);
       return -1;
@@ -124,8 +124,8 @@ class RecordingOpener : public FileOpener {
                          : S_ISSOCK(st.st_mode) ? "a socket"
                          : S_ISDIR(st.st_mode)  ? "a directory"
                                                 : "not a regular file";
-      *err = what_ + " " + path + " must be a regular file, not " + kind;
-      if (!strncmp(kind, "not", 3)) *err = what_ + " " + path + " is not a regular file";
+      *err = what_ + " '" + path + "' must be a regular file, not " + kind;
+      if (!strncmp(kind, "not", 3)) *err = what_ + " '" + path + "' must be a regular file";
       code_ = "ERR_VMSUP_NOT_REGULAR";
       ::close(fd);
       return -1;
@@ -134,7 +134,7 @@ class RecordingOpener : public FileOpener {
     if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     int keep = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (keep < 0) {
-      *err = "cannot open " + what_ + " " + path + ": " + strerror(errno);
+      *err = "cannot open " + what_ + " '" + path + "': " + strerror(errno);
       code_ = "ERR_VMSUP_OPEN";
       ::close(fd);
       return -1;
