@@ -75,20 +75,36 @@ async function openAsOwner(def: Files, disks: { path: string; format: 'raw' | 'q
   if (def.bios) files.push({ path: absolutePath(def.bios, 'bios'), what: 'bios' });
   for (const d of disks) absolutePath(d.path, 'disk');
   const asRoot = process.geteuid?.() === 0;
+  const opening = addon().openVmFiles({
+    ...cred,
+    switchCreds: asRoot && cred.uid !== 0,
+    allowDevices: cred.uid === 0,
+    files,
+    disks: disks.map((d) => ({ ...d, chain })),
+  });
+  // A file on a hung network or FUSE mount must not hold the request for ever:
+  // give up after OPEN_TIMEOUT_MS, and close whatever the opener returns later.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new VmsupError('TIMEOUT', `opening the vm's files took longer than ${OPEN_TIMEOUT_MS / 1000} s`)),
+      OPEN_TIMEOUT_MS,
+    );
+  });
   try {
-    const res = await addon().openVmFiles({
-      ...cred,
-      switchCreds: asRoot && cred.uid !== 0,
-      allowDevices: cred.uid === 0,
-      files,
-      disks: disks.map((d) => ({ ...d, chain })),
-    });
+    const res = await Promise.race([opening, timeout]);
     return { res, kinds: files.map((f) => f.what) };
   } catch (e) {
+    opening.then(closeAll, () => undefined);
     const err = asVmsupError(e);
     throw new VmsupError(err.code, err.message);
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+/** How long opening a VM's files may take (a hung mount). */
+const OPEN_TIMEOUT_MS = 60_000;
 
 function closeAll(res: OpenVmFilesResult): void {
   const a = addon();
