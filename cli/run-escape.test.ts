@@ -1,5 +1,6 @@
 // The `vmsup run` console escape filter: escapes only after a newline (or at
 // the start), everything else reaches the guest unchanged.
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EscapeFilter, parseRunArgs } from './run.js';
 
@@ -44,12 +45,12 @@ describe('EscapeFilter', () => {
 });
 
 describe('vmsup run options', () => {
-  test('-d and -r are repeatable and take an explicit format', () => {
+  test('-d and -r are repeatable, take an explicit format, and become absolute paths', () => {
     const { opts } = parseRunArgs(['-b', '/bin/sh', '-d', 'a.img', '-r', 'qcow2:b.qcow2', '-d', 'raw:c']);
     expect(opts.disks).toEqual([
-      { path: 'a.img', format: 'raw', readOnly: false },
-      { path: 'b.qcow2', format: 'qcow2', readOnly: true },
-      { path: 'c', format: 'raw', readOnly: false },
+      { path: path.resolve('a.img'), format: 'raw', readOnly: false },
+      { path: path.resolve('b.qcow2'), format: 'qcow2', readOnly: true },
+      { path: path.resolve('c'), format: 'raw', readOnly: false },
     ]);
   });
 

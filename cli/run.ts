@@ -1,14 +1,16 @@
 // vmsup run: boots a machine in the foreground, without the daemon.
 // The console is this terminal; power-off ends the run.
 import fs from 'node:fs';
+import path from 'node:path';
 import { addon, type DiskOptions, type MachineOptions } from '../native/index.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
+import type { DiskInput } from '../daemon/protocol/messages.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './command.js';
 import { parseSize } from './size.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
-  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk]\n' +
+  '[--cmdline string] [-d [raw:|raw!:|qcow2:]disk] [-r [raw:|raw!:|qcow2:]disk]\n' +
   '\t    [--signature file [--signature-granularity 1|2|4|8|16]] -b file\n' +
   '\t    (-d is repeatable, -r adds a read-only disk; console escapes after a newline:\n' +
   '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, then the guest is\n' +
@@ -61,12 +63,45 @@ function needValue(args: string[], i: number, flag: string): string {
   return v;
 }
 
-export function parseDisk(spec: string, readOnly: boolean): DiskOptions {
-  const m = /^(raw|qcow2):(.*)$/.exec(spec);
-  const format = m ? (m[1] as 'raw' | 'qcow2') : 'raw';
+/**
+ * A -d/-r argument: `raw:path`, `qcow2:path`, `raw!:path` (raw even if the file
+ * carries the qcow2 signature) or a bare path, whose format the daemon (or
+ * `run`) detects once. The path is made absolute in this process's working
+ * directory: the daemon refuses relative paths.
+ */
+export function parseDisk(spec: string, readOnly: boolean): DiskInput {
+  const m = /^(raw|raw!|qcow2):(.*)$/.exec(spec);
   const p = m ? m[2] : spec;
   if (p === '') throw new VmsupError('USAGE', `invalid disk: ${spec}`);
-  return { path: p, format, readOnly };
+  const d: DiskInput = { path: path.resolve(p), readOnly };
+  if (m) d.format = m[1] === 'qcow2' ? 'qcow2' : 'raw';
+  if (m?.[1] === 'raw!') d.force = true;
+  return d;
+}
+
+const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
+
+/** `run`'s own format detection (the daemon does the same in daemon/vmfiles.ts):
+ * no prefix = the qcow2 signature decides; `raw:` on a qcow2 image is refused unless forced. */
+export function resolveDiskFormat(d: DiskInput): DiskOptions {
+  let sig: 'raw' | 'qcow2' = 'raw';
+  try {
+    const fd = fs.openSync(d.path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const b = Buffer.alloc(4);
+      if (fs.fstatSync(fd).isFile() && fs.readSync(fd, b, 0, 4, 0) === 4 && b.equals(QCOW2_MAGIC)) sig = 'qcow2';
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* missing or unreadable: the open reports it */
+  }
+  if (d.format === 'raw' && sig === 'qcow2' && !d.force)
+    throw new VmsupError(
+      'FORMAT',
+      `disk ${d.path} is a qcow2 image: refusing to attach it as raw (the guest would overwrite its header); use qcow2:${d.path}, or raw!:${d.path} to force`,
+    );
+  return { path: d.path, format: d.format ?? sig, readOnly: Boolean(d.readOnly) };
 }
 
 export function parseRunArgs(args: string[]): RunArgs {
@@ -86,12 +121,12 @@ export function parseRunArgs(args: string[]): RunArgs {
         opts.cpus = n;
         break;
       }
-      case '-b': opts.kernel = needValue(args, i++, a); break;
-      case '--bios': opts.bios = needValue(args, i++, a); break;
-      case '--initrd': opts.initrd = needValue(args, i++, a); break;
+      case '-b': opts.kernel = path.resolve(needValue(args, i++, a)); break;
+      case '--bios': opts.bios = path.resolve(needValue(args, i++, a)); break;
+      case '--initrd': opts.initrd = path.resolve(needValue(args, i++, a)); break;
       case '--cmdline': opts.cmdline = needValue(args, i++, a); break;
-      case '-d': opts.disks!.push(parseDisk(needValue(args, i++, a), false)); break;
-      case '-r': opts.disks!.push(parseDisk(needValue(args, i++, a), true)); break;
+      case '-d': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), false))); break;
+      case '-r': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), true))); break;
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);

@@ -1,4 +1,7 @@
-// The VM options `start` and `define` share (vmctl's start options).
+// The VM options `start` and `define` share (vmctl's start options). File
+// paths are made absolute here, in the client's working directory, as vmctl
+// does: the daemon refuses relative paths.
+import path from 'node:path';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { LIMITS, type VmConfigInput } from '../daemon/protocol/messages.js';
 import { parseDisk } from './run.js';
@@ -6,7 +9,7 @@ import { parseSize } from './size.js';
 import { checkVmArg } from './idarg.js';
 
 export const VM_OPTIONS_USAGE =
-  '[-b path] [-B device] [-d disk] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
+  '[-b path] [-B device] [-d [raw:|raw!:|qcow2:]disk] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
 
 /** The long options of start/define that take a value (for the getopt forms). */
 export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner'];
@@ -40,7 +43,7 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         break;
       case '-b':
         if (cfg.kernel !== undefined) fail('kernel specified multiple times');
-        cfg.kernel = val();
+        cfg.kernel = path.resolve(val());
         break;
       case '-B': {
         const v = val();
@@ -65,13 +68,13 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         out.template = val();
         break;
       case '--initrd':
-        cfg.initrd = val();
+        cfg.initrd = path.resolve(val());
         break;
       case '--cmdline':
         cfg.cmdline = val();
         break;
       case '--bios':
-        cfg.bios = val();
+        cfg.bios = path.resolve(val());
         break;
       case '--cpus': {
         const v = val();

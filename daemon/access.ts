@@ -1,10 +1,9 @@
 // Access control. Every request is judged by the peer's uid/gid as the kernel
 // reported them (SO_PEERCRED): root may do everything; another user sees and
-// controls only VMs owned by that user or by one of that user's groups, and may
-// only give a VM files that user can read (and write, for writable disks).
+// controls only VMs owned by that user or by one of that user's groups. Files
+// are not judged here by path: daemon/vmfiles.ts opens them as the VM's owner
+// (ownerCredentials below), so the kernel itself decides.
 import fs from 'node:fs';
-import path from 'node:path';
-import { VmsupError } from './protocol/errors.js';
 
 export interface Peer {
   pid: number;
@@ -105,39 +104,14 @@ export function mayControl(peer: Peer, owner: { ownerUid: number; ownerGid: numb
   return isRoot(peer) || peer.uid === owner.ownerUid || peer.groups.has(owner.ownerGid);
 }
 
-function allowed(st: fs.Stats, peer: Peer, bits: number): boolean {
-  // Unix permission rule: the owner class, else the group class, else other.
-  if (st.uid === peer.uid) return ((st.mode >> 6) & bits) === bits;
-  if (peer.groups.has(st.gid)) return ((st.mode >> 3) & bits) === bits;
-  return (st.mode & bits) === bits;
-}
-
-/**
- * Throws unless `peer` could open `file` itself: every directory on the way
- * must be searchable and the file readable (and writable when `write`).
- * Root may use any file that exists. ACLs are not consulted.
- */
-export function checkFileAccess(peer: Peer, file: string, what: string, write = false): void {
-  // Judge the file the path really names: a symlink in the user's own
-  // directory must not lend them a file behind directories they cannot search.
-  let abs: string;
-  let st: fs.Stats;
-  try {
-    abs = fs.realpathSync(path.resolve(file));
-    st = fs.statSync(abs);
-  } catch {
-    throw new VmsupError('NO_FILE', `cannot open ${what} '${file}': No such file or directory`);
-  }
-  if (!st.isFile() && !st.isBlockDevice()) throw new VmsupError('NOT_REGULAR', `${what} '${file}' must be a regular file`);
-  if (isRoot(peer)) return;
-  const parts = abs.split('/').filter(Boolean);
-  let dir = '/';
-  for (let i = 0; i < parts.length - 1; i++) {
-    const ds = fs.statSync(dir);
-    if (!allowed(ds, peer, 1)) throw new VmsupError('PERMISSION', `cannot open ${what} '${file}': Permission denied`);
-    dir = path.join(dir, parts[i]);
-  }
-  const ds = fs.statSync(dir);
-  if (!allowed(ds, peer, 1)) throw new VmsupError('PERMISSION', `cannot open ${what} '${file}': Permission denied`);
-  if (!allowed(st, peer, write ? 6 : 4)) throw new VmsupError('PERMISSION', `cannot open ${what} '${file}': Permission denied`);
+/** The credentials a VM's files are opened with: the owner's uid, the owner's
+ * primary group from /etc/passwd, and its /etc/group memberships (daemon/vmfiles.ts).
+ * The VM's group lends no file access: only the owner's own groups count. An
+ * owner missing from /etc/passwd gets the VM's gid and no other group. */
+export function ownerCredentials(uid: number, vmGid: number): { uid: number; gid: number; groups: number[] } {
+  const pw = passwd().find((p) => p.uid === uid);
+  if (!pw) return { uid, gid: vmGid, groups: [vmGid] };
+  const groups = new Set<number>([pw.gid]);
+  for (const g of groupTable()) if (g.members.includes(pw.name)) groups.add(g.gid);
+  return { uid, gid: pw.gid, groups: [...groups] };
 }

@@ -34,7 +34,6 @@ import {
   type VmState,
 } from './protocol/messages.js';
 import {
-  checkFileAccess,
   groupName,
   isAdmin,
   isRoot,
@@ -50,6 +49,7 @@ import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
 import { VmMetrics } from './metrics.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
+import { absolutePath, checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKER_FILE = path.resolve(here, '../workers/vm-worker.js');
@@ -102,6 +102,8 @@ interface Running {
   viewers: ConsoleViewer[];
   /** Opened on the first viewer: where web keystrokes are written (the pty's slave side). */
   viewerFd?: number;
+  /** The VM's files, opened as its owner (daemon/vmfiles.ts); closed when it stops. */
+  files: VmFiles;
 }
 
 /** One web console session watching a VM's console. */
@@ -409,19 +411,8 @@ export class Supervisor {
     };
   }
 
-  /** Every file the VM would open, checked with the requester's permissions. */
-  private checkFiles(peer: Peer, def: Pick<VmDefinition, 'kernel' | 'initrd' | 'bios' | 'disks'>): void {
-    if (def.kernel) checkFileAccess(peer, def.kernel, 'kernel');
-    if (def.initrd) checkFileAccess(peer, def.initrd, 'initrd');
-    if (def.bios) checkFileAccess(peer, def.bios, 'bios');
-    const seen = new Set<string>();
-    for (const d of def.disks) {
-      const abs = path.resolve(d.path);
-      if (seen.has(abs)) throw new VmsupError('DUP_DISK', `disk ${d.path} given twice`);
-      seen.add(abs);
-      checkFileAccess(peer, d.path, 'disk', !d.readOnly);
-    }
-  }
+  /** VMs whose files are being opened for a start (by id, or by name for a new transient VM). */
+  private readonly opening = new Set<string>();
 
   private resolveOwner(peer: Peer, spec: string | undefined): { ownerUid: number; ownerGid: number } {
     if (spec === undefined) return { ownerUid: peer.uid, ownerGid: peer.gid };
@@ -453,12 +444,14 @@ export class Supervisor {
       ...this.resolveOwner(peer, cfg.owner),
       memory: cfg.memory ?? base?.memory ?? DEFAULT_MEMORY,
       cpus: cfg.cpus ?? base?.cpus ?? 1,
-      kernel: cfg.kernel !== undefined ? path.resolve(cfg.kernel) : base?.kernel ?? null,
-      initrd: cfg.initrd !== undefined ? path.resolve(cfg.initrd) : base?.initrd ?? null,
+      // Paths are the client's, made absolute by the CLI; files are opened (and
+      // disk formats pinned) as the owner by daemon/vmfiles.ts, not here.
+      kernel: cfg.kernel !== undefined ? absolutePath(cfg.kernel, 'kernel') : base?.kernel ?? null,
+      initrd: cfg.initrd !== undefined ? absolutePath(cfg.initrd, 'initrd') : base?.initrd ?? null,
       cmdline: cfg.cmdline ?? base?.cmdline ?? DEFAULT_CMDLINE,
-      bios: cfg.bios !== undefined ? path.resolve(cfg.bios) : base?.bios ?? null,
+      bios: cfg.bios !== undefined ? absolutePath(cfg.bios, 'bios') : base?.bios ?? null,
       bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
-      disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: path.resolve(d.path), format: d.format, readOnly: Boolean(d.readOnly) })),
+      disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
       enabled: false,
       transient,
       template: base?.name ?? null,
@@ -468,7 +461,6 @@ export class Supervisor {
     if (!def.kernel && !def.bios && def.disks.length === 0) throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
     if (!def.kernel && !def.bios)
       throw new VmsupError('USAGE', 'no kernel specified', 'this machine has no boot loader: give -b kernel or --bios firmware');
-    this.checkFiles(peer, def);
     return def;
   }
 
@@ -504,7 +496,7 @@ export class Supervisor {
 
   // ---- launching and stopping ---------------------------------------------
 
-  private launch(vm: VmRecord, reason: string): Running {
+  private launch(vm: VmRecord, reason: string, files: VmFiles): Running {
     const a = addon();
     // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
     // a per-user daemon's ptys are already its own and it may not chown them.
@@ -523,11 +515,9 @@ export class Supervisor {
     const machine: MachineOptions = {
       memory: vm.memory,
       cpus: vm.cpus,
-      kernel: vm.kernel ?? undefined,
-      initrd: vm.initrd ?? undefined,
       cmdline: vm.cmdline,
-      bios: vm.bios ?? undefined,
-      disks: vm.disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
+      // Descriptors only: the worker opens nothing by path.
+      ...files.machineOptions(vm),
       consoleIn: pty.master,
       consoleOut: pty.master,
       wakeFd,
@@ -551,6 +541,7 @@ export class Supervisor {
       restarts: 0,
       metrics: new VmMetrics(),
       viewers: [],
+      files,
     };
     drain.on('data', (chunk: Buffer) => {
       for (const v of r.viewers) {
@@ -678,6 +669,7 @@ export class Supervisor {
     close('pty master', () => a.closeFd(r.pty.master));
     close('console drain', () => r.drain.destroy()); // closes libuv's own descriptor of the slave
     if (r.slaveOwned) close('pty slave', () => a.closeFd(r.pty.slave));
+    close('files', () => r.files.close());
   }
 
   /** Starts reading the pty's slave side again (after a console client left). */
@@ -735,12 +727,19 @@ export class Supervisor {
   }
 
   async define(peer: Peer, p: Params<'define'>): Promise<Results['define']> {
-    return this.call(() => {
+    const def = await this.call(() => {
       checkVmName(p.name);
       if (this.find(p.name)) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
       const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
       if (p.template !== undefined && !template) throw new VmsupError('NO_VM', 'invalid template');
       const def = this.buildDefinition(peer, p.name, p.config, template, false);
+      this.checkDefinitionQuota(def);
+      return def;
+    });
+    // Outside the mailbox: opening files may take a while. As the owner; pins disk formats.
+    await checkDefinitionFiles(def, formatRequests(p.config.disks, def.disks));
+    return this.call(() => {
+      if (this.find(p.name)) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
       this.checkDefinitionQuota(def);
       const vm = this.create(def, `defined by ${who(peer)}`);
       this.log.info(`${vm.name}: defined by ${who(peer)}`);
@@ -779,39 +778,85 @@ export class Supervisor {
 
   async start(peer: Peer, p: Params<'start'>, reason?: string): Promise<Results['start']> {
     let settled: Promise<EventRecord> | undefined;
-    const vmId = await this.call(() => {
+    // 1. Which VM, and may this peer start it (the mailbox).
+    const plan = await this.call(() => {
       if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
-      let vm = this.find(p.vm);
+      const vm = this.find(p.vm);
       const hasOptions = p.config !== undefined && Object.keys(p.config).length > 0;
+      let def: VmDefinition;
+      let key: string;
+      let reqs: DiskFormatRequest[];
       if (vm) {
         if (!mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
-        if (vm.state !== 'stopped' || this.running.has(vm.id))
-          throw new VmsupError('ALREADY', `start vm command failed: vm ${vm.name} is already ${vm.state}`);
+        if (vm.state !== 'stopped' || this.running.has(vm.id) || this.opening.has(`#${vm.id}`))
+          throw new VmsupError('ALREADY', `start vm command failed: vm ${vm.name} is already ${vm.state === 'stopped' ? 'starting' : vm.state}`);
         if (hasOptions || p.template !== undefined)
           throw new VmsupError('DEFINED', `vm ${vm.name} is defined: start it without options`, 'change a definition by undefine + define');
-        // A requester from the owning group must be able to read the files too.
-        this.checkFiles(peer, vm);
         this.checkAdmission(vm);
+        // The files are opened as the VM's owner, whoever asks (root, a group
+        // member, autostart): never with more rights than the owner has.
+        def = vm;
+        key = `#${vm.id}`;
+        reqs = formatRequests(undefined, vm.disks);
       } else {
         if (/^\d+$/.test(p.vm)) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         if (!hasOptions && p.template === undefined) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
+        if (this.opening.has(p.vm)) throw new VmsupError('ALREADY', `start vm command failed: vm ${p.vm} is already starting`);
         const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
-        const def = this.buildDefinition(peer, p.vm, p.config ?? {}, template, true);
+        def = this.buildDefinition(peer, p.vm, p.config ?? {}, template, true);
         this.checkDefinitionQuota(def);
         this.checkAdmission(def);
-        vm = this.create(def, `transient vm created by ${who(peer)}`);
+        key = p.vm;
+        reqs = formatRequests(p.config?.disks, def.disks);
       }
-      try {
-        this.launch(vm, reason ?? `start requested by ${who(peer)}`);
-      } catch (e) {
-        const err = asVmsupError(e);
-        if (vm.transient) this.forget(vm, `start failed: ${err.message}`);
-        throw new VmsupError(err.code, `start vm command failed: ${err.message}`);
-      }
-      // Queued behind a full pool: answer now, the VM stays "waiting".
-      if (this.running.size <= this.settings.maxRunning) settled = this.until(vm.id, ['running', 'stopped']);
-      return vm.id;
+      this.opening.add(key);
+      return { vmId: vm?.id, def, key, reqs };
     });
+    // 2. Open every file once, as the owner, outside the mailbox.
+    let files: VmFiles;
+    try {
+      files = await openForStart(plan.def, plan.reqs);
+    } catch (e) {
+      this.opening.delete(plan.key);
+      const err = asVmsupError(e);
+      throw new VmsupError(err.code, `start vm command failed: ${err.message}`, err.hint);
+    }
+    // 3. Launch with those descriptors (the mailbox again).
+    let vmId: number;
+    try {
+      vmId = await this.call(() => {
+        if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
+        let vm: VmRecord | undefined;
+        // The quotas and the host's memory again: other starts ran while the files were opened.
+        if (plan.vmId !== undefined) {
+          vm = this.byId(plan.vmId);
+          if (!vm) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
+          if (vm.state !== 'stopped' || this.running.has(vm.id))
+            throw new VmsupError('ALREADY', `start vm command failed: vm ${vm.name} is already ${vm.state}`);
+          this.checkAdmission(vm);
+        } else {
+          if (this.find(plan.def.name)) throw new VmsupError('EXISTS', `vm ${plan.def.name} already exists`);
+          this.checkDefinitionQuota(plan.def);
+          this.checkAdmission(plan.def);
+          vm = this.create(plan.def, `transient vm created by ${who(peer)}`);
+        }
+        try {
+          this.launch(vm, reason ?? `start requested by ${who(peer)}`, files);
+        } catch (e) {
+          const err = asVmsupError(e);
+          if (vm.transient) this.forget(vm, `start failed: ${err.message}`);
+          throw new VmsupError(err.code, `start vm command failed: ${err.message}`);
+        }
+        // Queued behind a full pool: answer now, the VM stays "waiting".
+        if (this.running.size <= this.settings.maxRunning) settled = this.until(vm.id, ['running', 'stopped']);
+        return vm.id;
+      });
+    } catch (e) {
+      files.close();
+      throw e;
+    } finally {
+      this.opening.delete(plan.key);
+    }
     if (settled) {
       const ev = await settled;
       if (ev.to === 'stopped' || ev.to === 'undefined') {
@@ -851,8 +896,11 @@ export class Supervisor {
         if (p.wait || p.force)
           waits.push(
             this.until(t.id, ['stopped']).then((ev) => {
-              if (r.forced) o.outcome = 'forced';
-              o.reason = ev.reason;
+              // Forced off after the guest ignored Ctrl-Alt-Del: say so, and why.
+              if (r.forced && !p.force) {
+                o.outcome = 'forced';
+                o.reason = ev.reason;
+              }
             }),
           );
         out.push(o);
@@ -992,7 +1040,7 @@ export class Supervisor {
       };
       const backlog = this.repo.events(key, isRoot(peer) || name ? limit : 10 * limit);
       // A name that is not defined and has no history is not found, as for status.
-      if (p.vm !== undefined && !this.repo.find(p.vm) && backlog.length === 0 && !p.follow)
+      if (p.vm !== undefined && !this.find(p.vm) && backlog.length === 0 && !p.follow)
         throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
       const events = isRoot(peer) || name ? backlog : backlog.filter((e) => visible(e.vmId)).slice(-limit);
       if (!p.follow || !conn) return { events, follow: undefined };

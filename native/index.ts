@@ -10,6 +10,36 @@ export interface DiskOptions {
   path: string;
   format: DiskFormatName;
   readOnly?: boolean;
+  /** The image and its whole backing chain as openVmFiles opened them; when
+   * given, the disk is built from these descriptors only and `path` just names it. */
+  files?: OpenedFile[];
+}
+
+/** One descriptor of a disk's chain (host/vmfiles.cc). */
+export interface OpenedFile {
+  path: string;
+  fd: number;
+  readOnly: boolean;
+}
+
+/** host/vmfiles.cc: what to open, and as whom. */
+export interface OpenVmFilesRequest {
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** Take uid/gid/groups on the opening thread (a root daemon opening for another user). */
+  switchCreds: boolean;
+  /** Block devices are accepted (root's VMs only). */
+  allowDevices: boolean;
+  /** Opened read-only, regular files only: kernel, initrd, bios. */
+  files: { path: string; what: string }[];
+  /** chain: open the whole backing chain through the block layer (at start). */
+  disks: { path: string; format: DiskFormatName | 'probe'; readOnly: boolean; chain: boolean }[];
+}
+
+export interface OpenVmFilesResult {
+  files: number[];
+  disks: { format: DiskFormatName; signature: DiskFormatName; files: OpenedFile[] }[];
 }
 
 export interface MachineOptions {
@@ -20,6 +50,10 @@ export interface MachineOptions {
   initrd?: string;
   cmdline?: string;
   bios?: string;
+  /** Descriptors for kernel, initrd and bios (the paths then only name them). */
+  kernelFd?: number;
+  initrdFd?: number;
+  biosFd?: number;
   disks?: DiskOptions[];
   /** UART input/output file descriptors (stdin/stdout, or a pty master). */
   consoleIn?: number;
@@ -90,6 +124,8 @@ export interface Addon {
   eventfdWrite(fd: number): void;
   eventfdDrain(fd: number): number;
   closeFd(fd: number): void;
+  /** host/vmfiles.cc: opens a VM's files once, as its owner; the caller owns every fd. */
+  openVmFiles(req: OpenVmFilesRequest): Promise<OpenVmFilesResult>;
   /** host/host_napi.cc: the kernel thread id of the calling thread. */
   gettid(): number;
   [name: string]: unknown;

@@ -3,7 +3,9 @@
 // takes control messages off its MessagePort with receiveMessageOnPort, so the
 // vCPU loop never returns to the event loop while the guest runs. A paused VM
 // blocks in Atomics.wait on its doorbell: it costs no CPU at all. A guest
-// reboot is done by the board itself; the worker only reports it.
+// reboot is done by the board itself; the worker only reports it. The worker
+// opens no file: task.machine carries descriptors the daemon opened as the VM's
+// owner (daemon/vmfiles.ts), and the Machine keeps its own duplicates.
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon, type NativeMachine } from '../native/index.js';
 import { MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';

@@ -97,8 +97,16 @@ const obj = <S extends Shape, O extends keyof S = never>(shape: S, optional: O[]
 // ---- VM configuration -----------------------------------------------------
 
 const path = str(LIMITS.pathMaxBytes, 1);
-const diskShape = obj({ path, format: oneOf('raw', 'qcow2'), readOnly: bool }, ['readOnly']);
-export type DiskSpec = ReturnType<typeof diskShape>;
+/** A disk as a client gives it: no format = detect it once (qcow2 by its
+ * signature) and pin it; force = attach as raw even a file with the qcow2 signature. */
+const diskShape = obj({ path, format: oneOf('raw', 'qcow2'), readOnly: bool, force: bool }, ['readOnly', 'format', 'force']);
+export type DiskInput = ReturnType<typeof diskShape>;
+/** A disk in a definition: its format is pinned. */
+export interface DiskSpec {
+  path: string;
+  format: 'raw' | 'qcow2';
+  readOnly?: boolean;
+}
 
 const configShape = obj(
   {

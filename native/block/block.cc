@@ -49,13 +49,19 @@ int64_t file_size(int fd) {
   return st.st_size;
 }
 
-int open_locked(const std::string& path, bool read_only, std::string* err) {
+int open_locked(const std::string& path, bool read_only, std::string* err, FileOpener* opener) {
   // O_NONBLOCK: an image naming a FIFO as its backing file must not hang the
   // open waiting for a writer; the type check below then refuses it.
-  int fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    *err = "cannot open " + path + ": " + std::strerror(errno);
-    return -1;
+  int fd;
+  if (opener) {
+    fd = opener->open(path, read_only, err);
+    if (fd < 0) return -1;
+  } else {
+    fd = ::open(path.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+      *err = "cannot open " + path + ": " + std::strerror(errno);
+      return -1;
+    }
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
@@ -109,9 +115,23 @@ bool chain_enter(ChainContext* chain, int fd, const std::string& path, std::stri
 
 }  // namespace block
 
+int FdTableOpener::open(const std::string& path, bool read_only, std::string* err) {
+  for (const Entry& e : entries_) {
+    if (e.path != path) continue;
+    if (!read_only && e.read_only) continue;  // maybe a writable entry of the same path follows
+    int fd = fcntl(e.fd, F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) *err = "cannot open " + path + ": " + std::strerror(errno);
+    return fd;
+  }
+  *err = "cannot open " + path + ": it was not opened when the vm was started (did the image change?)";
+  return -1;
+}
+
 std::unique_ptr<BlockBackend> open_block_backend(const std::string& path, DiskFormat format,
-                                                 bool read_only, std::string* err) {
+                                                 bool read_only, std::string* err,
+                                                 FileOpener* opener) {
   block::ChainContext chain;
+  chain.opener = opener;
   std::string e;
   std::unique_ptr<BlockBackend> b;
   // The format comes from the VM definition: no probing here (a raw disk whose

@@ -27,7 +27,9 @@ int pwrite_full(int fd, const void* buf, size_t len, uint64_t off);
 // the same process too, so two VMs inside one vmsupd cannot both write one image,
 // and nobody can open an image writable while it serves as someone's base.
 // Returns the fd, or -1 with *err set to one line naming the file.
-int open_locked(const std::string& path, bool read_only, std::string* err);
+// With an opener, the opener opens the file instead (see backend.h).
+int open_locked(const std::string& path, bool read_only, std::string* err,
+                FileOpener* opener = nullptr);
 
 // The file's size in bytes, or a negative errno.
 int64_t file_size(int fd);
@@ -35,6 +37,7 @@ int64_t file_size(int fd);
 // State carried down a qcow2 backing chain while it is opened: how deep we are
 // and which files (device, inode) are already open, to refuse loops.
 struct ChainContext {
+  FileOpener* opener = nullptr;  // null: open paths directly
   int depth = 0;
   std::vector<std::pair<uint64_t, uint64_t>> seen;  // (st_dev, st_ino)
 };

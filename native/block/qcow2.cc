@@ -442,7 +442,7 @@ bool Qcow2Backend::open(const std::string& path, bool read_only, std::string* er
                         ChainContext* chain) {
   path_ = path;
   ro_ = read_only;
-  fd_ = open_locked(path, read_only, err);
+  fd_ = open_locked(path, read_only, err, chain ? chain->opener : nullptr);
   if (fd_ < 0) return false;
   if (!chain_enter(chain, fd_, path, err)) return false;
   int64_t fsz = file_size(fd_);
@@ -553,7 +553,9 @@ bool Qcow2Backend::open(const std::string& path, bool read_only, std::string* er
     // Bases are opened read-only and share their lock with other readers.
     std::string fmt = h_.backing_format;
     if (fmt.empty()) {
-      int pfd = ::open(bpath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+      std::string perr;
+      int pfd = chain && chain->opener ? chain->opener->open(bpath, true, &perr)
+                                       : ::open(bpath.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
       uint8_t m[4] = {0, 0, 0, 0};
       struct stat pst;
       if (pfd >= 0 && (fstat(pfd, &pst) != 0 || !S_ISREG(pst.st_mode))) {

@@ -51,7 +51,7 @@ class RawBackend final : public BlockBackend {
 
 std::unique_ptr<BlockBackend> open_raw(const std::string& path, bool read_only, std::string* err,
                                        ChainContext* chain) {
-  int fd = open_locked(path, read_only, err);
+  int fd = open_locked(path, read_only, err, chain ? chain->opener : nullptr);
   if (fd < 0) return nullptr;
   if (!chain_enter(chain, fd, path, err)) {
     ::close(fd);

@@ -145,7 +145,10 @@ Napi::Value GetTid(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+void InitVmFilesBinding(Napi::Env env, Napi::Object exports);  // host/vmfiles.cc
+
 void InitHostBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
+  InitVmFilesBinding(env, exports);
   exports.Set("openPty", Napi::Function::New(env, OpenPty, "openPty"));
   exports.Set("peerCred", Napi::Function::New(env, PeerCred, "peerCred"));
   exports.Set("eventfdCreate", Napi::Function::New(env, EventfdCreate, "eventfdCreate"));

@@ -45,7 +45,8 @@ bool Board::init(bool* booted, MachineError* err) {
   for (size_t i = 0; i < cfg.disks.size(); i++) {
     const DiskConfig& d = cfg.disks[i];
     struct stat st;
-    if (::stat(d.path.c_str(), &st) == 0) {
+    int sr = d.files.empty() ? ::stat(d.path.c_str(), &st) : ::fstat(d.files[0].fd, &st);
+    if (sr == 0) {
       for (auto& s : seen)
         if (s.first == st.st_dev && s.second == st.st_ino) {
           *err = {"ERR_VMSUP_DISK", "disk " + d.path + " is given twice"};
@@ -54,7 +55,13 @@ bool Board::init(bool* booted, MachineError* err) {
       seen.push_back({st.st_dev, st.st_ino});
     }
     std::string e;
-    auto backend = open_block_backend(d.path, d.format, d.read_only, &e);
+    std::unique_ptr<BlockBackend> backend;
+    if (d.files.empty()) {
+      backend = open_block_backend(d.path, d.format, d.read_only, &e);
+    } else {
+      FdTableOpener opener(d.files);
+      backend = open_block_backend(d.path, d.format, d.read_only, &e, &opener);
+    }
     if (!backend) {
       *err = {"ERR_VMSUP_DISK", e};
       return false;
@@ -109,17 +116,21 @@ bool Board::init(bool* booted, MachineError* err) {
   // What to boot: a Linux Image or firmware here; a bare-metal ELF in machine.cc.
   req_.bios = cfg.bios;
   req_.initrd = cfg.initrd;
+  req_.bios_fd = cfg.bios_fd;
+  req_.initrd_fd = cfg.initrd_fd;
   req_.cmdline = cfg.cmdline;
   req_.harts = m_.num_harts();
   if (!cfg.kernel.empty()) {
     std::string e;
-    KernelKind k = detect_kernel_file(cfg.kernel, &e);
+    KernelKind k = detect_kernel_file(cfg.kernel, &e, cfg.kernel_fd);
     if (k == KernelKind::kUnknown) {
-      *err = {access(cfg.kernel.c_str(), R_OK) == 0 ? "ERR_VMSUP_BAD_KERNEL" : "ERR_VMSUP_NO_FILE", e};
+      bool readable = cfg.kernel_fd >= 0 || access(cfg.kernel.c_str(), R_OK) == 0;
+      *err = {readable ? "ERR_VMSUP_BAD_KERNEL" : "ERR_VMSUP_NO_FILE", e};
       return false;
     }
     if (k == KernelKind::kLinuxImage) {
       req_.kernel = cfg.kernel;
+      req_.kernel_fd = cfg.kernel_fd;
     } else if (!cfg.bios.empty()) {
       *err = {"ERR_VMSUP_BAD_CONFIG", "--bios needs a Linux Image kernel, not an ELF file"};
       return false;

@@ -34,9 +34,10 @@ uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
 
 std::string errno_text(int e) { return std::strerror(e); }
 
-// Opens `path` and returns its size; err names the file.
-int open_file(const std::string& path, const char* what, uint64_t* size, std::string* err) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// Opens `path` (or duplicates `given`, an fd the daemon opened as the VM's
+// owner) and returns its size; err names the file.
+int open_file(const std::string& path, const char* what, uint64_t* size, std::string* err, int given = -1) {
+  int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *err = std::string("cannot open ") + what + " " + path + ": " + errno_text(errno);
     return -1;
@@ -84,9 +85,9 @@ KernelKind detect_kernel(const uint8_t* head, size_t len) {
   return KernelKind::kUnknown;
 }
 
-KernelKind detect_kernel_file(const std::string& path, std::string* err) {
+KernelKind detect_kernel_file(const std::string& path, std::string* err, int given) {
   uint64_t size = 0;
-  int fd = open_file(path, "kernel", &size, err);
+  int fd = open_file(path, "kernel", &size, err, given);
   if (fd < 0) return KernelKind::kUnknown;
   uint8_t head[64] = {};
   ssize_t n = ::pread(fd, head, sizeof(head), 0);
@@ -105,7 +106,7 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
   // Firmware at the start of DRAM, below the kernel.
   if (!req.bios.empty()) {
     uint64_t size;
-    int fd = open_file(req.bios, "firmware", &size, err);
+    int fd = open_file(req.bios, "firmware", &size, err, req.bios_fd);
     if (fd < 0) return false;
     bool ok = true;
     if (size == 0 || size > kKernelAddr - kFirmwareAddr) {
@@ -124,7 +125,7 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
   plan->kernel_end = kKernelAddr;
   if (!req.kernel.empty()) {
     uint64_t size;
-    int fd = open_file(req.kernel, "kernel", &size, err);
+    int fd = open_file(req.kernel, "kernel", &size, err, req.kernel_fd);
     if (fd < 0) return false;
     ImageHeader h{};
     ssize_t n = ::pread(fd, &h, sizeof(h), 0);
@@ -169,7 +170,7 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
   uint64_t initrd_size = 0;
   int initrd_fd = -1;
   if (!req.initrd.empty()) {
-    initrd_fd = open_file(req.initrd, "initrd", &initrd_size, err);
+    initrd_fd = open_file(req.initrd, "initrd", &initrd_size, err, req.initrd_fd);
     if (initrd_fd < 0) return false;
     fc.initrd_start = 1;
     fc.initrd_end = 2;

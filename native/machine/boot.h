@@ -34,12 +34,14 @@ enum class KernelKind { kNone, kLinuxImage, kElf, kUnknown };
 // by "\x7fELF".
 KernelKind detect_kernel(const uint8_t* head, size_t len);
 // The same on a file; kUnknown when it cannot be read (err says why).
-KernelKind detect_kernel_file(const std::string& path, std::string* err);
+// fd >= 0: read that descriptor instead of opening `path` (which then only names it).
+KernelKind detect_kernel_file(const std::string& path, std::string* err, int fd = -1);
 
 struct BootRequest {
   std::string kernel;  // a Linux Image ("" = none); ELF kernels are loaded by the machine
   std::string bios;    // firmware ("" = direct boot)
   std::string initrd;
+  int kernel_fd = -1, bios_fd = -1, initrd_fd = -1;  // >= 0: read these, not the paths
   std::string cmdline;
   unsigned harts = 1;
 };

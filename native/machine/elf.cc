@@ -23,8 +23,9 @@ std::string hex(uint64_t v) {
 
 }  // namespace
 
-bool read_file(const std::string& path, uint64_t cap, std::vector<uint8_t>* out, std::string* err) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+bool read_file(const std::string& path, uint64_t cap, std::vector<uint8_t>* out, std::string* err,
+               int given) {
+  int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 0) : open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     *err = "cannot open " + path + ": " + strerror(errno);
     return false;
@@ -43,7 +44,7 @@ bool read_file(const std::string& path, uint64_t cap, std::vector<uint8_t>* out,
   out->resize(static_cast<size_t>(st.st_size));
   size_t got = 0;
   while (got < out->size()) {
-    ssize_t n = ::read(fd, out->data() + got, out->size() - got);
+    ssize_t n = ::pread(fd, out->data() + got, out->size() - got, static_cast<off_t>(got));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       close(fd);

@@ -39,6 +39,8 @@ bool load_elf(const std::vector<uint8_t>& file, const std::string& name, GuestMe
               std::string* err);
 
 // Reads a whole file (at most `cap` bytes). false with *err on failure.
-bool read_file(const std::string& path, uint64_t cap, std::vector<uint8_t>* out, std::string* err);
+// fd >= 0: read a duplicate of that descriptor instead of opening `path`.
+bool read_file(const std::string& path, uint64_t cap, std::vector<uint8_t>* out, std::string* err,
+               int fd = -1);
 
 }  // namespace vmsup

@@ -110,7 +110,7 @@ bool Machine::load_kernel(MachineError* err) {
   }
   std::vector<uint8_t> file;
   std::string e;
-  if (!read_file(cfg_.kernel, kMaxElfFile, &file, &e)) {
+  if (!read_file(cfg_.kernel, kMaxElfFile, &file, &e, cfg_.kernel_fd)) {
     *err = {"ERR_VMSUP_NO_FILE", e};
     return false;
   }

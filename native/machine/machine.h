@@ -22,6 +22,10 @@ struct DiskConfig {
   std::string path;
   DiskFormat format = DiskFormat::Raw;
   bool read_only = false;
+  // Descriptors opened by the daemon with the owner's credentials (the image
+  // and its whole backing chain, host/vmfiles.cc). When given, the disk is
+  // built from them only (FdTableOpener) and `path` just names it.
+  std::vector<FdTableOpener::Entry> files;
 };
 
 struct MachineConfig {
@@ -31,6 +35,9 @@ struct MachineConfig {
   std::string initrd;   // --initrd
   std::string cmdline = "console=ttyS0";
   std::string bios;     // --bios: firmware loaded at DRAM base, run in M-mode
+  // Open descriptors for kernel/initrd/bios (-1: open the path). The machine
+  // only duplicates them; their owner (machine_napi.cc) closes them.
+  int kernel_fd = -1, initrd_fd = -1, bios_fd = -1;
   std::vector<DiskConfig> disks;
   int console_in_fd = -1;   // UART input (stdin or a pty master); -1 = none
   int console_out_fd = -1;  // UART output (stdout or a pty master); -1 = discard

@@ -8,6 +8,9 @@
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
 // since anything can call the addon.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cmath>
 
 #include "machine/machine.h"
@@ -36,10 +39,18 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
       return;
     }
     MachineConfig cfg;
-    if (!Parse(env, info[0].As<Napi::Object>(), &cfg)) return;
+    if (!Parse(env, info[0].As<Napi::Object>(), &cfg, &owned_)) return;
     MachineError err;
     machine_ = Machine::create(cfg, &err);
-    if (!machine_) ThrowError(env, err.code.c_str(), err.message);
+    if (!machine_) {
+      CloseOwned();
+      ThrowError(env, err.code.c_str(), err.message);
+    }
+  }
+
+  ~MachineWrap() override {
+    machine_.reset();
+    CloseOwned();
   }
 
  private:
@@ -66,7 +77,29 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     return true;
   }
 
-  static bool Parse(Napi::Env env, Napi::Object o, MachineConfig* cfg) {
+  // Takes a file descriptor option (kernelFd, a disk's files[].fd): the
+  // machine works on its own duplicate, so the daemon may close its copy
+  // whenever it likes and a reused fd number can never reach this VM.
+  static bool GetFd(Napi::Env env, Napi::Object o, const char* key, int* out, std::vector<int>* owned) {
+    double d = -1;
+    if (!GetInt(env, o, key, -1, 1 << 30, &d)) return false;
+    if (d < 0) return true;
+    int fd = fcntl(static_cast<int>(d), F_DUPFD_CLOEXEC, 0);
+    if (fd < 0) {
+      ThrowError(env, "ERR_VMSUP_BAD_CONFIG", std::string("option ") + key + " is not an open file descriptor");
+      return false;
+    }
+    owned->push_back(fd);
+    *out = fd;
+    return true;
+  }
+
+  void CloseOwned() {
+    for (int fd : owned_) ::close(fd);
+    owned_.clear();
+  }
+
+  static bool Parse(Napi::Env env, Napi::Object o, MachineConfig* cfg, std::vector<int>* owned) {
     double mem = static_cast<double>(cfg->mem_size), cpus = cfg->cpus;
     Napi::Value mv = o.Get("memory");
     if (!mv.IsUndefined()) {
@@ -82,6 +115,9 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     cfg->cpus = static_cast<unsigned>(cpus);
     if (!GetString(env, o, "kernel", &cfg->kernel) || !GetString(env, o, "initrd", &cfg->initrd) ||
         !GetString(env, o, "cmdline", &cfg->cmdline) || !GetString(env, o, "bios", &cfg->bios))
+      return false;
+    if (!GetFd(env, o, "kernelFd", &cfg->kernel_fd, owned) || !GetFd(env, o, "initrdFd", &cfg->initrd_fd, owned) ||
+        !GetFd(env, o, "biosFd", &cfg->bios_fd, owned))
       return false;
     double fd = -1;
     if (!GetInt(env, o, "consoleIn", -1, 1 << 30, &fd)) return false;
@@ -125,6 +161,32 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         }
         Napi::Value ro = d.Get("readOnly");
         dc.read_only = ro.IsBoolean() && ro.As<Napi::Boolean>().Value();
+        // files: [{ path, fd, readOnly }], the image and its backing chain as
+        // the daemon opened them (host/vmfiles.cc); the disk is built from these only.
+        Napi::Value fv = d.Get("files");
+        if (!fv.IsUndefined() && !fv.IsNull()) {
+          if (!fv.IsArray() || fv.As<Napi::Array>().Length() == 0 || fv.As<Napi::Array>().Length() > 64) {
+            ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "a disk's files must be a non-empty array");
+            return false;
+          }
+          Napi::Array fa = fv.As<Napi::Array>();
+          for (uint32_t j = 0; j < fa.Length(); j++) {
+            if (!fa.Get(j).IsObject()) {
+              ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "each disk file must be an object");
+              return false;
+            }
+            Napi::Object fo = fa.Get(j).As<Napi::Object>();
+            FdTableOpener::Entry en{"", -1, true};
+            if (!GetString(env, fo, "path", &en.path) || !GetFd(env, fo, "fd", &en.fd, owned)) return false;
+            Napi::Value fro = fo.Get("readOnly");
+            en.read_only = !(fro.IsBoolean() && !fro.As<Napi::Boolean>().Value());
+            if (en.fd < 0 || en.path.empty()) {
+              ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "each disk file needs a path and an fd");
+              return false;
+            }
+            dc.files.push_back(en);
+          }
+        }
         cfg->disks.push_back(dc);
       }
     }
@@ -215,10 +277,12 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
 
   Napi::Value Close(const Napi::CallbackInfo& info) {
     machine_.reset();
+    CloseOwned();
     return info.Env().Undefined();
   }
 
   std::unique_ptr<Machine> machine_;
+  std::vector<int> owned_;  // duplicates of the fds given in the options
 };
 
 }  // namespace

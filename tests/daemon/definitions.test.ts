@@ -126,7 +126,7 @@ describe('bad input: one clear line, non-zero exit, nothing changes', () => {
     ['a name starting with a dot', ['define', '-b', KERNEL, '.hidden'], /^vmsup: invalid VM name\n/],
     ['a name starting with a dash', ['define', '-b', KERNEL, '--', '-x'], /vmsup: /],
     ['a name with a slash', ['define', '-b', KERNEL, 'a/b'], /^vmsup: invalid VM name\n/],
-    ['a name of 64 bytes', ['define', '-b', KERNEL, 'x'.repeat(64)], /^vmsup: vm name too long\n/],
+    ['a name of 64 bytes', ['define', '-b', KERNEL, 'x'.repeat(64)], /^vmsup: name too long/],
     ['memory below the limit', ['define', '-m', '8M', '-b', KERNEL, 'm'], /^vmsup: memory size must be between 16M and 32G\n/],
     ['memory above the limit', ['define', '-m', '64G', '-b', KERNEL, 'm'], /^vmsup: memory size must be between 16M and 32G\n/],
     ['an unparsable size', ['define', '-m', 'lots', '-b', KERNEL, 'm'], /^vmsup: invalid memory size: lots\n/],
