@@ -22,6 +22,10 @@ export interface Settings {
   socketGroup: string;
   /** Milliseconds of guest time per machine.run() slice. */
   sliceMs: number;
+  /** Control connections one non-root user may hold at once (root has its own reserve). */
+  connectionsPerUser: number;
+  /** Seconds a control connection may sit with no request in flight and no stream before it is closed. */
+  idleTimeout: number;
 }
 
 export function defaultSettings(): Settings {
@@ -35,6 +39,8 @@ export function defaultSettings(): Settings {
     restartWindow: 6,
     socketGroup: '',
     sliceMs: 100,
+    connectionsPerUser: 32,
+    idleTimeout: 120,
   };
 }
 
@@ -48,6 +54,8 @@ const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> 
   restart_window: { key: 'restartWindow', min: 0, max: 3600 },
   socket_group: { key: 'socketGroup' },
   slice_ms: { key: 'sliceMs', min: 1, max: 1000 },
+  connections_per_user: { key: 'connectionsPerUser', min: 1, max: 256 },
+  idle_timeout: { key: 'idleTimeout', min: 1, max: 86400 },
 };
 
 export function settingsFile(stateDir: string): string {
