@@ -26,6 +26,9 @@ const MAX_LONG_LIVED = 8;
 const MAX_CONNECTIONS = 256;
 /** Root's own reserve, not shared with anyone: root always gets in to repair things. */
 const MAX_ROOT_CONNECTIONS = 64;
+/** A refused connection is kept half-open this long so that its client reads why. */
+const REFUSED_LINGER_MS = 2000;
+const MAX_REFUSED_LINGERING = 64;
 /** A frame must be complete this long after its first byte arrived: one deadline per
  * frame (a trickle of bytes does not extend it), or the connection is closed. */
 const PARTIAL_FRAME_TIMEOUT_MS = 10_000;
@@ -95,6 +98,8 @@ export class ControlServer {
   /** Open connections per uid (root's included). */
   private readonly byUid = new Map<number, number>();
   private nonRoot = 0;
+  /** Refused connections still being told why. */
+  private lingering = 0;
 
   constructor(
     private readonly sup: Supervisor,
@@ -164,10 +169,23 @@ export class ControlServer {
     const refused = this.admit(peer);
     if (refused) {
       this.log.warn(`${refused}; refusing one (pid ${peer.pid})`);
-      // Said once, best effort; the client sees it as the answer to its first request.
+      // Said once: the client reads it as the answer to its first request. Only our side is
+      // shut, so that request can still be written (no EPIPE hiding the reason); the socket
+      // is gone when the client closes or after REFUSED_LINGER_MS, and at most
+      // MAX_REFUSED_LINGERING of them wait at once.
       sock.on('error', () => undefined);
+      sock.on('data', () => undefined);
       sock.end(encodeFrame({ id: 0, ok: false, error: { code: 'ERR_VMSUP_TOO_MANY_CONNECTIONS', message: refused } }));
-      sock.destroySoon();
+      if (this.lingering >= MAX_REFUSED_LINGERING) {
+        sock.destroySoon();
+        return;
+      }
+      this.lingering++;
+      const t = setTimeout(() => sock.destroy(), REFUSED_LINGER_MS);
+      sock.once('close', () => {
+        clearTimeout(t);
+        this.lingering--;
+      });
       return;
     }
     const st: ConnState = { sock, peer, longLived: 0 };
