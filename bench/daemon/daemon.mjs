@@ -198,6 +198,8 @@ try {
     const flooder = loadUser(LOAD_USERS[1], ['flood', 'flooded', String(LOAD_SECONDS)]);
     await sleep(1000);
     const loaded = [];
+    const cpu0 = cpuTicks(daemon.pid);
+    const w0 = Date.now();
     const until = Date.now() + (LOAD_SECONDS - 2) * 1000;
     while (Date.now() < until && loaded.length < 5000) {
       const t0 = process.hrtime.bigint();
@@ -205,10 +207,11 @@ try {
       loaded.push(Number(process.hrtime.bigint() - t0) / 1e6);
       await sleep(2);
     }
+    const cpuLoaded = (100 * (cpuTicks(daemon.pid) - cpu0)) / CLK_TCK / ((Date.now() - w0) / 1000);
     const { waits } = await flooder.line();
     const st = await c.request('stats', {});
     console.log(`\n## status under load: one user holds ${held} idle connections, another floods waits (${LOAD_SECONDS} s)`);
-    console.log(`waits sent and abandoned by the flooder: ${waits} (${Math.round(waits / LOAD_SECONDS)}/s); daemon afterwards: ${st.connections} connections, ${st.waiters} waiters`);
+    console.log(`waits sent and abandoned by the flooder: ${waits} (${Math.round(waits / LOAD_SECONDS)}/s); vmsupd CPU meanwhile ${cpuLoaded.toFixed(0)} % of one core; afterwards ${st.connections} connections, ${st.waiters} waiters`);
     console.log(`status round-trip (${loaded.length} requests, ${NDEF + 1} VMs): median ${ms(pct(loaded, 50))}, p99 ${ms(pct(loaded, 99))} (bar: p99 < 10 ms; unloaded p99 ${ms(pct(rt, 99))}, ratio ${(pct(loaded, 99) / pct(rt, 99)).toFixed(2)})`);
     holder.p.kill('SIGKILL');
     await c.request('stop', { vm: 'flooded', force: true, wait: true });
