@@ -100,6 +100,8 @@ export class ControlServer {
   private nonRoot = 0;
   /** Refused connections still being told why. */
   private lingering = 0;
+  private refusedLoggedAt = 0;
+  private refusedSinceLog = 0;
 
   constructor(
     private readonly sup: Supervisor,
@@ -168,7 +170,13 @@ export class ControlServer {
     }
     const refused = this.admit(peer);
     if (refused) {
-      this.log.warn(`${refused}; refusing one (pid ${peer.pid})`);
+      // One line per 10 s at most: a client hammering the socket must not fill the log.
+      this.refusedSinceLog++;
+      if (Date.now() - this.refusedLoggedAt >= 10_000) {
+        this.log.warn(`${refused}; refused ${this.refusedSinceLog} connection(s) since the last such line (pid ${peer.pid})`);
+        this.refusedLoggedAt = Date.now();
+        this.refusedSinceLog = 0;
+      }
       // Said once: the client reads it as the answer to its first request. Only our side is
       // shut, so that request can still be written (no EPIPE hiding the reason); the socket
       // is gone when the client closes or after REFUSED_LINGER_MS, and at most
