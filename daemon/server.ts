@@ -333,7 +333,8 @@ export class ControlServer {
         }
         const id = req.id;
         const type = req.type;
-        this.log.debug(`uid ${peer.uid}: ${type} ${JSON.stringify(req.params)}`);
+        // Guarded: under a flood the JSON of every request would be built for nothing.
+        if (this.log.verbose) this.log.debug(`uid ${peer.uid}: ${type} ${JSON.stringify(req.params)}`);
         const long = isLongLived(type, req.params as Record<string, unknown>);
         let work: Promise<unknown>;
         if (long && st.longLived >= MAX_LONG_LIVED) {
