@@ -298,3 +298,45 @@ describe('F6: idle connections', () => {
     }
   });
 });
+
+describe('F19: the shape check', () => {
+  /** One request on a fresh connection; the answer frame, or undefined if none came. */
+  async function ask(req: Record<string, unknown>): Promise<Record<string, unknown> | undefined> {
+    const s = await connect();
+    const rd = reader(s);
+    s.write(rawFrame(JSON.stringify(req)));
+    const f = await rd.next(req.id as number).catch(() => undefined);
+    s.destroy();
+    return f;
+  }
+  function rawFrame(json: string): Buffer {
+    const b = Buffer.from(json);
+    const h = Buffer.alloc(4);
+    h.writeUInt32BE(b.length);
+    return Buffer.concat([h, b]);
+  }
+
+  test.each(['__proto__', 'constructor', 'toString'])('a field named "%s" is refused, not ignored', async (k) => {
+    const s = await connect();
+    const rd = reader(s);
+    // Written as text: an object literal would not carry "__proto__" as a field.
+    s.write(rawFrame(`{"id":5,"type":"define","params":{"name":"proto-${k.replace(/_/g, '')}","config":{"kernel":${JSON.stringify(IDLE)},"${k}":{"memory":1}}}}`));
+    const f = await rd.next(5);
+    expect(f).toMatchObject({ ok: false, error: { code: 'ERR_VMSUP_BAD_REQUEST', message: `malformed request: params.config has an unknown field "${k}"` } });
+    s.destroy();
+    expect(await d.status(`proto-${k.replace(/_/g, '')}`)).toBeUndefined();
+  });
+
+  test('a memory size that is not a whole number of 4 KiB pages is refused at define', async () => {
+    const f = await ask({ id: 6, type: 'define', params: { name: 'oddmem', config: { kernel: IDLE, memory: (64 << 20) + 512 } } });
+    expect(f).toMatchObject({ ok: false, error: { message: 'malformed request: params.config.memory must be a multiple of 4 KiB' } });
+    expect(await d.status('oddmem')).toBeUndefined();
+  });
+
+  test('--owner a:b:c is refused', async () => {
+    const r = await d.vmsup(['define', '-b', IDLE, '--owner', `${ALICE}:${GROUP}:x`, 'threeparts']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/owner must be user, user:group or :group/);
+    expect(await d.status('threeparts')).toBeUndefined();
+  });
+});
