@@ -7,7 +7,7 @@ import { groupName, peerFromCred, userName } from '../daemon/access.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import { encodeFrame, FrameDecoder } from '../daemon/protocol/frames.js';
 import { terminalSafe } from './format.js';
-import { parseResponse, type EventRecord, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
+import { PAGED, parseResponse, type EventRecord, type Params, type RequestType, type Results } from '../daemon/protocol/messages.js';
 
 /** vmctl's -v: how many; 1 says which socket is used, 2 also each request. */
 let verbose = 0;
@@ -45,9 +45,14 @@ export function connectError(socketPath: string, e: NodeJS.ErrnoException): Vmsu
 
 export class Client {
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { type: RequestType; pages: unknown[][]; resolve: (v: unknown) => void; reject: (e: Error) => void }
+  >();
   private readonly decoder = new FrameDecoder();
   private readonly listeners = new Map<number, (ev: EventRecord) => void>();
+  /** Why the connection ended, once it has: every later request fails with it. */
+  private fatal?: Error;
   private constructor(private readonly sock: net.Socket) {
     sock.on('data', (chunk: Buffer) => {
       let frames;
@@ -72,17 +77,29 @@ export class Client {
           continue;
         }
         const p = this.pending.get(res.id);
+        if ('page' in res) {
+          // One page of a list too long for a frame (protocol PAGED): kept until the final answer.
+          if (p) p.pages.push(res.page);
+          continue;
+        }
         if (!p) {
           // id 0: the daemon rejected a frame before it could read its id.
-          if (res.id === 0 && !res.ok) this.failAll(new VmsupError(res.error.code, res.error.message, res.error.hint));
+          if (res.id === 0 && !res.ok) {
+            // Also the answer to requests not sent yet: e.g. "too many connections" on accept.
+            this.fatal = new VmsupError(res.error.code, res.error.message, res.error.hint);
+            this.failAll(this.fatal);
+          }
           continue;
         }
         this.pending.delete(res.id);
-        if (res.ok) p.resolve(res.result);
+        if (res.ok) p.resolve(p.pages.length ? joinPages(p.type, res.result, p.pages) : res.result);
         else p.reject(new VmsupError(res.error.code, res.error.message, res.error.hint));
       }
     });
-    sock.on('close', () => this.failAll(new VmsupError('DISCONNECTED', 'vmsupd closed the connection')));
+    sock.on('close', () => {
+      this.fatal ??= new VmsupError('DISCONNECTED', 'vmsupd closed the connection');
+      this.failAll(this.fatal);
+    });
     sock.on('error', (e) => this.failAll(e));
   }
 
@@ -110,7 +127,8 @@ export class Client {
     const id = this.nextId++;
     if (verbose > 1) say(`request ${id}: ${type}`);
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (this.fatal) return reject(this.fatal);
+      this.pending.set(id, { type, pages: [], resolve: resolve as (v: unknown) => void, reject });
       this.sock.write(encodeFrame({ id, type, params }));
     });
   }
@@ -119,6 +137,15 @@ export class Client {
     this.sock.end();
     this.sock.destroy();
   }
+}
+
+/** Puts the pages of a paged answer back into the list field the protocol names for its type. */
+function joinPages(type: RequestType, result: unknown, pages: unknown[][]): unknown {
+  const field = PAGED[type];
+  if (!field || result === null || typeof result !== 'object' || !Array.isArray((result as Record<string, unknown>)[field]))
+    throw new VmsupError('BAD_FRAME', 'unexpected response received from vmsupd');
+  const r = result as Record<string, unknown[]>;
+  return { ...r, [field]: pages.flat().concat(r[field]) };
 }
 
 /** Connects, makes one request, disconnects. */

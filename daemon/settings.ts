@@ -40,6 +40,10 @@ export interface Settings {
    * none older than this many days (0 = no age limit). */
   eventLogMax: number;
   eventLogDays: number;
+  /** Control connections one non-root user may hold at once (root has its own reserve). */
+  connectionsPerUser: number;
+  /** Seconds a control connection may sit with no request in flight and no stream before it is closed. */
+  idleTimeout: number;
 }
 
 export function defaultSettings(): Settings {
@@ -62,6 +66,8 @@ export function defaultSettings(): Settings {
     memoryOvercommit: 1,
     eventLogMax: 100_000,
     eventLogDays: 365,
+    connectionsPerUser: 32,
+    idleTimeout: 120,
   };
 }
 
@@ -88,6 +94,8 @@ const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> 
   memory_overcommit: { key: 'memoryOvercommit', min: 0.01, max: 100 },
   event_log_max: { key: 'eventLogMax', min: 0, max: 1e9 },
   event_log_days: { key: 'eventLogDays', min: 0, max: 36_500 },
+  connections_per_user: { key: 'connectionsPerUser', min: 1, max: 256 },
+  idle_timeout: { key: 'idleTimeout', min: 1, max: 86400 },
 };
 
 export function settingsFile(stateDir: string): string {

@@ -45,6 +45,7 @@ import {
 } from './access.js';
 import type { Logger } from './log.js';
 import type { Connection } from './server.js';
+import { requestScope } from './request-scope.js';
 import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
 import { VmMetrics } from './metrics.js';
@@ -131,6 +132,11 @@ export interface WebHooks {
   issueLogin(peer: Peer): { url: string; expires: string };
 }
 
+interface Waiter {
+  states: VmState[];
+  resolve(ev: EventRecord): void;
+}
+
 export const ROOT_PEER: Peer = { pid: process.pid, uid: 0, gid: 0, groups: new Set([0]) };
 
 function who(peer: Peer): string {
@@ -159,6 +165,9 @@ export class Supervisor {
   /** VMs whose database rows are behind a deferred write: the live record, or null once forgotten. */
   private readonly unsaved = new Map<number, VmRecord | null>();
   private trimTimer?: NodeJS.Timeout;
+  /** until()'s waiters by VM id, and `events -f` followers: see dispatch(). */
+  private readonly waiters = new Map<number, Set<Waiter>>();
+  private readonly followers = new Set<(ev: EventRecord) => void>();
 
   constructor(
     readonly stateDir: string,
@@ -178,6 +187,7 @@ export class Supervisor {
       resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
     });
     this.ttyGid = lookupGroup('tty') ?? -1;
+    this.events.on('event', (ev) => this.dispatch(ev));
     // One sample a second of every running VM, read from what the workers already publish.
     this.metricsTimer = setInterval(() => this.sampleMetrics(), 1000);
     this.metricsTimer.unref();
@@ -358,19 +368,68 @@ export class Supervisor {
     return this.repo.listVms().flatMap((v) => this.fresh(v) ?? []);
   }
 
-  /** Resolves when the VM with this id reaches one of `states` (or is forgotten). */
+  /** Resolves when the VM with this id reaches one of `states` (or is forgotten).
+   * Inside a request (requestScope), the waiter goes away when the client leaves:
+   * the promise then rejects with DISCONNECTED. Waiters sit in one Set per VM,
+   * dispatched by a single 'event' listener, so adding or dropping one is O(1)
+   * however many there are (eventemitter3 rebuilds its listener array on every off()). */
   private until(vmId: number, states: VmState[]): Promise<EventRecord> {
-    return new Promise((resolve) => {
-      const on = (ev: EventRecord) => {
-        if (ev.vmId !== vmId) return;
-        if ((states as string[]).includes(ev.to) || ev.to === 'undefined') {
-          this.events.off('event', on);
-          resolve(ev);
-        }
+    const signal = requestScope.getStore()?.signal;
+    const p = new Promise<EventRecord>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(new VmsupError('DISCONNECTED', 'the client closed the connection'));
+        return;
+      }
+      let set = this.waiters.get(vmId);
+      if (!set) this.waiters.set(vmId, (set = new Set()));
+      const onAbort = () => {
+        this.dropWaiter(vmId, w);
+        reject(new VmsupError('DISCONNECTED', 'the client closed the connection'));
       };
-      this.events.on('event', on);
+      const w: Waiter = {
+        states,
+        resolve: (ev) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(ev);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      set.add(w);
     });
+    // A caller that failed after creating the wait may never await it: its
+    // rejection on disconnect must not become an unhandled rejection.
+    p.catch(() => undefined);
+    return p;
   }
+
+  private dropWaiter(vmId: number, w: Waiter): void {
+    const set = this.waiters.get(vmId);
+    if (!set) return;
+    set.delete(w);
+    if (set.size === 0) this.waiters.delete(vmId);
+  }
+
+  /** The one 'event' listener behind until() and `events -f`. */
+  private dispatch(ev: EventRecord): void {
+    const set = ev.vmId !== null ? this.waiters.get(ev.vmId) : undefined;
+    if (set) {
+      for (const w of set) {
+        if ((w.states as string[]).includes(ev.to) || ev.to === 'undefined') {
+          this.dropWaiter(ev.vmId!, w);
+          w.resolve(ev);
+        }
+      }
+    }
+    for (const f of this.followers) f(ev);
+  }
+
+  /** Held waiters and listeners: what a leak would grow (`stats`). */
+  waiterStats(): { waiters: number; eventListeners: number } {
+    let waiters = this.followers.size;
+    for (const set of this.waiters.values()) waiters += set.size;
+    return { waiters, eventListeners: this.events.listenerCount('event') };
+  }
+
 
   // ---- helpers ------------------------------------------------------------
 
@@ -1058,8 +1117,8 @@ export class Supervisor {
         if (e.vmId !== null) owned.add(e.vmId);
         conn.push({ id: reqId, event: e });
       }
-      this.events.on('event', on);
-      return { events: [], follow: new Promise<void>((resolve) => conn.onClose(() => (this.events.off('event', on), resolve()))) };
+      this.followers.add(on);
+      return { events: [], follow: new Promise<void>((resolve) => conn.onClose(() => (this.followers.delete(on), resolve()))) };
     });
     if (res.follow) await res.follow;
     return { events: res.events };

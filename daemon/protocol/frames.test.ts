@@ -91,3 +91,58 @@ describe('parseRequest', () => {
     expect(refused).toBeGreaterThan(0);
   });
 });
+
+describe('FrameDecoder cost (issue 8 F14)', () => {
+  test('a 256 KiB frame arriving one byte at a time decodes (each byte copied once, not once per chunk)', () => {
+    const big = encodeFrame({ id: 1, type: 'status', params: { vm: 'v' }, pad: 'x'.repeat(MAX_FRAME - 64) });
+    const dec = new FrameDecoder();
+    const got: unknown[] = [];
+    // Quadratic re-concatenation would copy ~34 GB here and never finish.
+    for (let i = 0; i < big.length; i++) got.push(...dec.push(big.subarray(i, i + 1)));
+    expect(got).toHaveLength(1);
+    expect(dec.pending).toBe(0);
+    expect(dec.frames).toBe(1);
+  });
+
+  test('pending counts the header of a frame whose body has not come', () => {
+    const f = encodeFrame({ id: 1 });
+    const dec = new FrameDecoder();
+    dec.push(f.subarray(0, 2));
+    expect(dec.pending).toBe(2);
+    dec.push(f.subarray(2, 6));
+    expect(dec.pending).toBe(6);
+    expect(dec.push(f.subarray(6))).toEqual([{ id: 1 }]);
+    expect(dec.pending).toBe(0);
+  });
+});
+
+describe('shape checks (issue 8 F19)', () => {
+  test.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'])('an inherited name "%s" is an unknown field', (k) => {
+    // JSON.parse makes "__proto__" an own property, as a hostile client's frame would.
+    const params = JSON.parse(`{"vm":"a","${k}":{"x":1}}`);
+    expect(() => parseRequest({ id: 1, type: 'status', params })).toThrow(`unknown field "${k}"`);
+    const config = JSON.parse(`{"${k}":1}`);
+    expect(() => parseRequest({ id: 1, type: 'define', params: { name: 'a', config } })).toThrow(`unknown field "${k}"`);
+  });
+
+  test('checked params have no prototype to pollute', () => {
+    const r = parseRequest({ id: 1, type: 'define', params: { name: 'a', config: { cpus: 1 } } });
+    expect(Object.getPrototypeOf(r.params)).toBeNull();
+    expect(Object.getPrototypeOf((r.params as { config: object }).config)).toBeNull();
+  });
+
+  test('a memory size that is not a multiple of 4 KiB is refused', () => {
+    const def = (memory: number) => () => parseRequest({ id: 1, type: 'define', params: { name: 'a', config: { memory } } });
+    expect(def((64 << 20) + 1)).toThrow(/multiple of 4 KiB/);
+    expect(def((64 << 20) + 2048)).toThrow(/multiple of 4 KiB/);
+    expect(def((64 << 20) + 4096)).not.toThrow();
+  });
+
+  test.each(['a:b:c', ':', '::', 'a::'])('--owner %j is refused', (owner) => {
+    expect(() => parseRequest({ id: 1, type: 'define', params: { name: 'a', config: { owner } } })).toThrow(/user, user:group or :group/);
+  });
+
+  test.each(['alice', 'alice:staff', ':staff', 'alice:'])('--owner %j has the right shape', (owner) => {
+    expect(() => parseRequest({ id: 1, type: 'define', params: { name: 'a', config: { owner } } })).not.toThrow();
+  });
+});

@@ -82,10 +82,12 @@ type FromShape<S extends Shape, O extends keyof S = never> = { [K in Exclude<key
 const obj = <S extends Shape, O extends keyof S = never>(shape: S, optional: O[] = []): Check<FromShape<S, O>> => (v, w) => {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(w, 'must be an object');
   const rec = v as Record<string, unknown>;
-  for (const k of Object.keys(rec)) if (!(k in shape)) bad(w, `has an unknown field "${k}"`);
-  const out: Record<string, unknown> = {};
+  // Own properties only: `k in shape` would let "__proto__", "constructor" or
+  // "toString" through, which every object inherits.
+  for (const k of Object.keys(rec)) if (!Object.hasOwn(shape, k)) bad(w, `has an unknown field "${k}"`);
+  const out: Record<string, unknown> = Object.create(null);
   for (const [k, check] of Object.entries(shape)) {
-    if (rec[k] === undefined) {
+    if (!Object.hasOwn(rec, k) || rec[k] === undefined) {
       if (!(optional as string[]).includes(k)) bad(w, `lacks the field "${k}"`);
       continue;
     }
@@ -95,6 +97,22 @@ const obj = <S extends Shape, O extends keyof S = never>(shape: S, optional: O[]
 };
 
 // ---- VM configuration -----------------------------------------------------
+
+/** Guest RAM is mapped in 4 KiB pages (RISC-V privileged spec §4.3, Sv39/Sv48 base pages):
+ * a size that is not a whole number of pages could be defined but never started. */
+export const PAGE_SIZE = 4096;
+const memory: Check<number> = (v, w) => {
+  const n = int(LIMITS.memoryMin, LIMITS.memoryMax)(v, w);
+  if (n % PAGE_SIZE !== 0) bad(w, 'must be a multiple of 4 KiB');
+  return n;
+};
+/** "user", "user:group" or ":group": at most one colon, and a user or a group named. */
+const owner: Check<string> = (v, w) => {
+  const s = str(65, 1)(v, w);
+  const parts = s.split(':');
+  if (parts.length > 2 || parts.every((x) => x === '')) bad(w, 'must be user, user:group or :group');
+  return s;
+};
 
 const path = str(LIMITS.pathMaxBytes, 1);
 /** A disk as a client gives it: no format = detect it once (qcow2 by its
@@ -110,7 +128,7 @@ export interface DiskSpec {
 
 const configShape = obj(
   {
-    memory: int(LIMITS.memoryMin, LIMITS.memoryMax),
+    memory,
     cpus: int(LIMITS.cpusMin, LIMITS.cpusMax),
     kernel: path,
     initrd: path,
@@ -119,7 +137,7 @@ const configShape = obj(
     disks: arr(diskShape, LIMITS.disksMax),
     bootDevice: oneOf('disk', 'net', 'cdrom'),
     /** root only: "user", "user:group" or ":group" */
-    owner: str(65, 1),
+    owner,
   },
   ['memory', 'cpus', 'kernel', 'initrd', 'cmdline', 'bios', 'disks', 'bootDevice', 'owner'],
 );
@@ -153,7 +171,15 @@ export const REQUESTS = {
   metrics: obj({ vm: vmRef, history: int(1, 600) }, ['vm', 'history']),
   /** A one-time login URL for the web interface, bound to the caller's uid. */
   'web-login': obj({}),
+  /** root only: the daemon's own resource use (connections, waiters, listeners), for soak tests and operators. */
+  stats: obj({}),
 };
+
+/** Requests whose answer holds a list that may outgrow one frame (10,000 definitions,
+ * `events -n 10000`): the server sends such a list in pages, `{id, page: [...]}` frames,
+ * then the final `{id, ok: true, result}` with that list empty; the client joins the pages
+ * back in order. Any request may be added here; the mechanism knows nothing of its type. */
+export const PAGED: { readonly [K in RequestType]?: string } = { status: 'vms', events: 'events' };
 export type RequestType = keyof typeof REQUESTS;
 export type Params<K extends RequestType> = ReturnType<(typeof REQUESTS)[K]>;
 
@@ -232,6 +258,18 @@ export interface Results {
   console: { vm: VmInfo; tty: string; history: string };
   metrics: { vms: { info: VmInfo; history: MetricSample[] }[] };
   'web-login': { url: string; expires: string };
+  stats: DaemonStats;
+}
+
+export interface DaemonStats {
+  /** Open control connections, in all and per uid. */
+  connections: number;
+  connectionsByUid: Record<string, number>;
+  /** Long-lived requests (wait, stop -w, start, events -f) being held. */
+  longLived: number;
+  /** Pending state waiters and 'event' listeners in the supervisor. */
+  waiters: number;
+  eventListeners: number;
 }
 
 // ---- frames on the wire -----------------------------------------------------
@@ -249,7 +287,8 @@ export interface ErrorBody {
 export type ResponseFrame =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: ErrorBody }
-  | { id: number; event: EventRecord };
+  | { id: number; event: EventRecord }
+  | { id: number; page: unknown[] };
 
 /** Shape-checks a decoded request frame; throws VmsupError('BAD_REQUEST'). */
 export function parseRequest(frame: Record<string, unknown>): { id: number; type: RequestType; params: unknown } {
@@ -266,6 +305,7 @@ export function parseRequest(frame: Record<string, unknown>): { id: number; type
 export function parseResponse(frame: Record<string, unknown>): ResponseFrame {
   if (typeof frame.id !== 'number') throw new VmsupError('BAD_FRAME', 'unexpected response received from vmsupd');
   if (frame.ok === true) return { id: frame.id, ok: true, result: frame.result };
+  if (Array.isArray(frame.page)) return { id: frame.id, page: frame.page };
   const ev = frame.event as EventRecord | undefined;
   if (ev && typeof ev === 'object' && typeof ev.vm === 'string' && typeof ev.to === 'string' && typeof ev.reason === 'string')
     return { id: frame.id, event: ev };
