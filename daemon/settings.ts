@@ -76,7 +76,8 @@ export function userRunningShare(s: Settings): number {
   return s.userMaxRunning > 0 ? Math.min(s.userMaxRunning, s.maxRunning) : Math.max(1, Math.floor(s.maxRunning / 2));
 }
 
-const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> = {
+/** vmsupd.conf's keys, each with the setting it sets and its bounds. */
+export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> = {
   max_running: { key: 'maxRunning', min: 1, max: 1024 },
   autostart_parallel: { key: 'autostartParallel', min: 1, max: 1024 },
   autostart_delay: { key: 'autostartDelay', min: 0, max: 3600 },
@@ -115,11 +116,11 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
     const line = raw.replace(/#.*/, '').trim();
     if (!line) return;
     const m = /^([a-z_]+)\s*=\s*(.*)$/.exec(line);
-    if (!m || !KEYS[m[1]]) {
+    if (!m || !SETTING_KEYS[m[1]]) {
       warn(`vmsupd.conf:${i + 1}: unknown setting: ${line}`);
       return;
     }
-    const spec = KEYS[m[1]];
+    const spec = SETTING_KEYS[m[1]];
     if (spec.key === 'socketGroup') {
       s.socketGroup = m[2];
       return;

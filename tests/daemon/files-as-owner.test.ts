@@ -37,11 +37,13 @@ function own(file: string, user: string, mode: number, data: Buffer | string = B
   return file;
 }
 
-/** A qcow2 overlay owned by alice whose backing file is `backing` (built as root). */
+/** A qcow2 overlay owned by alice whose backing file is `backing` (built as root,
+ * without opening the backing file: the daemon's own database is locked while it runs). */
 function overlay(name: string, backing: string): string {
   const f = path.join(aliceDir, name);
   fs.rmSync(f, { force: true });
-  blockAddon().createImage(f, 'qcow2', 1 << 20, { backing, backingFormat: 'raw' });
+  const r = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-u', '-b', backing, '-F', 'raw', f, '1M'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`qemu-img create: ${r.stderr}`);
   fs.chownSync(f, aliceUid, aliceUid);
   fs.chmodSync(f, 0o600);
   return f;
@@ -75,7 +77,8 @@ beforeAll(async () => {
   expect(sh('useradd', ['-M', '-U', '-G', GROUP, BOB])).toBe(0);
   aliceUid = uidOf(ALICE);
   // One worker slot: a second VM waits in the queue (the FIFO test needs that).
-  d = await Daemon.create({ max_running: 1, autostart_delay: 0 }, ['--group', GROUP]);
+  // user_max_running: the tests queue a user's VMs behind a full pool on purpose.
+  d = await Daemon.create({ max_running: 1, user_max_running: 8, autostart_delay: 0 }, ['--group', GROUP]);
   aliceDir = path.join(d.dir, 'alice');
   bobDir = path.join(d.dir, 'bob');
   fs.mkdirSync(aliceDir, { mode: 0o700 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { expect, test } from 'vitest';
 import { repoRoot } from '../daemon/harness.js';
 import { commands } from '../../cli/commands.js';
-import { defaultSettings } from '../../daemon/settings.js';
+import { SETTING_KEYS } from '../../daemon/settings.js';
 
 const MAN = path.join(repoRoot, 'man');
 const PAGES = ['vmsup.8', 'vmsupd.8', 'vmsup.conf.5'];
@@ -25,6 +25,7 @@ test('vmsup(8) documents every command of the CLI', () => {
 
 test('vmsup.conf(5) documents every setting', () => {
   const text = fs.readFileSync(path.join(MAN, 'vmsup.conf.5'), 'utf8');
-  const keys = Object.keys(defaultSettings()).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`));
+  // The keys vmsupd.conf takes, as the settings parser reads them.
+  const keys = Object.keys(SETTING_KEYS);
   for (const k of keys) expect(text, k).toMatch(new RegExp(`^\\.It Ic ${k}\\b|Ic ${k} Ar`, 'm'));
 });
