@@ -7,6 +7,7 @@ import { defineCommand } from './define.js';
 import { disableCommand } from './disable.js';
 import { enableCommand } from './enable.js';
 import { eventsCommand } from './events.js';
+import { loadCommand } from './load.js';
 import { logCommand } from './log.js';
 import { pauseCommand } from './pause.js';
 import { reloadCommand } from './reload.js';
@@ -29,6 +30,7 @@ export const commands: CommandDefinition[] = [
   disableCommand,
   enableCommand,
   eventsCommand,
+  loadCommand,
   logCommand,
   pauseCommand,
   reloadCommand,

@@ -3,7 +3,7 @@ import { EXIT_OK, type CommandDefinition } from './command.js';
 import { call, say } from './client.js';
 import { parseVmArgs, VM_LONG_OPTIONS, VM_OPTIONS_USAGE } from './vmopts.js';
 
-const USAGE = `define ${VM_OPTIONS_USAGE} [--json] name`;
+const USAGE = `define [--replace] ${VM_OPTIONS_USAGE} [--json] name`;
 
 export const defineCommand: CommandDefinition = {
   names: ['define'],
@@ -16,9 +16,10 @@ export const defineCommand: CommandDefinition = {
       name: a.name!,
       config: a.config,
       ...(a.template !== undefined ? { template: a.template } : {}),
+      ...(a.replace ? { replace: true } : {}),
     });
     if (a.json) return { output: JSON.stringify(res.vm), exitCode: EXIT_OK };
-    say(`defined vm ${res.vm.id} (${res.vm.name})`);
+    say(`${a.replace ? 'redefined' : 'defined'} vm ${res.vm.id} (${res.vm.name})`);
     return { exitCode: EXIT_OK };
   },
 };

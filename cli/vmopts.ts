@@ -20,12 +20,14 @@ export interface VmArgs {
   template?: string;
   console: boolean;
   json: boolean;
+  /** define --replace: change an existing definition in place. */
+  replace: boolean;
 }
 
 /** Parses vmctl-style options; `allowConsole` enables -c (start only). */
 export function parseVmArgs(args: string[], usage: string, allowConsole: boolean): VmArgs {
   const cfg: VmConfigInput = {};
-  const out: VmArgs = { config: cfg, console: false, json: false };
+  const out: VmArgs = { config: cfg, console: false, json: false, replace: false };
   const fail = (msg: string): never => {
     throw new VmsupError('USAGE', `${msg}\nusage: vmsup ${usage}`);
   };
@@ -89,6 +91,10 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         break;
       case '--json':
         out.json = true;
+        break;
+      case '--replace':
+        if (allowConsole) fail(`unknown option: ${a}`);
+        out.replace = true;
         break;
       case '-i':
       case '-n':

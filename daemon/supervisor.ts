@@ -29,6 +29,7 @@ import {
   type Params,
   type Results,
   type StopOutcome,
+  type AllowInstance,
   type VmConfigInput,
   type VmInfo,
   type VmState,
@@ -459,6 +460,8 @@ export class Supervisor {
       enabled: live.enabled,
       transient: live.transient,
       template: live.template,
+      source: live.source,
+      allowInstance: live.allowInstance,
       kernel: live.kernel,
       initrd: live.initrd,
       cmdline: live.cmdline,
@@ -514,6 +517,8 @@ export class Supervisor {
       enabled: false,
       transient,
       template: base?.name ?? null,
+      source: null,
+      allowInstance: null,
     };
     if (def.bootDevice && def.bootDevice !== 'disk')
       throw new VmsupError('UNSUPPORTED', `boot device ${def.bootDevice} is not supported yet (only disk)`);
@@ -785,20 +790,44 @@ export class Supervisor {
     });
   }
 
+  /**
+   * Defines a VM, or with `replace` changes an existing definition in place
+   * (same id; a running VM gets it at its next start). `dryRun` checks all a
+   * define would (names, quotas, instance rules, the files as the owner) and
+   * stores nothing: `vmsup load` checks a whole vm.conf so before it applies it.
+   */
   async define(peer: Peer, p: Params<'define'>): Promise<Results['define']> {
-    const def = await this.call(() => {
+    const plan = await this.call(() => {
       checkVmName(p.name);
-      if (this.find(p.name)) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
-      const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
-      if (p.template !== undefined && !template) throw new VmsupError('NO_VM', 'invalid template');
+      const existing = this.find(p.name);
+      if (existing && !p.replace) throw new VmsupError('EXISTS', `vm ${p.name} already exists`, 'define --replace changes it in place');
+      if (existing && !mayControl(peer, existing))
+        throw new VmsupError('PERMISSION', `permission denied: vm ${existing.name} belongs to another user`);
+      if (existing?.transient) throw new VmsupError('TRANSIENT', `vm ${existing.name} is transient: it cannot be redefined while it exists`);
+      const template = p.template !== undefined ? this.instanceParent(peer, p.template, p.config, p.allowInstance) : undefined;
       const def = this.buildDefinition(peer, p.name, p.config, template, false);
-      this.checkDefinitionQuota(def);
-      return def;
+      if (existing && p.config.owner === undefined) {
+        // A new definition of a VM keeps its owner unless it names one.
+        def.ownerUid = existing.ownerUid;
+        def.ownerGid = existing.ownerGid;
+      }
+      def.enabled = p.enabled ?? existing?.enabled ?? false;
+      def.source = p.source ?? null;
+      def.allowInstance = p.allowInstance ?? null;
+      if (!existing) this.checkDefinitionQuota(def);
+      return { def, existingId: existing?.id };
     });
+    const { def } = plan;
     // Outside the mailbox: opening files may take a while. As the owner; pins disk formats.
     await checkDefinitionFiles(def, formatRequests(p.config.disks, def.disks));
     return this.call(() => {
-      if (this.find(p.name)) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
+      const existing = this.find(p.name);
+      if (existing?.id !== plan.existingId) throw new VmsupError('EXISTS', `vm ${p.name} changed while it was being defined: try again`);
+      if (p.dryRun) {
+        const probe: VmRecord = { ...def, id: existing?.id ?? 0, state: existing?.state ?? 'stopped', tty: null, tid: null, startedAt: null, reason: null };
+        return { vm: this.info(probe) };
+      }
+      if (existing) return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
       this.checkDefinitionQuota(def);
       const vm = this.create(def, `defined by ${who(peer)}`);
       this.log.info(`${vm.name}: defined by ${who(peer)}`);
@@ -806,10 +835,75 @@ export class Supervisor {
     });
   }
 
+  /** Stores a VM's new definition (same id); a running VM keeps its old one until it stops. */
+  private redefine(vm: VmRecord, def: VmDefinition, reason: string): VmRecord {
+    if (this.deferred.length > 0)
+      throw new VmsupError('STORAGE', `cannot store vm ${def.name}: the database refuses writes (${this.storageProblem})`, 'vmsupd retries its pending writes; try again later');
+    const time = new Date().toISOString();
+    let seq: number;
+    try {
+      seq = this.repo.replace(vm.id, vm.state, def, reason, time);
+    } catch (e) {
+      throw new VmsupError('STORAGE', `cannot store vm ${def.name}: ${(e as Error).message}`);
+    }
+    this.log.info(`${vm.name}: ${reason}`);
+    this.events.emit('event', { seq, time, vmId: vm.id, vm: vm.name, from: vm.state, to: vm.state, reason });
+    const r = this.running.get(vm.id);
+    if (r) r.vm.enabled = def.enabled; // autostart follows at once; the rest at the next start
+    return r?.vm ?? this.byId(vm.id) ?? vm;
+  }
+
+  /**
+   * The parent of a new instance (`start -t`, `define -t`, vm.conf's
+   * `vm NAME instance PARENT`), checked as vmd checks instances: root may make
+   * any; another user only of a VM they own or whose `allow instance` names
+   * them (`owner user`, `owner :group`, `owner user:group`), and the instance
+   * may change only what `allow instance` lists (boot, cdrom, disk, interface,
+   * memory, instance: may itself allow instances).
+   */
+  private instanceParent(peer: Peer, ref: string, cfg: VmConfigInput | undefined, allow: AllowInstance | undefined): VmRecord {
+    const parent = this.find(ref);
+    if (!parent) throw new VmsupError('NO_VM', `invalid template: vm not found: ${ref}`);
+    if (isRoot(peer)) return parent;
+    const named = (spec: string) => {
+      const [u, g] = spec.split(':');
+      const userOk = !u || lookupUser(u)?.uid === peer.uid;
+      const groupOk = g === undefined || g === '' || (lookupGroup(g) !== undefined && peer.groups.has(lookupGroup(g)!));
+      return (u || g) && userOk && groupOk;
+    };
+    const allowed = parent.ownerUid === peer.uid || (parent.allowInstance?.owners ?? []).some(named);
+    if (!allowed) {
+      if (!mayControl(peer, parent)) throw new VmsupError('NO_VM', `invalid template: vm not found: ${ref}`);
+      throw new VmsupError('PERMISSION', `permission denied: vm ${parent.name} does not allow ${userName(peer.uid)} to create instances`);
+    }
+    const may = new Set<string>(parent.allowInstance?.options ?? []);
+    const changes: [boolean, string, string][] = [
+      [cfg?.memory !== undefined || cfg?.cpus !== undefined, 'memory', 'memory or cpus'],
+      [cfg?.kernel !== undefined || cfg?.initrd !== undefined || cfg?.bios !== undefined || cfg?.cmdline !== undefined, 'boot', 'the boot image'],
+      [cfg?.disks !== undefined, 'disk', 'disks'],
+      [cfg?.bootDevice !== undefined, 'boot', 'the boot device'],
+      [allow !== undefined, 'instance', 'instances of its own'],
+    ];
+    for (const [changed, option, what] of changes)
+      if (changed && !may.has(option))
+        throw new VmsupError('PERMISSION', `permission denied: an instance of vm ${parent.name} may not change ${what} (allow instance { ${option} } is not set)`);
+    return parent;
+  }
+
   async undefine(peer: Peer, p: Params<'undefine'>): Promise<Results['undefine']> {
     return this.call(() => {
       const vm = this.findFor(peer, p.vm);
-      if (vm.state !== 'stopped' || this.running.has(vm.id))
+      const r = this.running.get(vm.id);
+      if (r && p.whenStopped) {
+        // Kept running; made transient, so it is forgotten when it stops.
+        if (this.deferred.length > 0)
+          throw new VmsupError('STORAGE', `cannot change vm ${vm.name}: the database refuses writes (${this.storageProblem})`);
+        this.repo.setTransient(vm.id, true);
+        r.vm.transient = true;
+        this.note(r.vm, `to be undefined when it stops, by ${who(peer)}`);
+        return { id: vm.id, name: vm.name };
+      }
+      if (vm.state !== 'stopped' || r)
         throw new VmsupError('RUNNING', `cannot undefine vm ${vm.name}: it is ${vm.state}`, 'stop it first');
       this.forget(vm, `undefined by ${who(peer)}`);
       this.log.info(`${vm.name}: undefined by ${who(peer)}`);
@@ -861,7 +955,7 @@ export class Supervisor {
         if (/^\d+$/.test(p.vm)) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         if (!hasOptions && p.template === undefined) throw new VmsupError('NO_VM', `vm not found: ${p.vm}`);
         if (this.opening.has(p.vm)) throw new VmsupError('ALREADY', `start vm command failed: vm ${p.vm} is already starting`);
-        const template = p.template !== undefined ? this.findFor(peer, p.template) : undefined;
+        const template = p.template !== undefined ? this.instanceParent(peer, p.template, p.config, undefined) : undefined;
         def = this.buildDefinition(peer, p.vm, p.config ?? {}, template, true);
         this.checkDefinitionQuota(def);
         this.checkAdmission(def);

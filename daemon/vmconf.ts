@@ -22,6 +22,7 @@
 // Line continuation with a backslash and # comments, as the manual says.
 import path from 'node:path';
 import { scanScaled } from '../cli/size.js';
+import { INSTANCE_OPTIONS } from './protocol/messages.js';
 
 /** What one file read may bring, and how deep includes go: a hostile file set stays small. */
 export const VMCONF_LIMITS = {
@@ -66,7 +67,7 @@ export interface ConfVm {
   interfaces: ConfInterface[];
   owner?: string;
   /** `allow instance { … }`: what an instance of this VM may change, and who may make one. */
-  allowInstance?: { options: string[]; owners: string[] };
+  allowInstance?: { options: (typeof INSTANCE_OPTIONS)[number][]; owners: string[] };
 }
 
 export interface ConfSwitch {
@@ -84,8 +85,15 @@ export interface VmConf {
   localPrefix?: string;
   socketOwner?: string;
   staggeredStart?: { parallel: number; delay: number };
+  /** Where each global setting was given (file and line), for messages about it. */
+  globalsAt: { localPrefix?: Where; socketOwner?: Where; staggeredStart?: Where };
   switches: ConfSwitch[];
   vms: ConfVm[];
+}
+
+export interface Where {
+  file: string;
+  line: number;
 }
 
 export class VmConfError extends Error {
@@ -110,13 +118,13 @@ const RESERVED = new Set(
   ),
 );
 
-const ALLOW_OPTIONS = ['boot', 'cdrom', 'disk', 'instance', 'interface', 'memory'];
+const ALLOW_OPTIONS: readonly string[] = INSTANCE_OPTIONS;
 
 class Parser {
   private errors: string[] = [];
   private macros = new Map<string, string>();
   private tokenCount = 0;
-  readonly conf: VmConf = { switches: [], vms: [] };
+  readonly conf: VmConf = { globalsAt: {}, switches: [], vms: [] };
 
   constructor(private readonly read: ReadFile) {}
 
@@ -364,7 +372,10 @@ class Statements {
     if (v !== undefined) {
       const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
       if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30) this.err(t, `invalid local prefix: ${v}`);
-      else this.p.conf.localPrefix = v;
+      else {
+        this.p.conf.localPrefix = v;
+        this.p.conf.globalsAt.localPrefix = { file: t.file, line: t.line };
+      }
     }
     this.endOfStatement();
   }
@@ -383,7 +394,10 @@ class Statements {
       return this.skipLine();
     }
     const v = this.arg('owner');
-    if (v !== undefined && this.owner(t, v)) this.p.conf.socketOwner = v;
+    if (v !== undefined && this.owner(t, v)) {
+      this.p.conf.socketOwner = v;
+      this.p.conf.globalsAt.socketOwner = { file: t.file, line: t.line };
+    }
     this.endOfStatement();
   }
 
@@ -407,7 +421,10 @@ class Statements {
       return this.skipLine();
     }
     const delay = this.count(t, this.arg('delay'), 'delay', 0, 86400);
-    if (parallel !== undefined && delay !== undefined) this.p.conf.staggeredStart = { parallel, delay };
+    if (parallel !== undefined && delay !== undefined) {
+      this.p.conf.staggeredStart = { parallel, delay };
+      this.p.conf.globalsAt.staggeredStart = { file: t.file, line: t.line };
+    }
     this.endOfStatement();
   }
 
@@ -632,13 +649,14 @@ class Statements {
             this.err(s, "syntax error: expected 'allow instance { … }'");
             return this.skipLine();
           }
-          const allow = { options: [] as string[], owners: [] as string[] };
+          const allow = { options: [] as (typeof INSTANCE_OPTIONS)[number][], owners: [] as string[] };
           this.block(s, (o) => {
             if (this.isWord(o, 'owner')) {
               const v = this.arg('owner');
               if (v !== undefined && this.owner(o, v)) allow.owners.push(v);
             } else if (o.kind === 'word' && ALLOW_OPTIONS.includes(o.text)) {
-              if (!allow.options.includes(o.text)) allow.options.push(o.text);
+              const opt = o.text as (typeof INSTANCE_OPTIONS)[number];
+              if (!allow.options.includes(opt)) allow.options.push(opt);
             } else {
               this.err(o, `syntax error: unknown allow instance option '${o.text}'`);
               return this.skipLine();

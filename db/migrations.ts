@@ -91,6 +91,13 @@ export const MIGRATIONS: string[] = [
     WHEN old.seq > (SELECT COALESCE(MAX(through_seq), 0) FROM event_trims)
     BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
   `,
+  // 3: vm.conf(5): the file that defined a VM (so that a later load or reload
+  // of that file can update and remove what it made), and its `allow instance`
+  // block as JSON ({options, owners}).
+  `
+  ALTER TABLE vms ADD COLUMN source TEXT;
+  ALTER TABLE vms ADD COLUMN allow_instance TEXT;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -15,7 +15,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { DiskSpec, EventRecord, VmState } from '../daemon/protocol/messages.js';
+import type { AllowInstance, DiskSpec, EventRecord, VmState } from '../daemon/protocol/messages.js';
 import { migrate } from './migrations.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 
@@ -54,6 +54,10 @@ export interface VmDefinition {
   enabled: boolean;
   transient: boolean;
   template: string | null;
+  /** The vm.conf file that defined it (vmsup load), or null. */
+  source: string | null;
+  /** Its vm.conf `allow instance` block: what an instance may change, who may make one. */
+  allowInstance: AllowInstance | null;
 }
 
 export interface VmRecord extends VmDefinition {
@@ -80,6 +84,8 @@ interface VmRowRaw {
   enabled: number;
   transient: number;
   template: string | null;
+  source: string | null;
+  allow_instance: string | null;
   state: VmState | null;
   tty: string | null;
   tid: number | null;
@@ -130,9 +136,16 @@ export class Repository {
       disks: d.prepare(`SELECT path, format, read_only FROM disks WHERE vm_id = ? ORDER BY idx`),
       allDisks: d.prepare(`SELECT vm_id, path, format, read_only FROM disks ORDER BY vm_id, idx`),
       insertVm: d.prepare(
-        `INSERT INTO vms (name, owner_uid, owner_gid, memory, cpus, kernel, initrd, cmdline, bios, boot_device, enabled, transient, template, created_at)
-         VALUES (@name, @ownerUid, @ownerGid, @memory, @cpus, @kernel, @initrd, @cmdline, @bios, @bootDevice, @enabled, @transient, @template, @now)`,
+        `INSERT INTO vms (name, owner_uid, owner_gid, memory, cpus, kernel, initrd, cmdline, bios, boot_device, enabled, transient, template, source, allow_instance, created_at)
+         VALUES (@name, @ownerUid, @ownerGid, @memory, @cpus, @kernel, @initrd, @cmdline, @bios, @bootDevice, @enabled, @transient, @template, @source, @allowInstanceJson, @now)`,
       ),
+      updateVm: d.prepare(
+        `UPDATE vms SET owner_uid = @ownerUid, owner_gid = @ownerGid, memory = @memory, cpus = @cpus, kernel = @kernel, initrd = @initrd,
+           cmdline = @cmdline, bios = @bios, boot_device = @bootDevice, enabled = @enabled, transient = @transient, template = @template,
+           source = @source, allow_instance = @allowInstanceJson WHERE id = @id`,
+      ),
+      deleteDisks: d.prepare(`DELETE FROM disks WHERE vm_id = ?`),
+      setTransient: d.prepare(`UPDATE vms SET transient = ? WHERE id = ?`),
       insertDisk: d.prepare(`INSERT INTO disks (vm_id, idx, path, format, read_only) VALUES (?, ?, ?, ?, ?)`),
       insertRuntime: d.prepare(`INSERT INTO runtime (vm_id, state, reason) VALUES (?, 'stopped', ?)`),
       deleteVm: d.prepare(`DELETE FROM vms WHERE id = ?`),
@@ -175,6 +188,8 @@ export class Repository {
       enabled: r.enabled === 1,
       transient: r.transient === 1,
       template: r.template,
+      source: r.source,
+      allowInstance: r.allow_instance ? (JSON.parse(r.allow_instance) as AllowInstance) : null,
       disks,
       state: r.state ?? 'stopped',
       tty: r.tty,
@@ -221,6 +236,7 @@ export class Repository {
         ...def,
         enabled: def.enabled ? 1 : 0,
         transient: def.transient ? 1 : 0,
+        allowInstanceJson: def.allowInstance ? JSON.stringify(def.allowInstance) : null,
         now,
       });
       const vmId = Number(info.lastInsertRowid);
@@ -230,6 +246,31 @@ export class Repository {
       return vmId;
     })();
     return this.byId(id)!;
+  }
+
+  /**
+   * Changes a VM's definition in place (define --replace, vm.conf load): same
+   * id, same runtime row; a running VM gets it at its next start. Logged as a
+   * note in the VM's current state, in the same transaction. Returns its seq.
+   */
+  replace(id: number, state: VmState, def: VmDefinition, reason: string, time = new Date().toISOString()): number {
+    return this.db.transaction(() => {
+      this.stmt.updateVm.run({
+        ...def,
+        id,
+        enabled: def.enabled ? 1 : 0,
+        transient: def.transient ? 1 : 0,
+        allowInstanceJson: def.allowInstance ? JSON.stringify(def.allowInstance) : null,
+      });
+      this.stmt.deleteDisks.run(id);
+      def.disks.forEach((d, i) => this.stmt.insertDisk.run(id, i, d.path, d.format, d.readOnly ? 1 : 0));
+      return Number(this.stmt.appendEvent.run(time, id, def.name, state, state, reason).lastInsertRowid);
+    })();
+  }
+
+  /** A transient VM is forgotten when it stops (vm.conf reload removes running VMs so). */
+  setTransient(id: number, transient: boolean): void {
+    this.stmt.setTransient.run(transient ? 1 : 0, id);
   }
 
   /** Forgets a VM (definition, disks, runtime); the event log keeps its history. */

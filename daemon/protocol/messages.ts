@@ -144,6 +144,12 @@ const configShape = obj(
 /** What a client may say about a VM; the daemon fills in the defaults. */
 export type VmConfigInput = ReturnType<typeof configShape>;
 
+/** vm.conf(5)'s `allow instance` options: what an instance made from a VM may change. */
+export const INSTANCE_OPTIONS = ['boot', 'cdrom', 'disk', 'instance', 'interface', 'memory'] as const;
+/** `allow instance { … }`: the options an instance may change, and who (besides the owner) may make one. */
+const allowInstanceShape = obj({ options: arr(oneOf(...INSTANCE_OPTIONS), INSTANCE_OPTIONS.length), owners: arr(owner, 64) });
+export type AllowInstance = ReturnType<typeof allowInstanceShape>;
+
 // Longer than a name may be, so that the daemon's name check gives vmctl's message.
 const vmRef = str(255, 1);
 
@@ -151,8 +157,14 @@ const vmRef = str(255, 1);
 
 export const REQUESTS = {
   status: obj({ vm: vmRef }, ['vm']),
-  define: obj({ name: vmRef, config: configShape, template: vmRef }, ['template']),
-  undefine: obj({ vm: vmRef }),
+  /** replace: change an existing definition in place (same id); dryRun: check everything, store nothing;
+   * source/enabled/allowInstance: what vm.conf(5) adds (vmsup load). */
+  define: obj(
+    { name: vmRef, config: configShape, template: vmRef, replace: bool, dryRun: bool, source: path, enabled: bool, allowInstance: allowInstanceShape },
+    ['template', 'replace', 'dryRun', 'source', 'enabled', 'allowInstance'],
+  ),
+  /** whenStopped: a running VM is undefined when it stops (vm.conf reload of a removed VM). */
+  undefine: obj({ vm: vmRef, whenStopped: bool }, ['whenStopped']),
   enable: obj({ vm: vmRef }),
   disable: obj({ vm: vmRef }),
   start: obj({ vm: vmRef, config: configShape, template: vmRef }, ['config', 'template']),
@@ -207,6 +219,9 @@ export interface VmInfo {
   enabled: boolean;
   transient: boolean;
   template: string | null;
+  /** The vm.conf file that defined it (vmsup load), or null. */
+  source: string | null;
+  allowInstance: AllowInstance | null;
   kernel: string | null;
   initrd: string | null;
   cmdline: string;
