@@ -11,7 +11,7 @@ CC=${CC:-riscv64-linux-gnu-gcc}
 OBJCOPY=${OBJCOPY:-riscv64-linux-gnu-objcopy}
 command -v "$CC" >/dev/null || { echo "build.sh: $CC not found (apt-get install gcc-riscv64-linux-gnu)" >&2; exit 127; }
 newer() { local t="$1"; shift; [ -f "$t" ] || return 0; for s in "$@"; do [ "$s" -nt "$t" ] && return 0; done; return 1; }
-common=(-march=rv64gc -mabi=lp64d -mno-relax -nostdlib -nostartfiles -static -fno-pie -no-pie -Wl,--no-relax -Wl,--build-id=none)
+common=(-march=rv64gc -mabi=lp64d -mno-relax -nostdlib -nostartfiles -static -fno-pie -no-pie -Wl,--no-relax -Wl,--build-id=none -Wl,--no-warn-rwx-segments)
 for src in "$here"/*.c; do
   n="$(basename "$src" .c)"; elf="$out/$n.elf"
   newer "$elf" "$src" "$here/crt.S" "$here/hostile.h" "$here/build.sh" "$here/../isa/link.ld" || continue
