@@ -8,6 +8,7 @@
 extern char _end[];
 
 int main(void) {
+  wait_for_key("hostile-bigmem");
   u64 start = ((u64)_end + 4095) & ~4095ul, a;
   for (a = start; trap_count == 0; a += 4096) *(volatile u64 *)a = a;
   CHECK(1, trap_cause == CAUSE_STORE_ACCESS);

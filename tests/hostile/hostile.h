@@ -47,6 +47,19 @@ static void puthex(u64 v) {
   for (int i = 60; i >= 0; i -= 4) putc_("0123456789abcdef"[(v >> i) & 15]);
 }
 
+/* Prints "<name>: press a key" and waits for one console byte (HTIF device
+ * 1, command 0: the host answers in fromhost once it has a byte), so the
+ * test's console is attached before the attack runs and its result is seen. */
+extern volatile u64 fromhost;
+static void wait_for_key(const char *name) {
+  puts_(name);
+  puts_(": press a key\n");
+  tohost = 0x0100000000000000ul;
+  while (tohost) {
+  }
+  fromhost = 0;
+}
+
 /* Traps: the default handler counts them and resumes after the instruction. */
 volatile u64 trap_count, trap_cause, trap_tval;
 #ifndef HOSTILE_CUSTOM_TRAP

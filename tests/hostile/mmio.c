@@ -75,6 +75,7 @@ static int poke(u64 a, int write) {
 }
 
 int main(void) {
+  wait_for_key("hostile-mmio");
   /* 1. Vacant addresses: every access is an access fault, with mtval = the address. */
   for (unsigned i = 0; i < sizeof(vacant) / sizeof(vacant[0]); i++) {
     u64 a = vacant[i];

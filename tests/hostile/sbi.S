@@ -11,6 +11,7 @@ IMAGE_HEADER start
 
 start:
   la sp, stack0_top
+  WAIT_FOR_KEY key_msg
   /* Base: version and probing, unknown functions and extensions. */
   SBI SBI_BASE, 0
   EXPECT 1, SBI_SUCCESS
@@ -188,6 +189,7 @@ secondary:
   .balign 8
 checkin: .dword 0
 ok_msg: .asciz "hostile-sbi: OK\n"
+key_msg: .asciz "hostile-sbi: press a key\n"
 fail_msg: .asciz "hostile-sbi: FAIL "
   .balign 16
   .space 4096

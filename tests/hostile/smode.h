@@ -53,4 +53,22 @@ _start:
   bne a0, t0, fail
 .endm
 
+/* Prints the NUL-terminated string at `msg` and waits for one console byte
+ * (legacy SBI getchar), so the test's console is attached before the attack.
+ * Clobbers t0, t1, a0, a6, a7. */
+.macro WAIT_FOR_KEY msg
+  la t1, \msg
+1:
+  lbu a0, 0(t1)
+  beqz a0, 2f
+  li a7, 1
+  ecall
+  addi t1, t1, 1
+  j 1b
+2:
+  li a7, 2
+  ecall
+  bltz a0, 2b
+.endm
+
 #endif

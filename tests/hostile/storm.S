@@ -15,6 +15,7 @@
 IMAGE_HEADER start
 
 start:                                 /* hart 0 */
+  WAIT_FOR_KEY key_msg
   li s1, 1
 1:                                     /* start the others at `hart` */
   la a1, hart
@@ -192,6 +193,7 @@ puts:
 done: .dword 0
 counters: .space 32 * HARTS
 ok_msg: .asciz "hostile-storm: OK\n"
+key_msg: .asciz "hostile-storm: press a key\n"
 fail_msg: .asciz "hostile-storm: FAIL "
   .balign 16
 stacks: .space 4096 * HARTS

@@ -166,6 +166,7 @@ static int memeq(const void *a, const char *b, int n) {
   } while (0)
 
 int main(void) {
+  wait_for_key("hostile-virtio");
   int attacks = 0;
   base = find_dev(2);
   CHECK(1, base != 0);
