@@ -1,5 +1,5 @@
 /* crt.S - start-up for the hostile M-mode guests (tests/hostile/<name>.c).
- * Hart 0 runs main() in M-mode with mtvec = trap_entry, a 16 KiB stack and a
+ * Hart 0 runs main() in M-mode with mtvec = trap_entry, a 16 KiB stack, the FPU on and a
  * PMP entry granting everything to S/U; other harts park in WFI. main returns
  * 0 (HTIF PASS) or the number of the failed check (HTIF FAIL n). Every trap
  * goes to the C function trap_handler(cause, epc, tval), whose return value
@@ -16,6 +16,8 @@ _start:
   csrw pmpaddr0, t0
   li t0, 0x1f           /* NAPOT, R W X */
   csrw pmpcfg0, t0
+  li t0, 1 << 13        /* mstatus.FS = Initial: the FPU is on */
+  csrs mstatus, t0
   call main
   la t0, tohost
   li t1, 1

@@ -42,7 +42,7 @@ static void putc_(char c) {
 static void puts_(const char *s) {
   while (*s) putc_(*s++);
 }
-static void puthex(u64 v) {
+static __attribute__((unused)) void puthex(u64 v) {
   puts_("0x");
   for (int i = 60; i >= 0; i -= 4) putc_("0123456789abcdef"[(v >> i) & 15]);
 }

@@ -25,6 +25,11 @@ const attacks: Record<string, { opts: string[]; done: RegExp; reason: string }> 
     done: /hostile-mmio: 0x[0-9a-f]+ faults in the device windows, every vacant access faulted/,
     reason: 'the guest exited: test passed',
   },
+  cpu: {
+    opts: ['-m', '128M', '-b', path.join(out, 'cpu.elf')],
+    done: /hostile-cpu: every bad access trapped/,
+    reason: 'the guest exited: test passed',
+  },
   sbi: {
     opts: ['-m', '64M', '--cpus', '2', '-b', path.join(out, 'sbi.Image')],
     done: /hostile-sbi: OK/,
