@@ -92,7 +92,9 @@ test('hostile guests end in their own device reset or stop; the daemon and a Lin
     await Promise.all(
       consoles.map(async ({ name, c }) => {
         try {
-          await c.waitFor(/press a key/);
+          // (the history and "Connected." may interleave: wait for both)
+          await c.waitFor(/Connected\./);
+          await c.waitFor(/press/);
           c.type('g');
           await c.waitFor(attacks[name].done);
         } catch (e) {
