@@ -51,13 +51,23 @@ static __attribute__((unused)) void puthex(u64 v) {
  * 1, command 0: the host answers in fromhost once it has a byte), so the
  * test's console is attached before the attack runs and its result is seen. */
 extern volatile u64 fromhost;
-static void wait_for_key(const char *name) {
-  puts_(name);
-  puts_(": press a key\n");
+static void read_key(void) {
   tohost = 0x0100000000000000ul;
   while (tohost) {
   }
   fromhost = 0;
+}
+static __attribute__((unused)) void wait_for_key(const char *name) {
+  puts_(name);
+  puts_(": press a key\n");
+  read_key();
+}
+
+/* Called by crt.S when main returns: the VM's last output would be lost if
+ * it stopped at once (the console is closed with the VM), so wait for a key. */
+void before_exit(void) {
+  puts_("hostile: report printed; to stop, press a key\n");
+  read_key();
 }
 
 /* Traps: the default handler counts them and resumes after the instruction. */

@@ -134,6 +134,7 @@ start_again:
 
   la s0, ok_msg
   call puts
+  WAIT_FOR_KEY stop_msg
   SBI SBI_SRST, 0, 0, 0                /* shutdown: does not return */
 5:
   wfi
@@ -155,6 +156,7 @@ fail:
   li a0, '\n'
   li a7, 1
   ecall
+  WAIT_FOR_KEY stop_msg
   SBI SBI_SRST, 0, 0, 0
 6:
   wfi
@@ -190,6 +192,7 @@ secondary:
 checkin: .dword 0
 ok_msg: .asciz "hostile-sbi: OK\n"
 key_msg: .asciz "hostile-sbi: press a key\n"
+stop_msg: .asciz "hostile: report printed; to stop, press a key\n"
 fail_msg: .asciz "hostile-sbi: FAIL "
   .balign 16
   .space 4096

@@ -96,6 +96,7 @@ hart:                                  /* every hart, a0 = hart id */
   bnez t2, 7b
   la s0, ok_msg
   call puts
+  WAIT_FOR_KEY stop_msg
   SBI SBI_SRST, 0, 0, 0
 park:
   SBI SBI_HSM, 1                       /* hart_stop */
@@ -173,6 +174,7 @@ fail:
   li a0, '\n'
   li a7, 1
   ecall
+  WAIT_FOR_KEY stop_msg
   SBI SBI_SRST, 0, 0, 0
 9:
   wfi
@@ -194,6 +196,7 @@ done: .dword 0
 counters: .space 32 * HARTS
 ok_msg: .asciz "hostile-storm: OK\n"
 key_msg: .asciz "hostile-storm: press a key\n"
+stop_msg: .asciz "hostile: report printed; to stop, press a key\n"
 fail_msg: .asciz "hostile-storm: FAIL "
   .balign 16
 stacks: .space 4096 * HARTS
