@@ -175,6 +175,35 @@ int main(void) {
     set_satp(good);
   }
   set_satp(0);
-  puts_("hostile-cpu: every bad access trapped\n");
+
+  /* 6. Every CSR number, written with hostile values through a generated
+   * `csrrw a0, csr, a0; csrw csr, a0; ret` (old value restored at once).
+   * Unimplemented ones raise illegal instruction; the rest are WARL. Skipped:
+   * the ones that would break this program between the two instructions
+   * (mstatus, mie, mtvec, PMP, mseccfg, debug/trigger). */
+  static u32 code[4] __attribute__((aligned(16)));
+  static const u64 vals[] = {~0ul, 0, 0x5555555555555555ul, 0x8000000000000001ul};
+  u64 lcg = 12345, csrs_ok = 0;
+  for (u32 csr = 0; csr < 0x1000; csr++) {
+    if (csr == 0x300 || csr == 0x304 || csr == 0x305 || (csr >= 0x3a0 && csr <= 0x3ef) ||
+        csr == 0x747 || csr == 0x757 || (csr >= 0x7a0 && csr <= 0x7bf))
+      continue;
+    code[0] = (csr << 20) | (10 << 15) | (1 << 12) | (10 << 7) | 0x73; /* csrrw a0, csr, a0 */
+    code[1] = (csr << 20) | (10 << 15) | (1 << 12) | (0 << 7) | 0x73;  /* csrrw x0, csr, a0 */
+    code[2] = 0x00008067;                                              /* jalr x0, 0(ra) */
+    __asm__ volatile("fence.i" ::: "memory");
+    u64 before_csr = trap_count;
+    for (int k = 0; k < 5; k++) {
+      lcg = lcg * 6364136223846793005ul + 1442695040888963407ul;
+      register u64 a0 __asm__("a0") = k < 4 ? vals[k] : lcg;
+      __asm__ volatile("jalr ra, 0(%1)" : "+r"(a0) : "r"(code) : "ra", "memory");
+    }
+    if (trap_count == before_csr) csrs_ok++;
+  }
+  CHECK(50, csrs_ok > 20); /* the machine has CSRs, and they took the writes */
+  set_satp(0);
+  puts_("hostile-cpu: every bad access trapped; ");
+  puthex(csrs_ok);
+  puts_(" CSRs took hostile writes\n");
   return 0;
 }
