@@ -100,9 +100,16 @@ test('hostile guests end in their own device reset or stop; the daemon and a Lin
     .map((name) => ({ name, c: onPty(d, ['start', '-c', name], 120_000) }));
   const others = Object.keys(attacks).filter((name) => !attacks[name].done);
   for (const name of others) expect((await d.vmsup(['start', name])).code, name).toBe(0);
+  // The Linux guest answers while the attacks run, too.
+  const during = (async () => {
+    await sleep(500);
+    linux.type('echo during-$((6*7))\r');
+    await linux.waitFor(/during-42/);
+  })();
   try {
-    await Promise.all(
-      consoles.map(async ({ name, c }) => {
+    await Promise.all([
+      during,
+      ...consoles.map(async ({ name, c }) => {
         try {
           // (the history and "Connected." may interleave: wait for both)
           await c.waitFor(/Connected\./);
@@ -117,7 +124,7 @@ test('hostile guests end in their own device reset or stop; the daemon and a Lin
           throw new Error(`${name}: ${(e as Error).message}`);
         }
       }),
-    );
+    ]);
     for (const name of Object.keys(attacks)) await d.waitState(name, 'stopped', 60_000);
   } finally {
     for (const { c } of consoles) c.close();
