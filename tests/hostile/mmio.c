@@ -3,7 +3,7 @@
  * stores of every width, aligned and not, at registers that exist and at
  * reserved offsets; touches addresses where nothing is mapped; jumps into
  * MMIO; and ends with M-mode timer and software-interrupt storms (mtimecmp in
- * the past, MSIP set again from the handler). Unmapped accesses must raise
+ * the past, MSIP set again from the handler), and bad HTIF requests. Unmapped accesses must raise
  * access faults (priv spec §3.7.1 PMAs: a "vacant" region faults), nothing may
  * stop the machine, and the CLINT must still count time afterwards. */
 #define HOSTILE_CUSTOM_TRAP
@@ -139,7 +139,36 @@ int main(void) {
   wr32(CLINT, 0);
   CHECK(11, soft_irqs >= 20000);
 
-  /* 4. The board still works: time advances, the virtio slots answer. */
+  /* 4. HTIF, the host interface of this test machine: syscalls with a block
+   * outside RAM, a bad fd, a buffer over the end of RAM, unknown numbers;
+   * unknown devices and commands. Each is answered (tohost cleared) or
+   * ignored; none may reach the host beyond the console. */
+  static volatile u64 sysblk[8] __attribute__((aligned(64)));
+  static const struct { u64 args[4]; i64 ret; } calls[] = {
+      {{64, 3, 0x80000000ul, 16}, -14},                /* write to fd 3: refused */
+      {{64, 1, RAM_END - 8, 1ul << 40}, -14},          /* over the end of RAM */
+      {{64, 1, 0x10000000ul, 8}, -14},                 /* from MMIO */
+      {{999, 0, 0, 0}, -38},                           /* no such syscall */
+      {{64, 2, (u64)"", 0}, 0},                        /* an empty write */
+  };
+  for (unsigned i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+    for (int k = 0; k < 4; k++) sysblk[k] = calls[i].args[k];
+    fence();
+    tohost = (u64)sysblk; /* device 0, command 0, an even payload: a syscall */
+    for (int spin = 0; tohost && spin < 10000000; spin++) {
+    }
+    CHECK(30, tohost == 0 && (i64)sysblk[0] == calls[i].ret);
+  }
+  tohost = 0x1000; /* a syscall block outside RAM: dropped */
+  for (int spin = 0; tohost && spin < 10000000; spin++) {
+  }
+  CHECK(31, tohost == 0);
+  tohost = 0x0703000000000000ul; /* device 7, command 3: acknowledged */
+  for (int spin = 0; tohost && spin < 10000000; spin++) {
+  }
+  CHECK(32, tohost == 0);
+
+  /* 5. The board still works: time advances, the virtio slots answer. */
   u64 t0 = rd(MTIME, 8);
   for (volatile int i = 0; i < 100000; i++) {
   }
