@@ -72,6 +72,8 @@ start:
   EXPECT 24, SBI_ERR_INVALID_ADDRESS
   SBI SBI_HSM, 0, 1, 0xfffffffffffff000, 0
   EXPECT 25, SBI_ERR_INVALID_ADDRESS
+  SBI SBI_HSM, 0, 1, 0x80200001, 0     /* not instruction-aligned */
+  EXPECT 25, SBI_ERR_INVALID_ADDRESS
   SBI SBI_HSM, 2, 1                    /* still stopped */
   EXPECT 26, SBI_SUCCESS
   li s11, 26
@@ -86,8 +88,8 @@ start:
   SBI SBI_HSM, 9
   EXPECT 30, SBI_ERR_NOT_SUPPORTED
 
-  /* Start hart 1 properly, twice: it checks in and stops itself. */
-  li s2, 2
+  /* Start hart 1 properly, 200 times over: each time it checks in and stops itself. */
+  li s2, 200
 start_again:
   la a1, secondary
   li a7, SBI_HSM
