@@ -189,6 +189,10 @@ bool VirtioMmio::write(uint64_t off, unsigned size, uint64_t val) {
       if (!q) {
         needs_reset("QueueReady with QueueSel out of range");
       } else if (v == 1 && !q->ready()) {
+        // A device in DEVICE_NEEDS_RESET keeps its queues disabled until the
+        // driver resets it (§2.1.2): after a refused QueueNum or address, a
+        // queue must not go live with the values that were left behind.
+        if (status_ & kStatusNeedsReset) break;
         const char* err = nullptr;
         q->indirect_ok = driver_features_ & kVirtioFIndirectDesc;
         q->event_idx = driver_features_ & kVirtioFEventIdx;

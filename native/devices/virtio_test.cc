@@ -147,6 +147,22 @@ TEST(queue_size_must_be_a_power_of_two_within_max) {
   CHECK_EQ(rd(*ok.t, kQueueNum), 64u);
 }
 
+// Found by tests/hostile/virtio.c: after a refused QueueNum the driver could
+// still set QueueReady, and the queue went live with the size left behind.
+TEST(queue_ready_is_ignored_while_the_device_needs_reset) {
+  Rig r(std::make_unique<VirtioRng>());
+  r.q0->size = 3;  // refused: not a power of two
+  CHECK(!init_device(*r.t, {r.q0.get()}, kVirtioFVersion1));
+  CHECK(needs_reset(*r.t));
+  wr(*r.t, kQueueSel, 0);
+  wr(*r.t, kQueueReady, 1);
+  CHECK_EQ(rd(*r.t, kQueueReady), 0u);
+  // A reset clears the condition and the queue can be set up again.
+  r.q0->size = 8;
+  CHECK(init_device(*r.t, {r.q0.get()}, kVirtioFVersion1));
+  CHECK_EQ(rd(*r.t, kQueueReady), 1u);
+}
+
 TEST(queue_select_out_of_range_reads_max_zero_and_rejects_writes) {
   Rig r(std::make_unique<VirtioRng>());
   wr(*r.t, kQueueSel, 5);

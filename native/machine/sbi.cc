@@ -77,6 +77,10 @@ Ret hsm_call(Hart& self, SbiPlatform& p, uint64_t fid, uint64_t a0, uint64_t a1,
       if (a0 >= p.hart_count()) return {kSbiErrInvalidParam, 0};
       Hart& t = p.hart(static_cast<unsigned>(a0));
       if (t.state() != HartState::kStopped) return {kSbiErrAlreadyAvailable, 0};
+      // §9.1: SBI_ERR_INVALID_ADDRESS when start_addr is not a valid physical
+      // address the hart could execute from. Only RAM is executable here (a
+      // fetch from MMIO or a hole faults), and an instruction needs 2 bytes.
+      if ((a1 & 1) || !t.impl().mem.check_range(a1, 2)) return {kSbiErrInvalidAddress, 0};
       // The hart starts in S-mode at start_addr with satp = 0, a0 = hartid, a1 = opaque.
       t.reset(a1, kPrivS);
       sbi_prepare_supervisor(t);
@@ -97,7 +101,13 @@ Ret hsm_call(Hart& self, SbiPlatform& p, uint64_t fid, uint64_t a0, uint64_t a1,
     case 3: {  // hart_suspend(type, resume_addr, opaque), §9.4
       // Only the default retentive suspend: it behaves as WFI, resuming after
       // the ECALL when an interrupt is pending.
-      if (static_cast<uint32_t>(a0) != kSuspendRetentive) return {kSbiErrNotSupported, 0};
+      // Types (table "HSM Hart Suspend Types"): 0 default retentive,
+      // 0x80000000 default non-retentive (defined, but not offered here:
+      // NOT_SUPPORTED). Every other value is reserved or platform-specific and
+      // unimplemented: INVALID_PARAM (§9.4, table of errors).
+      const uint32_t type = static_cast<uint32_t>(a0);
+      if (type != kSuspendRetentive)
+        return {type == 0x80000000u ? kSbiErrNotSupported : kSbiErrInvalidParam, 0};
       if ((self.mip() & self.mie()) == 0) self.set_state(HartState::kWfi);
       (void)kHsmSuspended;
       return {kSbiSuccess, 0};
@@ -182,6 +192,15 @@ bool sbi_handle_ecall(Hart& hart, SbiPlatform& p) {
     case kSbiExtSrst:
       if (fid == 0) {  // system_reset(reset_type, reset_reason), §10.1
         uint32_t type = static_cast<uint32_t>(a0);
+        // reset_reason (a1): 0 no reason, 1 system failure; 0x2..0xDFFFFFFF
+        // are reserved, and the SBI-specific (0xE...) and vendor-specific
+        // (0xF...) ranges are unimplemented here: "at least one of reset_type
+        // or reset_reason is reserved or is platform-specific and
+        // unimplemented" is SBI_ERR_INVALID_PARAM (§10.1).
+        if (static_cast<uint32_t>(a1) > 1) {
+          r = {kSbiErrInvalidParam, 0};
+          break;
+        }
         if (type == 0) {
           p.system_reset(SbiPlatform::ResetType::kShutdown);
         } else if (type == 1) {

@@ -176,4 +176,40 @@ TEST(legacy_console_putchar_and_getchar) {
   CHECK_EQ(r.call(kSbiLegacyGetchar, 0).error, 'z');
 }
 
+// Found by tests/hostile/sbi.S: hart_start at an address that is not RAM used
+// to succeed and leave the hart faulting at it for ever (§9.1 wants
+// SBI_ERR_INVALID_ADDRESS); reserved suspend types and reset reasons were
+// not refused (§9.4, §10.1), and a reserved reason even shut the system down.
+TEST(hsm_start_refuses_addresses_outside_ram) {
+  Rig r;
+  for (uint64_t a : {0ULL, 0x10000000ULL, 0x7ffffffeULL, 0x80000000ULL + (16ULL << 20),
+                     0x80000000ULL + (16ULL << 20) - 1, 0x80200001ULL, ~0ULL}) {
+    CHECK_EQ(r.call(kSbiExtHsm, 0, 1, a, 0).error, kSbiErrInvalidAddress);
+    CHECK(r.harts[1]->state() == HartState::kStopped);
+  }
+  CHECK_EQ(r.call(kSbiExtHsm, 0, 1, 0x80000000ULL + (16ULL << 20) - 2, 0).error, 0);
+  CHECK(r.harts[1]->state() == HartState::kRunning);
+  CHECK_EQ(r.call(kSbiExtHsm, 0, 7, 0x80200000, 0).error, kSbiErrInvalidParam);
+}
+
+TEST(hsm_suspend_refuses_reserved_types) {
+  Rig r;
+  CHECK_EQ(r.call(kSbiExtHsm, 3, 1).error, kSbiErrInvalidParam);
+  CHECK_EQ(r.call(kSbiExtHsm, 3, 0x10000000).error, kSbiErrInvalidParam);  // platform-specific: none
+  CHECK_EQ(r.call(kSbiExtHsm, 3, 0x80000001).error, kSbiErrInvalidParam);
+  CHECK_EQ(r.call(kSbiExtHsm, 3, 0x80000000).error, kSbiErrNotSupported);  // default non-retentive
+  CHECK(r.harts[0]->state() == HartState::kRunning);
+}
+
+TEST(srst_refuses_reserved_types_and_reasons_without_resetting) {
+  Rig r;
+  CHECK_EQ(r.call(kSbiExtSrst, 0, 3, 0).error, kSbiErrInvalidParam);
+  CHECK_EQ(r.call(kSbiExtSrst, 0, 0, 2).error, kSbiErrInvalidParam);
+  CHECK_EQ(r.call(kSbiExtSrst, 0, 0, 0xE0000000).error, kSbiErrInvalidParam);
+  CHECK_EQ(r.call(kSbiExtSrst, 0, 1, 0xFFFFFFFF).error, kSbiErrInvalidParam);
+  CHECK(r.p.resets.empty());
+  CHECK_EQ(r.call(kSbiExtSrst, 0, 0, 1).error, 0);  // shutdown for a system failure
+  CHECK_EQ(r.p.resets.size(), 1u);
+}
+
 TEST_MAIN()
