@@ -5,7 +5,7 @@ import { parseDisk } from './run.js';
 import { parseSize } from './size.js';
 
 export const VM_OPTIONS_USAGE =
-  '[-b path] [-B device] [-d disk] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
+  '[-b path] [-B device] [-d disk] [-r path] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
 
 export interface VmArgs {
   name?: string;
@@ -50,6 +50,14 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         cfg.disks.push(parseDisk(val(), false));
         break;
       }
+      case '-r': {
+        // vmd's cdrom: an ISO 9660 image, attached read-only (one, as vmd has).
+        cfg.disks ??= [];
+        if (cfg.disks.some((d) => d.readOnly)) fail('cdrom specified multiple times');
+        if (cfg.disks.length >= LIMITS.disksMax) throw new VmsupError('USAGE', 'too many disks');
+        cfg.disks.push(parseDisk(val(), true));
+        break;
+      }
       case '-m':
         if (cfg.memory !== undefined) fail('memory specified multiple times');
         cfg.memory = parseSize(val(), 'memory');
@@ -86,8 +94,7 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
       case '-i':
       case '-n':
       case '-L':
-      case '-r':
-        throw new VmsupError('UNSUPPORTED', `option ${a} is not supported yet: networking and cdroms come later`);
+        throw new VmsupError('UNSUPPORTED', `option ${a} is not supported yet: networking comes later`);
       default:
         if (a.startsWith('-')) fail(`unknown option: ${a}`);
         if (out.name !== undefined) fail(`unexpected argument: ${a}`);

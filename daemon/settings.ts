@@ -22,7 +22,15 @@ export interface Settings {
   socketGroup: string;
   /** Milliseconds of guest time per machine.run() slice. */
   sliceMs: number;
+  /** A VM with no -b and no --bios boots its disks through this SBI firmware (M-mode, at DRAM base)... */
+  firmware: string;
+  /** ...and this boot loader, a raw S-mode binary at 0x80200000 (as QEMU -M virt with -bios/-kernel). */
+  uboot: string;
 }
+
+/** Debian's packages: `opensbi` and `u-boot-qemu` (scripts/install-deps.sh). */
+export const DEFAULT_FIRMWARE = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+export const DEFAULT_UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 
 export function defaultSettings(): Settings {
   return {
@@ -35,6 +43,8 @@ export function defaultSettings(): Settings {
     restartWindow: 6,
     socketGroup: '',
     sliceMs: 100,
+    firmware: DEFAULT_FIRMWARE,
+    uboot: DEFAULT_UBOOT,
   };
 }
 
@@ -48,6 +58,8 @@ const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> 
   restart_window: { key: 'restartWindow', min: 0, max: 3600 },
   socket_group: { key: 'socketGroup' },
   slice_ms: { key: 'sliceMs', min: 1, max: 1000 },
+  firmware: { key: 'firmware' },
+  uboot: { key: 'uboot' },
 };
 
 export function settingsFile(stateDir: string): string {
@@ -74,6 +86,15 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
     const spec = KEYS[m[1]];
     if (spec.key === 'socketGroup') {
       s.socketGroup = m[2];
+      return;
+    }
+    if (spec.key === 'firmware' || spec.key === 'uboot') {
+      // Paths of the boot chain for VMs without -b/--bios; absolute, as the daemon's cwd means nothing.
+      if (!path.isAbsolute(m[2])) {
+        warn(`vmsupd.conf:${i + 1}: ${m[1]} must be an absolute path: ${m[2]}`);
+        return;
+      }
+      s[spec.key] = m[2];
       return;
     }
     const n = Number(m[2]);

@@ -45,6 +45,7 @@ import type { Logger } from './log.js';
 import type { Connection } from './server.js';
 import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
+import { bootOrder } from './boot-order.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const WORKER_FILE = path.resolve(here, '../workers/vm-worker.js');
@@ -250,11 +251,10 @@ export class Supervisor {
       transient,
       template: base?.name ?? null,
     };
-    if (def.bootDevice && def.bootDevice !== 'disk')
-      throw new VmsupError('UNSUPPORTED', `boot device ${def.bootDevice} is not supported yet (only disk)`);
     if (!def.kernel && !def.bios && def.disks.length === 0) throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
-    if (!def.kernel && !def.bios)
-      throw new VmsupError('USAGE', 'no kernel specified', 'this machine has no boot loader: give -b kernel or --bios firmware');
+    // With no -b/--bios the firmware (settings firmware + uboot) boots the disks; U-Boot's
+    // distro boot tries virtio0 first, so the -B device goes into the first slot.
+    def.disks = bootOrder(def.disks, def.bootDevice);
     this.checkFiles(peer, def);
     return def;
   }
@@ -280,10 +280,12 @@ export class Supervisor {
     const machine: MachineOptions = {
       memory: vm.memory,
       cpus: vm.cpus,
-      kernel: vm.kernel ?? undefined,
+      // No -b and no --bios: boot the disks through the firmware and U-Boot.
+      kernel: vm.kernel ?? (vm.bios ? undefined : this.settings.uboot),
       initrd: vm.initrd ?? undefined,
       cmdline: vm.cmdline,
-      bios: vm.bios ?? undefined,
+      bios: vm.bios ?? (vm.kernel ? undefined : this.settings.firmware),
+      bootDevice: vm.bootDevice ?? undefined,
       disks: vm.disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
       consoleIn: pty.master,
       consoleOut: pty.master,

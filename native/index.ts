@@ -20,6 +20,8 @@ export interface MachineOptions {
   initrd?: string;
   cmdline?: string;
   bios?: string;
+  /** -B: disk and cdrom are slot order (the caller orders `disks`); net tells U-Boot to boot by DHCP. */
+  bootDevice?: string;
   disks?: DiskOptions[];
   /** UART input/output file descriptors (stdin/stdout, or a pty master). */
   consoleIn?: number;

@@ -30,6 +30,7 @@ struct MachineConfig {
   std::string initrd;   // --initrd
   std::string cmdline = "console=ttyS0";
   std::string bios;     // --bios: firmware loaded at DRAM base, run in M-mode
+  std::string boot_device;  // -B: "net" makes U-Boot boot over DHCP (FDT /config/bootcmd)
   std::vector<DiskConfig> disks;
   int console_in_fd = -1;   // UART input (stdin or a pty master); -1 = none
   int console_out_fd = -1;  // UART output (stdout or a pty master); -1 = discard

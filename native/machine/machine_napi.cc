@@ -81,7 +81,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     cfg->mem_size = static_cast<uint64_t>(mem);
     cfg->cpus = static_cast<unsigned>(cpus);
     if (!GetString(env, o, "kernel", &cfg->kernel) || !GetString(env, o, "initrd", &cfg->initrd) ||
-        !GetString(env, o, "cmdline", &cfg->cmdline) || !GetString(env, o, "bios", &cfg->bios))
+        !GetString(env, o, "cmdline", &cfg->cmdline) || !GetString(env, o, "bios", &cfg->bios) ||
+        !GetString(env, o, "bootDevice", &cfg->boot_device))
       return false;
     double fd = -1;
     if (!GetInt(env, o, "consoleIn", -1, 1 << 30, &fd)) return false;
