@@ -132,6 +132,7 @@ export function parseRunArgs(args: string[]): RunArgs {
     opts.bios = DEFAULT_FIRMWARE;
     opts.kernel = DEFAULT_UBOOT;
   }
+  opts.defaultBios = DEFAULT_FIRMWARE;  // before a raw -b binary, when --bios is not given
   opts.disks = bootOrder(opts.disks!, bootDevice);
   if (bootDevice !== undefined) opts.bootDevice = bootDevice;
   for (const f of [opts.kernel, opts.bios, opts.initrd]) {

@@ -286,6 +286,7 @@ export class Supervisor {
       cmdline: vm.cmdline,
       bios: vm.bios ?? (vm.kernel ? undefined : this.settings.firmware),
       bootDevice: vm.bootDevice ?? undefined,
+      defaultBios: this.settings.firmware,
       disks: vm.disks.map((d) => ({ path: d.path, format: d.format, readOnly: d.readOnly })),
       consoleIn: pty.master,
       consoleOut: pty.master,

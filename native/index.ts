@@ -22,6 +22,8 @@ export interface MachineOptions {
   bios?: string;
   /** -B: disk and cdrom are slot order (the caller orders `disks`); net tells U-Boot to boot by DHCP. */
   bootDevice?: string;
+  /** The firmware that runs first when `kernel` is a raw binary and `bios` is not given. */
+  defaultBios?: string;
   disks?: DiskOptions[];
   /** UART input/output file descriptors (stdin/stdout, or a pty master). */
   consoleIn?: number;

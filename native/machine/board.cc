@@ -127,6 +127,8 @@ bool Board::init(bool* booted, MachineError* err) {
     if (k == KernelKind::kLinuxImage || k == KernelKind::kRaw) {
       req_.kernel = cfg.kernel;
       req_.kernel_raw = k == KernelKind::kRaw;
+      // QEMU -M virt -kernel <raw binary> runs its default OpenSBI first.
+      if (req_.kernel_raw && req_.bios.empty()) req_.bios = cfg.default_bios;
     } else if (!cfg.bios.empty()) {
       *err = {"ERR_VMSUP_BAD_CONFIG", "--bios needs a Linux Image kernel, not an ELF file"};
       return false;

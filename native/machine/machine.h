@@ -30,6 +30,7 @@ struct MachineConfig {
   std::string initrd;   // --initrd
   std::string cmdline = "console=ttyS0";
   std::string bios;     // --bios: firmware loaded at DRAM base, run in M-mode
+  std::string default_bios;  // firmware for a raw -b binary given without --bios (QEMU's default OpenSBI)
   std::string boot_device;  // -B: "net" makes U-Boot boot over DHCP (FDT /config/bootcmd)
   std::vector<DiskConfig> disks;
   int console_in_fd = -1;   // UART input (stdin or a pty master); -1 = none

@@ -82,7 +82,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     cfg->cpus = static_cast<unsigned>(cpus);
     if (!GetString(env, o, "kernel", &cfg->kernel) || !GetString(env, o, "initrd", &cfg->initrd) ||
         !GetString(env, o, "cmdline", &cfg->cmdline) || !GetString(env, o, "bios", &cfg->bios) ||
-        !GetString(env, o, "bootDevice", &cfg->boot_device))
+        !GetString(env, o, "bootDevice", &cfg->boot_device) ||
+        !GetString(env, o, "defaultBios", &cfg->default_bios))
       return false;
     double fd = -1;
     if (!GetInt(env, o, "consoleIn", -1, 1 << 30, &fd)) return false;
