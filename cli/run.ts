@@ -124,7 +124,8 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (signatureFile !== undefined && !opts.kernel) {
     throw new VmsupError('USAGE', '--signature needs a bare-metal ELF (-b) with begin_signature and end_signature');
   }
-  if (!opts.kernel && !opts.bios) {
+  const firmwareBoot = !opts.kernel && !opts.bios;
+  if (firmwareBoot) {
     if (opts.disks!.length === 0 && bootDevice !== 'net') {
       throw new VmsupError('USAGE', `no kernel given (-b) and no disk or cdrom to boot\nusage: vmsup ${USAGE}`);
     }
@@ -133,7 +134,8 @@ export function parseRunArgs(args: string[]): RunArgs {
     opts.kernel = DEFAULT_UBOOT;
   }
   opts.defaultBios = DEFAULT_FIRMWARE;  // before a raw -b binary, when --bios is not given
-  opts.disks = bootOrder(opts.disks!, bootDevice);
+  // The firmware boots virtio0: put the boot device there (a kernel given with -b keeps the order given).
+  if (firmwareBoot || bootDevice !== undefined) opts.disks = bootOrder(opts.disks!, bootDevice);
   if (bootDevice !== undefined) opts.bootDevice = bootDevice;
   for (const f of [opts.kernel, opts.bios, opts.initrd]) {
     if (f !== undefined) {

@@ -3,6 +3,8 @@
 // (its default boot_targets), and virtio0 is the first virtio-blk device in
 // slot order, so the boot device goes into the first slot: for `cdrom` the
 // cdroms (-r, attached read-only) before the disks, otherwise the disks first.
+// Applied when the firmware boots the disks (no -b) or -B is given; a kernel
+// given with -b keeps the disks in the order given (/dev/vda first).
 // `net` is handed to the machine, whose FDT then tells U-Boot to boot over DHCP.
 
 export type BootDevice = 'disk' | 'cdrom' | 'net';

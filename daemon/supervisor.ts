@@ -254,7 +254,7 @@ export class Supervisor {
     if (!def.kernel && !def.bios && def.disks.length === 0) throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
     // With no -b/--bios the firmware (settings firmware + uboot) boots the disks; U-Boot's
     // distro boot tries virtio0 first, so the -B device goes into the first slot.
-    def.disks = bootOrder(def.disks, def.bootDevice);
+    if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
     this.checkFiles(peer, def);
     return def;
   }
