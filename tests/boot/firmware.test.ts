@@ -51,6 +51,15 @@ describe('firmware boot: OpenSBI fw_dynamic + U-Boot distro boot', () => {
     expect(out).toMatch(/^VMSUP-BOOT-SCRIPT\r?$/m);
   }, 200_000);
 
+  test('EFI: bootefi runs efi/boot/bootriscv64.efi from an EFI system partition', () => {
+    // The shared guest kernel has no EFI stub (CONFIG_EFI is off), so the EFI binary is
+    // efi-hello.S: it prints through ConOut and powers off through ResetSystem.
+    const r = runVmsup(['-d', img('esp-efi.img'), '--timeout', '150'], 170);
+    expect(r.stdout, r.stderr).toMatch(/Found EFI removable media binary efi\/boot\/bootriscv64\.efi/);
+    expect(r.stdout).toMatch(/^VMSUP-EFI-HELLO\r?$/m);
+    expect(r.status, r.stderr).toBe(0);
+  }, 200_000);
+
   test('-r: an ISO 9660 cdrom made by xorriso', () => {
     const out = bootsToMarker(['-r', img('cdrom.iso')]);
     expect(out).toMatch(/Found \/extlinux\/extlinux\.conf/);

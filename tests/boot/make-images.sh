@@ -4,6 +4,8 @@
 #   mbr-extlinux.img  MBR, one bootable ext4 partition: /boot/extlinux/extlinux.conf
 #   gpt-extlinux.img  GPT, one ext4 partition: /extlinux/extlinux.conf
 #   gpt-bootscr.img   GPT, one FAT partition (an ESP type): /boot.scr (mkimage) that loads and boots
+#   esp-efi.img       GPT, an EFI system partition (FAT) with /EFI/BOOT/BOOTRISCV64.EFI built from
+#                     efi-hello.S (the shared kernel has no EFI stub; this app prints and powers off)
 #   cdrom.iso         ISO 9660 (xorriso) whose El Torito boot image is a FAT image with extlinux.conf
 #   bad-pastend.img   MBR whose partition runs far past the disk's end
 #   bad-missing.img   MBR ext4 with an extlinux.conf naming files that do not exist
@@ -11,6 +13,7 @@
 #   bad-hostile.iso   cdrom.iso with its boot catalog pointing far past the end of the image
 # Usage: make-images.sh OUTDIR [GUESTDIR] [APPEND]
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=$1
 guest=${2:-$(cd "$(dirname "$0")/../../.." && pwd)/shared/guest}
 append=${3:-console=ttyS0 vmsup.test=poweroff}
@@ -84,6 +87,14 @@ CMD
 mkimage -A riscv -O linux -T script -C none -n vmsup -d "$work/boot.cmd" "$work/scr/boot.scr" >/dev/null
 fat_part "$work/scr.fat" "$work/scr"
 assemble gpt-bootscr.img gpt C12A7328-F81F-11D2-BA4B-00A0C93EC93B 0 "$work/scr.fat"
+
+# GPT + EFI system partition with the removable-media path U-Boot's bootefi looks for.
+mkdir -p "$work/esp/EFI/BOOT"
+riscv64-linux-gnu-gcc -c -march=rv64gc -mabi=lp64d -o "$work/efi.o" "$here/efi-hello.S"
+riscv64-linux-gnu-ld -Ttext=0 -e 0 -o "$work/efi.elf" "$work/efi.o"
+riscv64-linux-gnu-objcopy -O binary -j .text "$work/efi.elf" "$work/esp/EFI/BOOT/BOOTRISCV64.EFI"
+fat_part "$work/esp.fat" "$work/esp"
+assemble esp-efi.img gpt C12A7328-F81F-11D2-BA4B-00A0C93EC93B 0 "$work/esp.fat"
 
 # ISO 9660 with an El Torito (no-emulation) FAT boot image holding extlinux.conf.
 mkdir -p "$work/eltorito/extlinux" "$work/iso"
