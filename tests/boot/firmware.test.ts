@@ -105,9 +105,21 @@ describe('bad media end in a firmware error; the VM stays stoppable', () => {
     await firmwareErrorThenPoweroff(['-d', img('bad-pastend.img')], /fs_devread read error/);
   }, 200_000);
 
-  test('an extlinux.conf naming missing files', async () => {
-    const out = await firmwareErrorThenPoweroff(['-d', img('bad-missing.img')], /File not found \/boot\/no-such-initrd/);
-    expect(out).toMatch(/EXTLINUX FAILED/);
+  test('an extlinux.conf naming missing files; U-Boot\'s reset reboots the board (FDT reboot/SRST)', async () => {
+    const c = GuestConsole.run(['-d', img('bad-missing.img'), '--timeout', '150'], 170);
+    try {
+      let at = await c.waitFor(/File not found \/boot\/no-such-initrd/, 150_000);
+      at = await c.waitFor(/EXTLINUX FAILED/, 150_000, at);
+      at = await c.waitFor(/\n=> $/, 150_000, at);
+      c.type('reset\n');
+      at = await c.waitFor(/U-Boot 2023\.01/, 150_000, at);  // a second boot of the firmware
+      at = await c.waitFor(/\n=> $/, 150_000, at);
+      c.type('poweroff\n');
+      expect(await c.exited).toBe(0);
+      expect(c.out).not.toMatch(/Starting kernel/);
+    } finally {
+      c.kill();
+    }
   }, 200_000);
 
   test('a truncated ISO', async () => {
