@@ -46,15 +46,17 @@ function once(name) {
     const p = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let ready;
+    let banner;
     const timer = setTimeout(() => p.kill('SIGKILL'), TIMEOUT_S * 1000);
     p.stdout.on('data', (b) => {
       out += b.toString('latin1');
+      if (banner === undefined && /U-Boot 20/.test(out)) banner = Number(process.hrtime.bigint() - t0) / 1e6;
       if (ready === undefined && /VMSUP-GUEST-READY/.test(out)) ready = Number(process.hrtime.bigint() - t0) / 1e6;
     });
     p.stderr.on('data', () => {});
     p.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ ready, exit: Number(process.hrtime.bigint() - t0) / 1e6, code });
+      resolve({ ready, banner, exit: Number(process.hrtime.bigint() - t0) / 1e6, code });
     });
   });
 }
@@ -64,13 +66,13 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-const res = Object.fromEntries(names.map((n) => [n, { ready: [], exit: [], fail: 0 }]));
+const res = Object.fromEntries(names.map((n) => [n, { ready: [], banner: [], exit: [], fail: 0 }]));
 for (const n of names) await once(n);  // warm-up (page cache, first-run costs)
 for (let i = 0; i < RUNS; i++) {
   for (const n of names) {
     const r = await once(n);
     if (r.ready === undefined || r.code !== 0) res[n].fail++;
-    else { res[n].ready.push(r.ready); res[n].exit.push(r.exit); }
+    else { res[n].ready.push(r.ready); res[n].exit.push(r.exit); res[n].banner.push(r.banner ?? NaN); }
   }
 }
 fs.rmSync(copy, { force: true });
@@ -80,11 +82,13 @@ console.log('  (both peers count down U-Boot\'s default bootdelay of 2 s)');
 for (const n of names) {
   const r = res[n];
   if (r.ready.length === 0) { console.log(`  ${PEERS[n].label}: never reached the marker (${r.fail} failed)`); continue; }
-  console.log(`  ${PEERS[n].label}: to marker ${(median(r.ready) / 1000).toFixed(2)} s, to exit ${(median(r.exit) / 1000).toFixed(2)} s` +
+  console.log(`  ${PEERS[n].label}: to U-Boot's banner ${(median(r.banner) / 1000).toFixed(2)} s, to marker ${(median(r.ready) / 1000).toFixed(2)} s, to exit ${(median(r.exit) / 1000).toFixed(2)} s` +
     (r.fail ? ` (${r.fail} runs failed)` : ''));
 }
 if (names.includes('qemu') && res.vmsup.ready.length && res.qemu.ready.length) {
   const ratio = median(res.vmsup.ready) / median(res.qemu.ready);
   console.log(`  ratio vmsup/qemu, start to marker: ${ratio.toFixed(2)}x (bar: 1.2x) ${ratio <= 1.2 ? 'MET' : 'NOT MET'}`);
   console.log(`  ratio vmsup/qemu, start to exit:   ${(median(res.vmsup.exit) / median(res.qemu.exit)).toFixed(2)}x`);
+  const after = (r) => median(r.ready.map((v, i) => v - r.banner[i]));
+  console.log(`  ratio vmsup/qemu, U-Boot's banner to marker (2 s bootdelay included): ${(after(res.vmsup) / after(res.qemu)).toFixed(2)}x`);
 }
