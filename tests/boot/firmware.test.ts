@@ -40,8 +40,17 @@ describe('firmware boot: OpenSBI fw_dynamic + U-Boot distro boot', () => {
     expect(out).toMatch(/Found \/boot\/extlinux\/extlinux\.conf/);
   }, 200_000);
 
-  test('extlinux.conf on a GPT partition (ext4)', () => {
-    const out = bootsToMarker(['-d', img('gpt-extlinux.img')]);
+  test('--bios fw_dynamic.bin runs a Linux Image directly (the fw_dynamic info in a2)', () => {
+    const out = bootsToMarker(['--bios', DEFAULT_FIRMWARE, '-b', path.join(guestDir, 'Image'),
+      '--initrd', path.join(guestDir, 'initramfs.cpio.gz'), '--cmdline', 'console=ttyS0 vmsup.test=poweroff']);
+    expect(out).toMatch(/Domain0 Next Address\s+: 0x0*80200000/);
+    expect(out).toMatch(/Domain0 Next Mode\s+: S-mode/);
+  }, 200_000);
+
+  test('extlinux.conf on a GPT partition (ext4), two harts', () => {
+    const out = bootsToMarker(['-c', '2', '-d', img('gpt-extlinux.img')]);
+    expect(out).toMatch(/Platform HART Count\s+: 2/);
+    expect(out).toMatch(/smp: Brought up 1 node, 2 CPUs/);
     expect(out).toMatch(/Found \/extlinux\/extlinux\.conf/);
   }, 200_000);
 
