@@ -251,7 +251,7 @@ export class Supervisor {
       transient,
       template: base?.name ?? null,
     };
-    if (!def.kernel && !def.bios && def.disks.length === 0) throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
+    if (!def.kernel && !def.bios && def.disks.length === 0 && def.bootDevice !== 'net') throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
     // With no -b/--bios the firmware (settings firmware + uboot) boots the disks; U-Boot's
     // distro boot tries virtio0 first, so the -B device goes into the first slot.
     if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
