@@ -172,3 +172,23 @@ test('the daemon boots a disk with no -b through its firmware settings, and -r/-
     await d.cleanup();
   }
 }, 240_000);
+
+test('the daemon: a hostile cdrom ends at U-Boot\'s prompt with a firmware error, and stop -f stops the VM', async () => {
+  const d = await Daemon.create();
+  try {
+    const def = await d.vmsup(['define', '-r', img('bad-hostile.iso'), '-B', 'cdrom', 'badcd']);
+    expect(def.code, def.stderr).toBe(0);
+    const c = onPty(d, ['start', '-c', 'badcd'], 150_000);
+    await c.waitFor(/fs_devread read error/);
+    await c.waitFor(/\n=> $/);
+    c.close();
+    expect((await d.status('badcd'))!.state).toBe('running');
+    const r = await d.vmsup(['stop', '-f', 'badcd']);
+    expect(r.code, r.stderr).toBe(0);
+    await d.waitState('badcd', 'stopped', 60_000);
+    // The daemon is alive and answers.
+    expect((await d.vmsup(['status'])).code).toBe(0);
+  } finally {
+    await d.cleanup();
+  }
+}, 240_000);
