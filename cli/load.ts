@@ -41,7 +41,8 @@ function unsupported(conf: VmConf): string[] {
   for (const sw of conf.switches) errors.push(`${sw.file}:${sw.line}: switch "${sw.name}": vmsupd has no switches yet (vmsup run --nat and -L give a guest a network)`);
   for (const vm of conf.vms) {
     if (vm.interfaces.length) errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": interfaces are not supported by vmsupd yet`);
-    if (vm.cdrom !== undefined) errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": cdroms are not supported by vmsupd yet`);
+    if (vm.cdrom !== undefined && vm.disks.length >= 4)
+      errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": too many disks (a cdrom counts as one of the 4)`);
   }
   return errors;
 }
@@ -57,6 +58,8 @@ export function defineParams(vm: ConfVm, source: string): Params<'define'> {
   if (vm.bios !== undefined) config.bios = vm.bios;
   if (vm.bootDevice !== undefined) config.bootDevice = vm.bootDevice;
   if (vm.disks.length) config.disks = vm.disks.map((d) => ({ path: d.path, ...(d.format ? { format: d.format } : {}) }));
+  // vmd's cdrom: an ISO 9660 image, attached read-only, as `-r` does.
+  if (vm.cdrom !== undefined) config.disks = [...(config.disks ?? []), { path: vm.cdrom, format: 'raw', readOnly: true }];
   if (vm.owner !== undefined) config.owner = vm.owner;
   return {
     name: vm.name,

@@ -7,12 +7,17 @@ import { VmsupError } from '../daemon/protocol/errors.js';
 import type { DiskInput } from '../daemon/protocol/messages.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './command.js';
 import { parseSize } from './size.js';
+import { bootOrder } from '../daemon/boot-order.js';
+import { DEFAULT_FIRMWARE, DEFAULT_UBOOT } from '../daemon/settings.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
-  '[--cmdline string] [-d [raw:|raw!:|qcow2:]disk] [-r [raw:|raw!:|qcow2:]disk]\n' +
-  '\t    [--signature file [--signature-granularity 1|2|4|8|16]] -b file\n' +
-  '\t    (-d is repeatable, -r adds a read-only disk; console escapes after a newline:\n' +
+  '[--cmdline string] [-d [raw:|raw!:|qcow2:]disk] [-r [raw:|raw!:|qcow2:]cdrom] [-B disk|cdrom|net]\n' +
+  '\t    [--signature file [--signature-granularity 1|2|4|8|16]] [-b file]\n' +
+  '\t    (-b: an ELF, a Linux Image or a raw binary loaded at 0x80200000; without -b and\n' +
+  '\t    --bios the disks boot through OpenSBI and U-Boot (' + DEFAULT_FIRMWARE + ', ' + DEFAULT_UBOOT + ');\n' +
+  '\t    -d is repeatable, -r attaches a cdrom (an ISO 9660 image, read-only), -B the device booted first;\n' +
+  '\t    console escapes after a newline:\n' +
   '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, then the guest is\n' +
   '\t    forced off after --stop-timeout seconds (default 30), or at a second signal;\n' +
   '\t    --signature: when the ELF ends through HTIF, write its riscv-arch-test signature,\n' +
@@ -110,6 +115,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   let stopTimeoutSec = DEFAULT_STOP_TIMEOUT;
   let signatureFile: string | undefined;
   let granularity: number | undefined;
+  let bootDevice: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     switch (a) {
@@ -127,6 +133,12 @@ export function parseRunArgs(args: string[]): RunArgs {
       case '--cmdline': opts.cmdline = needValue(args, i++, a); break;
       case '-d': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), false))); break;
       case '-r': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), true))); break;
+      case '-B': {
+        const v = needValue(args, i++, a);
+        if (!['disk', 'cdrom', 'net'].includes(v)) throw new VmsupError('USAGE', `invalid boot device: ${v} (disk, cdrom or net)`);
+        bootDevice = v;
+        break;
+      }
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);
@@ -161,7 +173,19 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (signatureFile !== undefined && !opts.kernel) {
     throw new VmsupError('USAGE', '--signature needs a bare-metal ELF (-b) with begin_signature and end_signature');
   }
-  if (!opts.kernel && !opts.bios) throw new VmsupError('USAGE', `no kernel given (-b)\nusage: vmsup ${USAGE}`);
+  const firmwareBoot = !opts.kernel && !opts.bios;
+  if (firmwareBoot) {
+    if (opts.disks!.length === 0 && bootDevice !== 'net') {
+      throw new VmsupError('USAGE', `no kernel given (-b) and no disk or cdrom to boot\nusage: vmsup ${USAGE}`);
+    }
+    // As qemu-system-riscv64 -M virt: OpenSBI, then U-Boot, whose distro boot finds the OS.
+    opts.bios = DEFAULT_FIRMWARE;
+    opts.kernel = DEFAULT_UBOOT;
+  }
+  opts.defaultBios = DEFAULT_FIRMWARE;  // before a raw -b binary, when --bios is not given
+  // The firmware boots virtio0: put the boot device there (a kernel given with -b keeps the order given).
+  if (firmwareBoot || bootDevice !== undefined) opts.disks = bootOrder(opts.disks!, bootDevice);
+  if (bootDevice !== undefined) opts.bootDevice = bootDevice;
   for (const f of [opts.kernel, opts.bios, opts.initrd]) {
     if (f !== undefined) {
       try {

@@ -9,7 +9,7 @@ import { parseSize } from './size.js';
 import { checkVmArg } from './idarg.js';
 
 export const VM_OPTIONS_USAGE =
-  '[-b path] [-B device] [-d [raw:|raw!:|qcow2:]disk] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
+  '[-b path] [-B device] [-d [raw:|raw!:|qcow2:]disk] [-r path] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
 
 /** The long options of start/define that take a value (for the getopt forms). */
 export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner'];
@@ -59,6 +59,14 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         cfg.disks.push(parseDisk(val(), false));
         break;
       }
+      case '-r': {
+        // vmd's cdrom: an ISO 9660 image, attached read-only (one, as vmd has).
+        cfg.disks ??= [];
+        if (cfg.disks.some((d) => d.readOnly)) fail('cdrom specified multiple times');
+        if (cfg.disks.length >= LIMITS.disksMax) throw new VmsupError('USAGE', 'too many disks');
+        cfg.disks.push(parseDisk(val(), true));
+        break;
+      }
       case '-m':
         if (cfg.memory !== undefined) fail('memory specified multiple times');
         cfg.memory = parseSize(val(), 'memory');
@@ -99,8 +107,7 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
       case '-i':
       case '-n':
       case '-L':
-      case '-r':
-        throw new VmsupError('UNSUPPORTED', `option ${a} is not supported yet: networking and cdroms come later`);
+        throw new VmsupError('UNSUPPORTED', `option ${a} is not supported yet: networking comes later`);
       default:
         if (a.startsWith('-')) fail(`unknown option: ${a}`);
         if (out.name !== undefined) fail(`unexpected argument: ${a}`);

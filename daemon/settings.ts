@@ -44,7 +44,15 @@ export interface Settings {
   connectionsPerUser: number;
   /** Seconds a control connection may sit with no request in flight and no stream before it is closed. */
   idleTimeout: number;
+  /** A VM with no -b and no --bios boots its disks through this SBI firmware (M-mode, at DRAM base)... */
+  firmware: string;
+  /** ...and this boot loader, a raw S-mode binary at 0x80200000 (as QEMU -M virt with -bios/-kernel). */
+  uboot: string;
 }
+
+/** Debian's packages: `opensbi` and `u-boot-qemu` (scripts/install-deps.sh). */
+export const DEFAULT_FIRMWARE = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+export const DEFAULT_UBOOT = '/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin';
 
 export function defaultSettings(): Settings {
   return {
@@ -68,6 +76,8 @@ export function defaultSettings(): Settings {
     eventLogDays: 365,
     connectionsPerUser: 32,
     idleTimeout: 120,
+    firmware: DEFAULT_FIRMWARE,
+    uboot: DEFAULT_UBOOT,
   };
 }
 
@@ -97,6 +107,8 @@ export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; m
   event_log_days: { key: 'eventLogDays', min: 0, max: 36_500 },
   connections_per_user: { key: 'connectionsPerUser', min: 1, max: 256 },
   idle_timeout: { key: 'idleTimeout', min: 1, max: 86400 },
+  firmware: { key: 'firmware' },
+  uboot: { key: 'uboot' },
 };
 
 export function settingsFile(stateDir: string): string {
@@ -131,6 +143,15 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
         return;
       }
       s.http = m[2];
+      return;
+    }
+    if (spec.key === 'firmware' || spec.key === 'uboot') {
+      // Paths of the boot chain for VMs without -b/--bios; absolute, as the daemon's cwd means nothing.
+      if (!path.isAbsolute(m[2])) {
+        warn(`vmsupd.conf:${i + 1}: ${m[1]} must be an absolute path: ${m[2]}`);
+        return;
+      }
+      s[spec.key] = m[2];
       return;
     }
     const n = Number(m[2]);

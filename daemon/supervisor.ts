@@ -52,8 +52,25 @@ import { loadSettings, type Settings } from './settings.js';
 import { VmMetrics } from './metrics.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
 import { absolutePath, checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
+import { bootOrder } from './boot-order.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Whether the kernel behind `fd` is a raw binary: neither an ELF nor a RISC-V
+ * Linux Image ("RSC\x05" at offset 56), as native/machine/boot.cc tells them apart. */
+function isRawKernel(fd: number | undefined): boolean {
+  if (fd === undefined) return false;
+  const head = Buffer.alloc(64);
+  let n = 0;
+  try {
+    n = fs.readSync(fd, head, 0, 64, 0);
+  } catch {
+    return false; // the machine reports what is wrong with it
+  }
+  if (n >= 4 && head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) return false;
+  if (n >= 60 && head.readUInt32LE(56) === 0x05435352) return false;
+  return n > 0;
+}
 const WORKER_FILE = path.resolve(here, '../workers/vm-worker.js');
 
 /** How long a worker has to honour 'kill' before its thread is terminated. */
@@ -497,6 +514,18 @@ export class Supervisor {
     return { ownerUid, ownerGid };
   }
 
+  /**
+   * What boots a VM, as `qemu-system-riscv64 -M virt` would: with no -b and no
+   * --bios, the `firmware` (OpenSBI) and then `uboot` (a raw S-mode binary at
+   * 0x80200000) of the settings; a raw -b binary without --bios runs after the
+   * default firmware (QEMU's -kernel). Everything here is opened as the owner.
+   */
+  private bootChain<T extends Pick<VmDefinition, 'kernel' | 'bios'>>(def: T, rawKernel: boolean): T {
+    if (!def.kernel && !def.bios) return { ...def, kernel: this.settings.uboot, bios: this.settings.firmware };
+    if (def.kernel && !def.bios && rawKernel) return { ...def, bios: this.settings.firmware };
+    return def;
+  }
+
   /** A full definition from a client's options, over a template's when one is given. */
   private buildDefinition(peer: Peer, name: string, cfg: VmConfigInput, template: VmRecord | undefined, transient: boolean): VmDefinition {
     checkVmName(name);
@@ -520,11 +549,10 @@ export class Supervisor {
       source: null,
       allowInstance: null,
     };
-    if (def.bootDevice && def.bootDevice !== 'disk')
-      throw new VmsupError('UNSUPPORTED', `boot device ${def.bootDevice} is not supported yet (only disk)`);
-    if (!def.kernel && !def.bios && def.disks.length === 0) throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
-    if (!def.kernel && !def.bios)
-      throw new VmsupError('USAGE', 'no kernel specified', 'this machine has no boot loader: give -b kernel or --bios firmware');
+    if (!def.kernel && !def.bios && def.disks.length === 0 && def.bootDevice !== 'net') throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
+    // With no -b/--bios the firmware (settings firmware + uboot) boots the disks; U-Boot's
+    // distro boot tries virtio0 first, so the -B device goes into the first slot.
+    if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
     return def;
   }
 
@@ -560,7 +588,7 @@ export class Supervisor {
 
   // ---- launching and stopping ---------------------------------------------
 
-  private launch(vm: VmRecord, reason: string, files: VmFiles): Running {
+  private launch(vm: VmRecord, reason: string, files: VmFiles, boot: VmDefinition = vm): Running {
     const a = addon();
     // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
     // a per-user daemon's ptys are already its own and it may not chown them.
@@ -580,8 +608,10 @@ export class Supervisor {
       memory: vm.memory,
       cpus: vm.cpus,
       cmdline: vm.cmdline,
-      // Descriptors only: the worker opens nothing by path.
-      ...files.machineOptions(vm),
+      // Descriptors only: the worker opens nothing by path. The boot chain
+      // (the firmware and U-Boot of a VM with no -b) was opened with the rest.
+      ...files.machineOptions(boot),
+      bootDevice: vm.bootDevice ?? undefined,
       consoleIn: pty.master,
       consoleOut: pty.master,
       wakeFd,
@@ -965,10 +995,17 @@ export class Supervisor {
       this.opening.add(key);
       return { vmId: vm?.id, def, key, reqs };
     });
-    // 2. Open every file once, as the owner, outside the mailbox.
+    // 2. Open every file once, as the owner, outside the mailbox: the VM's own,
+    // and the boot chain that the settings add to them (see bootChain()).
     let files: VmFiles;
+    let boot = this.bootChain(plan.def, false);
     try {
-      files = await openForStart(plan.def, plan.reqs);
+      files = await openForStart(boot, plan.reqs);
+      if (plan.def.kernel && !plan.def.bios && isRawKernel(files.kernelFd)) {
+        files.close();
+        boot = this.bootChain(plan.def, true);
+        files = await openForStart(boot, plan.reqs);
+      }
     } catch (e) {
       this.opening.delete(plan.key);
       const err = asVmsupError(e);
@@ -994,7 +1031,7 @@ export class Supervisor {
           vm = this.create(plan.def, `transient vm created by ${who(peer)}`);
         }
         try {
-          this.launch(vm, reason ?? `start requested by ${who(peer)}`, files);
+          this.launch(vm, reason ?? `start requested by ${who(peer)}`, files, { ...vm, kernel: boot.kernel, bios: boot.bios });
         } catch (e) {
           const err = asVmsupError(e);
           if (vm.transient) this.forget(vm, `start failed: ${err.message}`);

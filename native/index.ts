@@ -54,6 +54,10 @@ export interface MachineOptions {
   kernelFd?: number;
   initrdFd?: number;
   biosFd?: number;
+  /** -B: disk and cdrom are slot order (the caller orders `disks`); net tells U-Boot to boot by DHCP. */
+  bootDevice?: string;
+  /** The firmware that runs first when `kernel` is a raw binary and `bios` is not given. */
+  defaultBios?: string;
   disks?: DiskOptions[];
   /** UART input/output file descriptors (stdin/stdout, or a pty master). */
   consoleIn?: number;

@@ -10,9 +10,16 @@
 #   mandoc                 `mandoc -T lint` checks the man pages (man/) in the tests
 #   chromium               the headless browser the web interface's tests drive (puppeteer-core
 #                          points at /usr/bin/chromium: no browser is downloaded)
+#   opensbi                fw_dynamic.bin/fw_jump.bin: the default firmware of VMs booted without -b
+#   u-boot-qemu            qemu-riscv64_smode/u-boot.bin: the boot loader after it (distro boot)
+#   fdisk gdisk            sfdisk/sgdisk: the firmware boot tests partition their disks (MBR, GPT)
+#   dosfstools mtools      mkfs.vfat/mcopy: FAT partitions (EFI system partition, El Torito image)
+#   u-boot-tools           mkimage: boot.scr for the U-Boot script test
+#   xorriso                the ISO 9660 cdrom image of the cdrom boot test
 # Pass --bench to add qemu-system-misc (the side-by-side peer of the benchmarks).
 set -euo pipefail
-pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils mandoc chromium)
+pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils mandoc chromium
+      opensbi u-boot-qemu fdisk gdisk dosfstools mtools u-boot-tools xorriso)
 [ "${1:-}" = "--bench" ] && pkgs+=(qemu-system-misc)
 missing=()
 for p in "${pkgs[@]}"; do

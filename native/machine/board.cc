@@ -120,6 +120,12 @@ bool Board::init(bool* booted, MachineError* err) {
   req_.initrd_fd = cfg.initrd_fd;
   req_.cmdline = cfg.cmdline;
   req_.harts = m_.num_harts();
+  if (!cfg.boot_device.empty() && cfg.boot_device != "disk" && cfg.boot_device != "cdrom" &&
+      cfg.boot_device != "net") {
+    *err = {"ERR_VMSUP_BAD_CONFIG", "invalid boot device: " + cfg.boot_device};
+    return false;
+  }
+  req_.boot_net = cfg.boot_device == "net";
   if (!cfg.kernel.empty()) {
     std::string e;
     KernelKind k = detect_kernel_file(cfg.kernel, &e, cfg.kernel_fd);
@@ -128,9 +134,12 @@ bool Board::init(bool* booted, MachineError* err) {
       *err = {readable ? "ERR_VMSUP_BAD_KERNEL" : "ERR_VMSUP_NO_FILE", e};
       return false;
     }
-    if (k == KernelKind::kLinuxImage) {
+    if (k == KernelKind::kLinuxImage || k == KernelKind::kRaw) {
       req_.kernel = cfg.kernel;
       req_.kernel_fd = cfg.kernel_fd;
+      req_.kernel_raw = k == KernelKind::kRaw;
+      // QEMU -M virt -kernel <raw binary> runs its default OpenSBI first.
+      if (req_.kernel_raw && req_.bios.empty()) req_.bios = cfg.default_bios;
     } else if (!cfg.bios.empty()) {
       *err = {"ERR_VMSUP_BAD_CONFIG", "--bios needs a Linux Image kernel, not an ELF file"};
       return false;

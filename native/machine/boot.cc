@@ -82,7 +82,7 @@ KernelKind detect_kernel(const uint8_t* head, size_t len) {
     std::memcpy(&h, head, sizeof(h));
     if (h.magic2 == kImageMagic2) return KernelKind::kLinuxImage;
   }
-  return KernelKind::kUnknown;
+  return len > 0 ? KernelKind::kRaw : KernelKind::kUnknown;
 }
 
 KernelKind detect_kernel_file(const std::string& path, std::string* err, int given) {
@@ -94,7 +94,7 @@ KernelKind detect_kernel_file(const std::string& path, std::string* err, int giv
   ::close(fd);
   KernelKind k = detect_kernel(head, n > 0 ? static_cast<size_t>(n) : 0);
   if (k == KernelKind::kUnknown)
-    *err = "kernel " + path + " is neither a RISC-V Linux Image nor an ELF file";
+    *err = "kernel " + path + (n < 0 ? ": " + errno_text(errno) : std::string(" is empty"));
   return k;
 }
 
@@ -130,7 +130,14 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
     ImageHeader h{};
     ssize_t n = ::pread(fd, &h, sizeof(h), 0);
     bool ok = true;
-    if (n != static_cast<ssize_t>(sizeof(h)) || h.magic2 != kImageMagic2) {
+    if (req.kernel_raw) {
+      // A flat binary (QEMU -kernel with neither ELF nor Image: copied as is).
+      h = ImageHeader{};
+      if (size == 0) {
+        *err = "kernel " + req.kernel + " is empty";
+        ok = false;
+      }
+    } else if (n != static_cast<ssize_t>(sizeof(h)) || h.magic2 != kImageMagic2) {
       *err = "kernel " + req.kernel + " is not a RISC-V Linux Image (no \"RSC\\x05\" header)";
       ok = false;
     } else if (h.image_size != 0 && (size > h.image_size || size < h.image_size / 2)) {
@@ -167,6 +174,7 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
   fc.harts = req.harts;
   fc.mem_size = mem.size();
   fc.bootargs = req.cmdline;
+  if (req.boot_net) fc.uboot_bootcmd = "setenv boot_targets dhcp; run distro_bootcmd";
   uint64_t initrd_size = 0;
   int initrd_fd = -1;
   if (!req.initrd.empty()) {
@@ -182,13 +190,22 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
     return false;
   }
   const uint64_t fdt_addr = align_down(ram_end - 0x10000 - fdt_size, 8);
+  // With firmware, the fw_dynamic info sits in the 4 KiB page below the FDT.
+  const uint64_t info_addr = plan->firmware ? align_down(fdt_addr - kFwDynamicInfoSize, 0x1000) : fdt_addr;
+
+  if (plan->kernel_end > info_addr) {
+    *err = "kernel " + req.kernel + " does not fit in guest RAM below the device tree";
+    if (initrd_fd >= 0) ::close(initrd_fd);
+    return false;
+  }
 
   // The initrd just below the FDT, clear of the kernel (and of fw_jump's FDT copy).
   if (initrd_fd >= 0) {
     uint64_t lowest = align_up(plan->kernel_end, 0x1000);
     if (plan->firmware && lowest < kFwJumpFdtAddr + kFwJumpFdtReserve)
       lowest = kFwJumpFdtAddr + kFwJumpFdtReserve;
-    uint64_t start = initrd_size <= fdt_addr - lowest ? align_down(fdt_addr - initrd_size, 0x1000) : 0;
+    uint64_t start = lowest <= info_addr && initrd_size <= info_addr - lowest
+                         ? align_down(info_addr - initrd_size, 0x1000) : 0;
     if (initrd_size == 0 || start < lowest) {
       *err = "initrd " + req.initrd + " (" + std::to_string(initrd_size) +
              " bytes) does not fit in guest RAM (" + std::to_string(mem.size() >> 20) +
@@ -210,7 +227,35 @@ bool load_boot_images(const BootRequest& req, GuestMemory& mem, BootPlan* plan,
   }
   plan->fdt_addr = fdt_addr;
   plan->fdt_size = fdt.size();
+  if (plan->firmware) {
+    // struct fw_dynamic_info, version 2 (OpenSBI include/sbi/fw_dynamic.h):
+    // the next stage is the kernel slot in S-mode; boot_hart -1 lets the
+    // harts race for the boot (the relocation lottery), as none ran before.
+    const uint64_t info[6] = {kFwDynamicMagic, kFwDynamicVersion, kKernelAddr,
+                              kFwDynamicNextModeS, 0, ~0ULL};
+    uint8_t bytes[sizeof(info)];
+    for (size_t i = 0; i < 6; i++)
+      for (size_t b = 0; b < 8; b++) bytes[i * 8 + b] = static_cast<uint8_t>(info[i] >> (8 * b));
+    if (!mem.write(info_addr, bytes, sizeof(bytes))) {
+      *err = "the firmware information does not fit in guest RAM";
+      return false;
+    }
+    plan->dynamic_info = info_addr;
+  }
   return true;
+}
+
+uint64_t place_board_fdt(GuestMemory& mem, unsigned harts, const std::string& cmdline, uint64_t lowest_free) {
+  FdtConfig fc;
+  fc.harts = harts;
+  fc.mem_size = mem.size();
+  fc.bootargs = cmdline;
+  std::vector<uint8_t> fdt = build_board_fdt(fc);
+  const uint64_t ram_end = mem.end();
+  if (fdt.size() + 0x10000 > mem.size() / 2) return 0;
+  const uint64_t addr = align_down(ram_end - 0x10000 - fdt.size(), 8);
+  if (addr < lowest_free) return 0;
+  return mem.write(addr, fdt.data(), fdt.size()) ? addr : 0;
 }
 
 void start_hart(Hart& h, const BootPlan& plan) {
@@ -219,6 +264,7 @@ void start_hart(Hart& h, const BootPlan& plan) {
     h.reset(plan.entry, plan.priv);
     h.set_reg(10, id);             // a0 = hartid
     h.set_reg(11, plan.fdt_addr);  // a1 = FDT
+    if (plan.firmware) h.set_reg(12, plan.dynamic_info);  // a2 = fw_dynamic info
     h.set_state(HartState::kRunning);
   } else {
     // Direct boot: secondary harts wait for SBI HSM hart_start (SBI §9).

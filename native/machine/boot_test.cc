@@ -55,9 +55,102 @@ TEST(detects_image_elf_and_other_files) {
   CHECK(detect_kernel(img.data(), img.size()) == KernelKind::kLinuxImage);
   const uint8_t elf[] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
   CHECK(detect_kernel(elf, sizeof(elf)) == KernelKind::kElf);
+  // Anything else non-empty is a raw binary (QEMU -kernel loads those as is).
   const uint8_t junk[64] = {1, 2, 3};
-  CHECK(detect_kernel(junk, sizeof(junk)) == KernelKind::kUnknown);
-  CHECK(detect_kernel(img.data(), 40) == KernelKind::kUnknown);  // header cut short
+  CHECK(detect_kernel(junk, sizeof(junk)) == KernelKind::kRaw);
+  CHECK(detect_kernel(img.data(), 40) == KernelKind::kRaw);  // header cut short
+  CHECK(detect_kernel(junk, 0) == KernelKind::kUnknown);     // empty
+}
+
+uint64_t le64(GuestMemory& mem, uint64_t a) {
+  uint64_t v = 0;
+  uint8_t b[8];
+  mem.read(a, b, 8);
+  for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
+  return v;
+}
+
+TEST(firmware_gets_fw_dynamic_info_in_a2_and_a_raw_kernel_at_0x80200000) {
+  Files f;
+  GuestMemory mem;
+  std::string err;
+  CHECK(mem.init(64 << 20, &err));
+  BootRequest req;
+  req.bios = f.add(std::vector<uint8_t>(4096, 0x93));
+  req.kernel = f.add(std::vector<uint8_t>(300000, 0x5c));  // e.g. u-boot.bin
+  req.kernel_raw = true;
+  req.harts = 2;
+  BootPlan plan;
+  CHECK(load_boot_images(req, mem, &plan, &err));
+  uint8_t b = 0;
+  mem.read_obj(kKernelAddr + 299999, &b);
+  CHECK_EQ(b, 0x5c);
+  CHECK_EQ(plan.kernel_end, kKernelAddr + 300000);
+  // OpenSBI include/sbi/fw_dynamic.h, version 2.
+  const uint64_t i = plan.dynamic_info;
+  CHECK(i != 0);
+  CHECK(i + kFwDynamicInfoSize <= plan.fdt_addr);
+  CHECK(i > plan.kernel_end);
+  CHECK_EQ(le64(mem, i), 0x4942534fu);          // magic "OSBI"
+  CHECK_EQ(le64(mem, i + 8), 2u);               // version
+  CHECK_EQ(le64(mem, i + 16), kKernelAddr);     // next_addr
+  CHECK_EQ(le64(mem, i + 24), 1u);              // next_mode: S
+  CHECK_EQ(le64(mem, i + 32), 0u);              // options
+  CHECK_EQ(le64(mem, i + 40), ~0ULL);           // boot_hart: any
+  // Every hart enters the firmware with a0 = hartid, a1 = FDT, a2 = the info.
+  // (start_hart needs a Hart; the plan carries the values it sets.)
+  CHECK(plan.firmware);
+  CHECK_EQ(plan.entry, kFirmwareAddr);
+}
+
+TEST(boot_net_puts_a_dhcp_bootcmd_in_the_fdt_config_node) {
+  Files f;
+  GuestMemory mem;
+  std::string err;
+  CHECK(mem.init(64 << 20, &err));
+  BootRequest req;
+  req.bios = f.add(std::vector<uint8_t>(4096, 0x93));
+  req.kernel = f.add(std::vector<uint8_t>(4096, 0x5c));
+  req.kernel_raw = true;
+  for (bool net : {false, true}) {
+    req.boot_net = net;
+    BootPlan plan;
+    CHECK(load_boot_images(req, mem, &plan, &err));
+    std::vector<uint8_t> fdt(plan.fdt_size);
+    mem.read(plan.fdt_addr, fdt.data(), fdt.size());
+    const std::string blob(fdt.begin(), fdt.end());
+    CHECK_EQ(blob.find("setenv boot_targets dhcp") != std::string::npos, net);
+    CHECK_EQ(blob.find(std::string("config\0", 7)) != std::string::npos, net);
+  }
+}
+
+TEST(an_empty_raw_kernel_is_refused) {
+  Files f;
+  GuestMemory mem;
+  std::string err;
+  CHECK(mem.init(16 << 20, &err));
+  BootRequest req;
+  req.kernel = f.add({});
+  req.kernel_raw = true;
+  BootPlan plan;
+  CHECK(!load_boot_images(req, mem, &plan, &err));
+  CHECK(err.find("empty") != std::string::npos);
+  req.kernel = f.add(std::vector<uint8_t>(15 << 20, 1));  // past the end of 16 MiB
+  CHECK(!load_boot_images(req, mem, &plan, &err));
+  CHECK(err.find("does not fit") != std::string::npos);
+}
+
+TEST(an_m_mode_elf_gets_the_board_fdt_unless_the_elf_fills_the_end_of_ram) {
+  GuestMemory mem;
+  std::string err;
+  CHECK(mem.init(16 << 20, &err));
+  const uint64_t a = place_board_fdt(mem, 1, "x", kFirmwareAddr + 0x10000);
+  CHECK(a != 0);
+  CHECK_EQ(a % 8, 0u);
+  uint8_t hdr[4];
+  mem.read(a, hdr, 4);
+  CHECK_EQ(be32(hdr), 0xd00dfeedu);
+  CHECK_EQ(place_board_fdt(mem, 1, "x", mem.end()), 0u);
 }
 
 TEST(direct_boot_places_kernel_initrd_and_fdt) {

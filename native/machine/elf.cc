@@ -125,6 +125,7 @@ bool load_elf(const std::vector<uint8_t>& file, const std::string& name, GuestMe
   for (const auto& ph : loads) {
     mem.write(ph.p_paddr, d + ph.p_offset, ph.p_filesz);
     mem.fill(ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+    if (ph.p_paddr + ph.p_memsz > out->top) out->top = ph.p_paddr + ph.p_memsz;
   }
   // Virtual → physical through the segments (bare-metal ELFs usually have vaddr == paddr).
   auto to_phys = [&](uint64_t va, uint64_t* pa) {

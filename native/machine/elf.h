@@ -15,6 +15,7 @@ namespace vmsup {
 
 struct ElfImage {
   uint64_t entry = 0;     // physical entry point
+  uint64_t top = 0;       // end of the highest loaded segment (physical)
   uint64_t tohost = 0;    // physical address of the `tohost` symbol, 0 = none
   uint64_t fromhost = 0;  // physical address of the `fromhost` symbol, 0 = none
   // The riscv-arch-test signature region [sig_begin, sig_end): the physical

@@ -145,6 +145,11 @@ std::vector<uint8_t> build_board_fdt(const FdtConfig& cfg) {
     b.prop_u64("linux,initrd-end", cfg.initrd_end);
   }
   b.end_node();
+  if (!cfg.uboot_bootcmd.empty()) {
+    b.begin_node("config");  // U-Boot doc/device-tree-bindings/config.txt
+    b.prop_string("bootcmd", cfg.uboot_bootcmd);
+    b.end_node();
+  }
 
   for (size_t i = 0; i < kMemMapCount; i++) {
     const MemRegion& r = kMemMap[i];

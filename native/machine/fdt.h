@@ -40,6 +40,9 @@ struct FdtConfig {
   uint64_t mem_size = 0;
   std::string bootargs;
   uint64_t initrd_start = 0, initrd_end = 0;  // both 0: no initrd
+  // U-Boot's /config/bootcmd (read by its autoboot in place of the
+  // environment's bootcmd); "" = none.
+  std::string uboot_bootcmd;
   // Sstc: the kernel programs stimecmp itself instead of an SBI call per timer
   // (the firmware, or sbi_prepare_supervisor(), sets menvcfg.STCE).
   std::string isa = "rv64imafdc_zicsr_zifencei_sstc";

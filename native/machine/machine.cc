@@ -14,6 +14,7 @@
 #include "devices/clint.h"
 #include "devices/htif.h"
 #include "machine/board.h"
+#include "machine/boot.h"
 #include "machine/elf.h"
 
 namespace vmsup {
@@ -101,8 +102,9 @@ bool Machine::init(MachineError* err) {
 }
 
 // Bare-metal boot (issue 2): the ELF's segments at their physical addresses,
-// every hart at the entry in M-mode with a0 = its hart id (hart 0: a0 = 0) and
-// a1 = 0. `tohost`/`fromhost` in the symbol table turn HTIF on.
+// every hart at the entry in M-mode with a0 = its hart id and a1 = the board
+// FDT, as QEMU starts M-mode firmware (0 when the ELF fills the end of RAM).
+// `tohost`/`fromhost` in the symbol table turn HTIF on.
 bool Machine::load_kernel(MachineError* err) {
   if (cfg_.kernel.empty()) {
     *err = {"ERR_VMSUP_BAD_CONFIG", "no kernel given"};
@@ -122,10 +124,11 @@ bool Machine::load_kernel(MachineError* err) {
   has_signature_ = img.has_signature;
   sig_begin_ = img.sig_begin;
   sig_end_ = img.sig_end;
+  const uint64_t fdt = place_board_fdt(mem_, num_harts(), cfg_.cmdline, img.top);
   for (auto& h : harts_) {
     h->reset(img.entry, kPrivM);
     h->set_reg(10, h->hartid());
-    h->set_reg(11, 0);
+    h->set_reg(11, fdt);
     h->set_state(HartState::kRunning);
   }
   if (img.tohost) {

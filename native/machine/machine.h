@@ -38,6 +38,8 @@ struct MachineConfig {
   // Open descriptors for kernel/initrd/bios (-1: open the path). The machine
   // only duplicates them; their owner (machine_napi.cc) closes them.
   int kernel_fd = -1, initrd_fd = -1, bios_fd = -1;
+  std::string default_bios;  // firmware for a raw -b binary given without --bios (QEMU's default OpenSBI)
+  std::string boot_device;  // -B: "net" makes U-Boot boot over DHCP (FDT /config/bootcmd)
   std::vector<DiskConfig> disks;
   int console_in_fd = -1;   // UART input (stdin or a pty master); -1 = none
   int console_out_fd = -1;  // UART output (stdout or a pty master); -1 = discard

@@ -114,7 +114,9 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     cfg->mem_size = static_cast<uint64_t>(mem);
     cfg->cpus = static_cast<unsigned>(cpus);
     if (!GetString(env, o, "kernel", &cfg->kernel) || !GetString(env, o, "initrd", &cfg->initrd) ||
-        !GetString(env, o, "cmdline", &cfg->cmdline) || !GetString(env, o, "bios", &cfg->bios))
+        !GetString(env, o, "cmdline", &cfg->cmdline) || !GetString(env, o, "bios", &cfg->bios) ||
+        !GetString(env, o, "bootDevice", &cfg->boot_device) ||
+        !GetString(env, o, "defaultBios", &cfg->default_bios))
       return false;
     if (!GetFd(env, o, "kernelFd", &cfg->kernel_fd, owned) || !GetFd(env, o, "initrdFd", &cfg->initrd_fd, owned) ||
         !GetFd(env, o, "biosFd", &cfg->bios_fd, owned))

@@ -26,16 +26,11 @@ describe('vmsup run refuses bad boot input', () => {
     expectOneErrorLine(['-b', p, '--initrd', G.initrd], /truncated/);
   });
 
-  test('a kernel file shorter than the Image header', () => {
-    const p = path.join(dir, 'Image.tiny');
-    fs.writeFileSync(p, fs.readFileSync(G.image).subarray(0, 40));
-    expectOneErrorLine(['-b', p], /neither a RISC-V Linux Image nor an ELF/);
-  });
-
-  test('a kernel that is not Linux (nor ELF)', () => {
-    const p = path.join(dir, 'not-a-kernel');
-    fs.writeFileSync(p, 'just some text, certainly no kernel\n'.repeat(100));
-    expectOneErrorLine(['-b', p], /neither a RISC-V Linux Image nor an ELF/);
+  test('an empty kernel file', () => {
+    // Anything else that is not ELF or a Linux Image boots as a raw binary (as QEMU's -kernel).
+    const p = path.join(dir, 'empty-kernel');
+    fs.writeFileSync(p, '');
+    expectOneErrorLine(['-b', p], /kernel .*empty-kernel is empty/);
   });
 
   test('a missing kernel file', () => {

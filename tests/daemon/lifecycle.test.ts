@@ -267,7 +267,8 @@ describe('restarts, failures, autostart, daemon life', () => {
     d = await Daemon.create();
     await d.vmsup(['start', '-m', '32M', '-b', IDLE, 'good']);
     const junk = path.join(work, 'not-a-kernel');
-    fs.writeFileSync(junk, 'this is not an ELF or a Linux Image\n'.repeat(100));
+    // Any other non-empty file boots as a raw binary (issue 13): an empty one makes the worker fail.
+    fs.writeFileSync(junk, '');
     const r = await d.vmsup(['start', '-m', '32M', '-b', junk, 'bad']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^vmsup: start vm command failed: worker failed: .+\n$/);
