@@ -830,7 +830,7 @@ export class Supervisor {
     const plan = await this.call(() => {
       checkVmName(p.name);
       const existing = this.find(p.name);
-      if (existing && !p.replace) throw new VmsupError('EXISTS', `vm ${p.name} already exists`, 'define --replace changes it in place');
+      if (existing && !p.replace) throw new VmsupError('EXISTS', `vm ${p.name} already exists`);
       if (existing && !mayControl(peer, existing))
         throw new VmsupError('PERMISSION', `permission denied: vm ${existing.name} belongs to another user`);
       if (existing?.transient) throw new VmsupError('TRANSIENT', `vm ${existing.name} is transient: it cannot be redefined while it exists`);
@@ -893,7 +893,7 @@ export class Supervisor {
    */
   private instanceParent(peer: Peer, ref: string, cfg: VmConfigInput | undefined, allow: AllowInstance | undefined): VmRecord {
     const parent = this.find(ref);
-    if (!parent) throw new VmsupError('NO_VM', `invalid template: vm not found: ${ref}`);
+    if (!parent) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
     if (isRoot(peer)) return parent;
     const named = (spec: string) => {
       const [u, g] = spec.split(':');
@@ -903,7 +903,7 @@ export class Supervisor {
     };
     const allowed = parent.ownerUid === peer.uid || (parent.allowInstance?.owners ?? []).some(named);
     if (!allowed) {
-      if (!mayControl(peer, parent)) throw new VmsupError('NO_VM', `invalid template: vm not found: ${ref}`);
+      if (!mayControl(peer, parent)) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
       throw new VmsupError('PERMISSION', `permission denied: vm ${parent.name} does not allow ${userName(peer.uid)} to create instances`);
     }
     const may = new Set<string>(parent.allowInstance?.options ?? []);

@@ -1,4 +1,5 @@
 // Option parsing for firmware boots: `vmsup run` and define/start's -r/-B.
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseRunArgs } from '../../cli/run.js';
 import { parseVmArgs } from '../../cli/vmopts.js';
@@ -34,7 +35,8 @@ describe('vmsup run', () => {
 describe('define/start', () => {
   test('-r is a read-only cdrom, at most one', () => {
     const { config } = parseVmArgs(['-r', 'a.iso', '-d', 'b.img', 'vm'], 'start', true);
-    expect(config.disks).toEqual([{ path: 'a.iso', format: 'raw', readOnly: true }, { path: 'b.img', format: 'raw', readOnly: false }]);
+    // Absolute in the client's directory; no prefix: the daemon detects the format once.
+    expect(config.disks).toEqual([{ path: path.resolve('a.iso'), readOnly: true }, { path: path.resolve('b.img'), readOnly: false }]);
     expect(() => parseVmArgs(['-r', 'a.iso', '-r', 'b.iso', 'vm'], 'start', true)).toThrow(/cdrom specified multiple times/);
   });
 
