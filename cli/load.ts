@@ -33,11 +33,6 @@ function readConf(p: string): string {
 /** What the daemon does not do yet, as file:line errors. */
 function unsupported(conf: VmConf): string[] {
   const errors: string[] = [];
-  const g = conf.globalsAt;
-  if (g.localPrefix) errors.push(`${g.localPrefix.file}:${g.localPrefix.line}: local prefix: vmsupd has no local interfaces yet`);
-  if (g.socketOwner) errors.push(`${g.socketOwner.file}:${g.socketOwner.line}: socket owner: set socket_group in vmsupd.conf (or vmsupd --group)`);
-  if (g.staggeredStart)
-    errors.push(`${g.staggeredStart.file}:${g.staggeredStart.line}: staggered start: set autostart_parallel and autostart_delay in vmsupd.conf`);
   for (const sw of conf.switches) errors.push(`${sw.file}:${sw.line}: switch "${sw.name}": vmsupd has no switches yet (vmsup run --nat and -L give a guest a network)`);
   for (const vm of conf.vms) {
     if (vm.interfaces.length) errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": interfaces are not supported by vmsupd yet`);
@@ -45,6 +40,16 @@ function unsupported(conf: VmConf): string[] {
       errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": too many disks (a cdrom counts as one of the 4)`);
   }
   return errors;
+}
+
+/** The file's global settings as the daemon's configure request, or undefined for none. */
+function globalParams(conf: VmConf): Params<'configure'> | undefined {
+  if (!conf.localPrefix && !conf.socketOwner && !conf.staggeredStart) return undefined;
+  return {
+    ...(conf.localPrefix ? { localPrefix: conf.localPrefix } : {}),
+    ...(conf.socketOwner ? { socketOwner: conf.socketOwner } : {}),
+    ...(conf.staggeredStart ? { staggeredStart: conf.staggeredStart } : {}),
+  };
 }
 
 /** One vm block as the daemon's define request. */
@@ -112,6 +117,15 @@ export async function loadConf(file: string, dryRun: boolean): Promise<LoadOutco
   // 1. Every VM checked by the daemon, nothing stored. An instance of a parent
   // the same file brings is checked when it is defined (its parent exists then).
   const errors: string[] = [];
+  const globals = globalParams(conf);
+  if (globals) {
+    try {
+      await call('configure', { ...globals, dryRun: true });
+    } catch (e) {
+      const at = Object.values(conf.globalsAt)[0]!;
+      errors.push(`${at.file}:${at.line}: global settings: ${(e as Error).message}`);
+    }
+  }
   for (const vm of vms) {
     const other = existing.get(vm.name);
     if (other && other.source !== abs && other.source !== null)
@@ -126,7 +140,8 @@ export async function loadConf(file: string, dryRun: boolean): Promise<LoadOutco
   if (errors.length) throw new VmConfError(errors);
   const out: LoadOutcome = { defined: [], redefined: [], undefined: [], started: [] };
   if (dryRun) return out;
-  // 2. Apply.
+  // 2. Apply: the globals, then the VMs.
+  if (globals) await call('configure', globals);
   for (const vm of vms) {
     try {
       await call('define', defineParams(vm, abs));

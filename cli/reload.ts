@@ -20,6 +20,14 @@ export const reloadCommand: CommandDefinition = {
     const { json, rest } = takeJson(args);
     if (rest.length) throw new VmsupError('USAGE', `usage: vmsup ${USAGE}`);
     const sources = [...new Set((await call('status', {})).vms.map((v) => v.source).filter((s): s is string => s !== null))];
+    // vmsupd.conf first, then the vm.conf files: their global settings win, as at load.
+    let res: { removed: number } | undefined;
+    try {
+      res = await call('reload', {});
+    } catch (e) {
+      // A user who may not reload the daemon still reloads their own files.
+      if (!(e instanceof VmsupError && e.code === 'ERR_VMSUP_PERMISSION' && sources.length > 0)) throw e;
+    }
     const loaded: Record<string, LoadOutcome> = {};
     let failed = false;
     for (const file of sources) {
@@ -31,13 +39,6 @@ export const reloadCommand: CommandDefinition = {
         for (const m of e.errors) process.stderr.write(`vmsup: ${terminalSafe(m)}\n`);
         say(`${terminalSafe(file)}: not reloaded: its VMs are unchanged`);
       }
-    }
-    let res: { removed: number } | undefined;
-    try {
-      res = await call('reload', {});
-    } catch (e) {
-      // A user who may not reload the daemon still reloads their own files.
-      if (!(e instanceof VmsupError && e.code === 'ERR_VMSUP_PERMISSION' && sources.length > 0)) throw e;
     }
     if (json) return { output: JSON.stringify({ ...(res ?? {}), files: loaded }), exitCode: failed ? EXIT_FAIL : EXIT_OK };
     for (const [file, r] of Object.entries(loaded))

@@ -157,6 +157,8 @@ export async function daemonMain(argv: string[]): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   await sup.reconcile();
   await server.listen({ socketPath: args.socket, socketGid: gid });
+  // vm.conf's `socket owner` (vmsup load): the socket keeps its mode, 0660.
+  sup.setSocketOwner = (uid, gid) => fs.chownSync(args.socket, uid, gid);
   log.info(`listening on ${args.socket}, state in ${args.stateDir}`);
   // The web interface: --http wins over the http setting; off when neither is given.
   let web: WebServer | undefined;

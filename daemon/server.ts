@@ -72,6 +72,7 @@ const HANDLERS: Record<RequestType, Handler> = {
   wait: (s, peer, p) => s.wait(peer, p),
   log: (s, peer, p) => s.setLog(peer, p),
   reload: (s, peer) => s.reload(peer),
+  configure: (s, peer, p) => s.configure(peer, p),
   reset: (s, peer, p) => s.reset(peer, p),
   events: (s, peer, p, conn, id) => s.eventLog(peer, p, conn, id),
   console: (s, peer, p, conn) => s.consoleAttach(peer, p, conn),

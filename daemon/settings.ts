@@ -20,6 +20,8 @@ export interface Settings {
   restartWindow: number;
   /** Group owning the control socket (0660 root:group); empty = the daemon's own group. */
   socketGroup: string;
+  /** vm.conf's `local prefix`: where local interfaces (-L) get their /31s. */
+  localPrefix: string;
   /** Milliseconds of guest time per machine.run() slice. */
   sliceMs: number;
   /** The web interface's listener, `[addr:]port` (127.0.0.1 when no address); empty = off. */
@@ -64,6 +66,7 @@ export function defaultSettings(): Settings {
     restartLimit: 3,
     restartWindow: 6,
     socketGroup: '',
+    localPrefix: '100.64.0.0/10',
     sliceMs: 100,
     http: '',
     httpSessionsPerUser: 8,

@@ -1160,6 +1160,48 @@ export class Supervisor {
     });
   }
 
+  /**
+   * vm.conf(5)'s globals, from `vmsup load`: `staggered start` sets the
+   * autostart batches, `socket owner` the control socket's owner and group
+   * (through the hook main.ts installs), `local prefix` where local interfaces
+   * get their addresses. Kept until vmsupd.conf is read again (reload, restart);
+   * `vmsup reload` loads the files again after it.
+   */
+  async configure(peer: Peer, p: Params<'configure'>): Promise<Results['configure']> {
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may change vmsupd's global settings");
+    return this.call(() => {
+      const applied: string[] = [];
+      if (p.socketOwner !== undefined) {
+        const [u, g] = p.socketOwner.split(':');
+        const uid = u ? lookupUser(u)?.uid : -1;
+        const gid = g ? lookupGroup(g) : -1;
+        if (uid === undefined) throw new VmsupError('NO_USER', `socket owner: invalid user: ${u}`);
+        if (gid === undefined) throw new VmsupError('NO_GROUP', `socket owner: invalid group: ${g}`);
+        if (!this.setSocketOwner) throw new VmsupError('UNSUPPORTED', 'socket owner: the control socket cannot be changed by this vmsupd');
+        if (!p.dryRun) this.setSocketOwner(uid, gid);
+        applied.push('socket owner');
+      }
+      if (p.localPrefix !== undefined) {
+        const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(p.localPrefix);
+        if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30) throw new VmsupError('USAGE', `invalid local prefix: ${p.localPrefix}`);
+        if (!p.dryRun) this.settings.localPrefix = p.localPrefix;
+        applied.push('local prefix');
+      }
+      if (p.staggeredStart !== undefined) {
+        if (!p.dryRun) {
+          this.settings.autostartParallel = p.staggeredStart.parallel;
+          this.settings.autostartDelay = p.staggeredStart.delay;
+        }
+        applied.push('staggered start');
+      }
+      if (applied.length && !p.dryRun) this.log.info(`global settings from vm.conf: ${applied.join(', ')} (by ${who(peer)})`);
+      return { applied };
+    });
+  }
+
+  /** Set by main.ts: changes the control socket's owner and group (uid/gid -1: unchanged). */
+  setSocketOwner?: (uid: number, gid: number) => void;
+
   async reset(peer: Peer, p: Params<'reset'>): Promise<Results['reset']> {
     if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may reset vmsupd");
     if (p.what === 'switches') return { stopped: 0 }; // no switches exist until networking lands

@@ -174,6 +174,16 @@ export const REQUESTS = {
   wait: obj({ vm: vmRef }),
   log: obj({ level: oneOf('brief', 'verbose') }),
   reload: obj({}),
+  /** vm.conf(5)'s global settings (vmsup load; root, or a per-user daemon's own user). */
+  configure: obj(
+    {
+      staggeredStart: obj({ parallel: int(1, 1024), delay: int(0, 86400) }),
+      socketOwner: owner,
+      localPrefix: str(18, 9),
+      dryRun: bool,
+    },
+    ['staggeredStart', 'socketOwner', 'localPrefix', 'dryRun'],
+  ),
   reset: obj({ what: oneOf('all', 'vms', 'switches') }),
   /** With follow: the answer is a stream of event frames ({id, event}) until the client leaves. */
   events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax), follow: bool }, ['vm', 'limit', 'follow']),
@@ -267,6 +277,7 @@ export interface Results {
   wait: { vm: VmInfo; reason: string | null; waited: boolean };
   log: { level: 'brief' | 'verbose' };
   reload: { removed: number };
+  configure: { applied: string[] };
   reset: { stopped: number };
   events: { events: EventRecord[] };
   /** history: the console output buffered while nobody was attached, base64. */

@@ -81,15 +81,23 @@ describe('vmsup load', () => {
     expect((await vms()).map((v) => v.name)).toEqual(['alpha', 'beta']);
   });
 
-  test('what vmsupd cannot apply yet (globals, switches, interfaces) is refused with its line, and nothing loads', async () => {
+  test('global settings apply (root only); switches and interfaces are refused with their line until vmsupd has networking', async () => {
     const g = path.join(work, 'globals.conf');
-    fs.writeFileSync(g, `staggered start parallel 2 delay 5\nswitch "sw" {\n  locked lladdr\n}\nvm "kappa" {\n  boot "${IDLE}"\n  interface { switch "sw" }\n}\n`);
+    fs.writeFileSync(g, `staggered start parallel 2 delay 5\nlocal prefix 10.77.0.0/16\nsocket owner root:${GROUP}\n`);
+    fs.chmodSync(g, 0o644);
+    const u = await d.vmsup(['load', g], { asUser: ALICE });
+    expect(u.code).toBe(1);
+    expect(u.stderr.split('\n')[0]).toMatch(new RegExp(`^vmsup: ${g}:1: global settings: permission denied: only root`));
     const r = await d.vmsup(['load', g]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.split('\n').slice(0, 3)).toEqual([
-      `vmsup: ${g}:1: staggered start: set autostart_parallel and autostart_delay in vmsupd.conf`,
-      `vmsup: ${g}:2: switch "sw": vmsupd has no switches yet (vmsup run --nat and -L give a guest a network)`,
-      `vmsup: ${g}:5: vm "kappa": interfaces are not supported by vmsupd yet`,
+    expect(r.stderr).toBe(`vmsup: ${g}: loaded: 0 defined, 0 redefined, 0 undefined, 0 started\n`);
+    expect(d.log).toContain('global settings from vm.conf: socket owner, local prefix, staggered start (by root)');
+    const n = path.join(work, 'net.conf');
+    fs.writeFileSync(n, `switch "sw" {\n  locked lladdr\n}\nvm "kappa" {\n  boot "${IDLE}"\n  interface { switch "sw" }\n}\n`);
+    const x = await d.vmsup(['load', n]);
+    expect(x.code).toBe(1);
+    expect(x.stderr.split('\n').slice(0, 2)).toEqual([
+      `vmsup: ${n}:1: switch "sw": vmsupd has no switches yet (vmsup run --nat and -L give a guest a network)`,
+      `vmsup: ${n}:4: vm "kappa": interfaces are not supported by vmsupd yet`,
     ]);
     expect((await vms()).map((v) => v.name)).toEqual(['alpha', 'beta']);
   });
