@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the manual pages vmsup(8), vmsupd(8) and vmsup.conf(5) from man/ into
+# Installs the manual pages vmsup(8), vmsupd(8), vmsup.conf(5) and vm.conf(5) from man/ into
 # MANDIR (default /usr/local/share/man), then refreshes the man database when
 # the host has a tool for it. Used by `npm run boot` and the systemd install steps.
 set -euo pipefail

@@ -9,7 +9,7 @@ import { commands } from '../../cli/commands.js';
 import { SETTING_KEYS } from '../../daemon/settings.js';
 
 const MAN = path.join(repoRoot, 'man');
-const PAGES = ['vmsup.8', 'vmsupd.8', 'vmsup.conf.5'];
+const PAGES = ['vmsup.8', 'vmsupd.8', 'vmsup.conf.5', 'vm.conf.5'];
 
 test.each(PAGES)('%s passes mandoc -T lint', (page) => {
   const r = spawnSync('mandoc', ['-T', 'lint', '-W', 'warning', path.join(MAN, page)], { encoding: 'utf8' });
