@@ -28,6 +28,8 @@ export interface Settings {
   http: string;
   /** Web console WebSocket sessions one user may have open at once. */
   httpSessionsPerUser: number;
+  /** A bearer token that lets a Prometheus server scrape /metrics (every VM); empty = none. */
+  httpMetricsToken: string;
   /** Per-user quotas (root is exempt; 0 = no limit): definitions (transient ones
    * included), VMs holding a worker slot (waiting, running or paused), and the
    * guest memory of those VMs, in MiB. */
@@ -70,6 +72,7 @@ export function defaultSettings(): Settings {
     sliceMs: 100,
     http: '',
     httpSessionsPerUser: 8,
+    httpMetricsToken: '',
     userMaxVms: 100,
     // A share of the worker slots: no one user can fill max_running.
     userMaxRunning: 0,
@@ -102,6 +105,7 @@ export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; m
   slice_ms: { key: 'sliceMs', min: 1, max: 1000 },
   http: { key: 'http' },
   http_sessions_per_user: { key: 'httpSessionsPerUser', min: 1, max: 256 },
+  http_metrics_token: { key: 'httpMetricsToken' },
   user_max_vms: { key: 'userMaxVms', min: 0, max: 1_000_000 },
   user_max_running: { key: 'userMaxRunning', min: 0, max: 1024 },
   user_max_memory: { key: 'userMaxMemoryMb', min: 0, max: 1 << 30 },
@@ -146,6 +150,15 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
         return;
       }
       s.http = m[2];
+      return;
+    }
+    if (spec.key === 'httpMetricsToken') {
+      // A secret: at least 16 characters of a bearer token's alphabet, never logged.
+      if (!/^[A-Za-z0-9._~+/-]{16,256}$/.test(m[2])) {
+        warn(`vmsupd.conf:${i + 1}: http_metrics_token must be 16 to 256 token characters`);
+        return;
+      }
+      s.httpMetricsToken = m[2];
       return;
     }
     if (spec.key === 'firmware' || spec.key === 'uboot') {

@@ -9,6 +9,8 @@
 // a same-origin Origin when the browser sends one. The console WebSocket checks
 // Origin, is capped per user, and a bad frame closes that socket only.
 // Nothing here logs a URL, a cookie or a token.
+import { ROOT_PEER } from '../supervisor.js';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -54,6 +56,14 @@ const MAX_HTTP_CONNECTIONS = 256;
 
 const ACTIONS = ['start', 'stop', 'stop-force', 'pause', 'unpause'] as const;
 type Action = (typeof ACTIONS)[number];
+
+/** Whether an Authorization header carries the configured scrape token (compared in constant time). */
+function metricsTokenOk(token: string, header: string | undefined): boolean {
+  if (token === '' || !header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice('Bearer '.length));
+  const want = Buffer.from(token);
+  return given.length === want.length && crypto.timingSafeEqual(given, want);
+}
 
 export class WebServer {
   readonly auth = new Auth();
@@ -130,6 +140,15 @@ export class WebServer {
     if (method === 'GET' && p === '/login') return sendFile(res, path.join(WEB_DIR, PAGES['/login']));
     if (method === 'POST' && p === '/login') return this.login(req, res);
 
+    // A Prometheus server scrapes /metrics with the `http_metrics_token` of
+    // vmsupd.conf as a bearer token (root's view: every VM), no login needed.
+    if (method === 'GET' && p === '/metrics' && metricsTokenOk(this.sup.settings.httpMetricsToken, req.headers.authorization)) {
+      const st = await this.sup.status(ROOT_PEER, {});
+      const { text, contentType } = await prometheusText(st.vms);
+      res.writeHead(200, { 'Content-Type': contentType });
+      res.end(text);
+      return;
+    }
     const session = this.auth.session(req.headers.cookie);
     if (method === 'GET' && PAGES[p]) {
       if (!session) return sendFile(res, path.join(WEB_DIR, 'loggedout.html'), 401);

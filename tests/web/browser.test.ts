@@ -24,6 +24,8 @@ function sh(cmd: string, args: string[]): void {
   spawnSync(cmd, args, { stdio: 'ignore' });
 }
 
+/** vmsupd.conf's http_metrics_token for the scrape test. */
+const SCRAPE_TOKEN = 'scrape-0123456789abcdef';
 let d: Daemon;
 let base: string;
 let browser: Browser;
@@ -34,7 +36,7 @@ beforeAll(async () => {
   sh('groupadd', ['-f', GROUP]);
   sh('useradd', ['-M', '-U', '-G', GROUP, ALICE]);
   sh('useradd', ['-M', '-U', '-G', GROUP, BOB]);
-  d = await Daemon.create({ stop_timeout: 60, http_sessions_per_user: 3 }, ['--group', GROUP, '--http', '127.0.0.1:0']);
+  d = await Daemon.create({ stop_timeout: 60, http_sessions_per_user: 3, http_metrics_token: SCRAPE_TOKEN }, ['--group', GROUP, '--http', '127.0.0.1:0']);
   base = await webBase(d);
   const def = await d.vmsup(['define', ...LINUX, 'webvm'], { asUser: ALICE });
   expect(def.code, def.stderr).toBe(0);
@@ -262,4 +264,11 @@ test('/metrics is Prometheus text with the VM and its device counters', async ()
   const bob = await apiLogin(base, (await loginUrl(d, BOB)).token);
   const other = parsePrometheus(await (await fetch(`${base}/metrics`, { headers: { cookie: bob.cookie } })).text());
   expect(other.samples.some((s) => s.labels.vm === 'webvm')).toBe(false);
+  // A Prometheus server scrapes with the configured bearer token (every VM), and only with it.
+  const scraped = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${SCRAPE_TOKEN}` } });
+  expect(scraped.status).toBe(200);
+  expect(parsePrometheus(await scraped.text()).samples.some((s) => s.labels.vm === 'webvm')).toBe(true);
+  for (const authorization of [`Bearer ${SCRAPE_TOKEN}x`, `Bearer ${SCRAPE_TOKEN.slice(1)}`, SCRAPE_TOKEN])
+    expect((await fetch(`${base}/metrics`, { headers: { authorization } })).status).toBe(401);
+  expect(d.log).not.toContain(SCRAPE_TOKEN);
 }, 60_000);
