@@ -3,13 +3,16 @@
 //   run(maxMillis)         runs a slice: { reason, exitCode?, message? }
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
 //   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
-//   stats()                { instret, residentBytes }
+//   stats()                { instret, residentBytes, nics: [{ mac, kind, rx/tx counters }] }
 //   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
 // since anything can call the addon.
 #include <cmath>
+#include <cstdio>
 
+#include "devices/virtio_net.h"
+#include "machine/board.h"
 #include "machine/machine.h"
 #include "napi_bindings.h"
 
@@ -77,7 +80,7 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
       }
       mem = d;
     }
-    if (!GetInt(env, o, "cpus", 1, Machine::kMaxCpus, &cpus)) return false;
+    if (!GetInt(env, o, "cpus", 1, kDeviceLimits.cpus, &cpus)) return false;
     cfg->mem_size = static_cast<uint64_t>(mem);
     cfg->cpus = static_cast<unsigned>(cpus);
     if (!GetString(env, o, "kernel", &cfg->kernel) || !GetString(env, o, "initrd", &cfg->initrd) ||
@@ -99,8 +102,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         return false;
       }
       Napi::Array arr = dv.As<Napi::Array>();
-      if (arr.Length() > 64) {
-        ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "too many disks");
+      if (arr.Length() > kDeviceLimits.disks) {
+        ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "too many disks (at most " + std::to_string(kDeviceLimits.disks) + ")");
         return false;
       }
       for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -127,6 +130,73 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         dc.read_only = ro.IsBoolean() && ro.As<Napi::Boolean>().Value();
         cfg->disks.push_back(dc);
       }
+    }
+    return ParseNics(env, o, cfg);
+  }
+
+  static bool ParseMac(const std::string& s, uint8_t mac[6]) {
+    unsigned v[6];
+    char tail;
+    if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+      return false;
+    for (int i = 0; i < 6; i++) mac[i] = static_cast<uint8_t>(v[i]);
+    return s.size() == 17;
+  }
+
+  // nics: [{ kind: 'nat'|'tap'|'local', mac, forwards?: [{hostAddr, hostPort,
+  // guestPort}], maxConnections?, tapFd?, localHostAddr? }]; addresses are
+  // host-order integers (the TypeScript wrapper parses the dotted form).
+  static bool ParseNics(Napi::Env env, Napi::Object o, MachineConfig* cfg) {
+    Napi::Value nv = o.Get("nics");
+    if (nv.IsUndefined() || nv.IsNull()) return true;
+    auto bad = [&](const std::string& m) {
+      ThrowError(env, "ERR_VMSUP_BAD_CONFIG", m);
+      return false;
+    };
+    if (!nv.IsArray()) return bad("option nics must be an array");
+    Napi::Array arr = nv.As<Napi::Array>();
+    if (arr.Length() > kDeviceLimits.nics)
+      return bad("too many network interfaces (at most " + std::to_string(kDeviceLimits.nics) + ")");
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsObject()) return bad("each nic must be an object");
+      Napi::Object n = e.As<Napi::Object>();
+      NicConfig nc;
+      std::string kind = "nat", mac;
+      if (!GetString(env, n, "kind", &kind) || !GetString(env, n, "mac", &mac)) return false;
+      if (kind == "nat") nc.kind = NicKind::kNat;
+      else if (kind == "tap") nc.kind = NicKind::kTap;
+      else if (kind == "local") nc.kind = NicKind::kLocal;
+      else return bad("unknown nic kind: " + kind);
+      if (!mac.empty() && !ParseMac(mac, nc.mac)) return bad("invalid lladdr: " + mac);
+      if (nc.mac[0] & 1) return bad("invalid lladdr: " + mac + " (a multicast address)");
+      double d = nc.max_connections;
+      if (!GetInt(env, n, "maxConnections", 1, 65536, &d)) return false;
+      nc.max_connections = static_cast<unsigned>(d);
+      d = -1;
+      if (!GetInt(env, n, "tapFd", -1, 1 << 30, &d)) return false;
+      nc.tap_fd = static_cast<int>(d);
+      d = 0;
+      if (!GetInt(env, n, "localHostAddr", 0, 4294967295.0, &d)) return false;
+      nc.local_host_addr = static_cast<uint32_t>(d);
+      Napi::Value fv = n.Get("forwards");
+      if (!fv.IsUndefined() && !fv.IsNull()) {
+        if (!fv.IsArray()) return bad("option forwards must be an array");
+        Napi::Array fa = fv.As<Napi::Array>();
+        if (fa.Length() > 64) return bad("too many forwarded ports (at most 64)");
+        for (uint32_t k = 0; k < fa.Length(); k++) {
+          Napi::Value x = fa.Get(k);
+          if (!x.IsObject()) return bad("each forward must be an object");
+          Napi::Object fo = x.As<Napi::Object>();
+          double ha = 0x7f000001, hp = 0, gp = 0;
+          if (!GetInt(env, fo, "hostAddr", 0, 4294967295.0, &ha) || !GetInt(env, fo, "hostPort", 1, 65535, &hp) ||
+              !GetInt(env, fo, "guestPort", 1, 65535, &gp))
+            return false;
+          if (hp == 0 || gp == 0) return bad("a forward needs hostPort and guestPort");
+          nc.forwards.push_back({static_cast<uint32_t>(ha), static_cast<uint16_t>(hp), static_cast<uint16_t>(gp)});
+        }
+      }
+      cfg->nics.push_back(nc);
     }
     return true;
   }
@@ -193,6 +263,30 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("instret", Napi::Number::New(env, static_cast<double>(machine_->instret())));
     o.Set("residentBytes", Napi::Number::New(env, static_cast<double>(machine_->resident_bytes())));
+    Napi::Array nics = Napi::Array::New(env);
+    if (Board* b = machine_->board()) {
+      uint32_t i = 0;
+      for (VirtioNet* n : b->nics()) {
+        const NetCounters& c = n->counters();
+        Napi::Object x = Napi::Object::New(env);
+        auto num = [&](const char* k, uint64_t v) { x.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+        char mac[18];
+        const uint8_t* m = n->mac();
+        std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+        x.Set("mac", Napi::String::New(env, mac));
+        x.Set("kind", Napi::String::New(env, n->backend() ? n->backend()->kind() : "none"));
+        num("rxFrames", c.rx_frames);
+        num("rxBytes", c.rx_bytes);
+        num("rxDropped", c.rx_dropped_no_buffer + c.rx_dropped_oversize + c.rx_dropped_too_small + c.rx_dropped_down);
+        num("rxDroppedNoBuffer", c.rx_dropped_no_buffer);
+        num("rxDroppedOversize", c.rx_dropped_oversize);
+        num("txFrames", c.tx_frames);
+        num("txBytes", c.tx_bytes);
+        num("txDropped", c.tx_dropped_oversize + c.tx_dropped_runt + (n->backend() ? n->backend()->dropped() : 0));
+        nics.Set(i++, x);
+      }
+    }
+    o.Set("nics", nics);
     return o;
   }
 
@@ -220,6 +314,14 @@ void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   Napi::Function ctor = MachineWrap::Define(env);
   data->machine_ctor = Napi::Persistent(ctor);
   exports.Set("Machine", ctor);
+  // The device limits, from the one place that enforces them (device_manager.h).
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("disks", Napi::Number::New(env, kDeviceLimits.disks));
+  limits.Set("nics", Napi::Number::New(env, kDeviceLimits.nics));
+  limits.Set("cpus", Napi::Number::New(env, kDeviceLimits.cpus));
+  limits.Set("virtioSlots", Napi::Number::New(env, kDeviceLimits.virtio_slots));
+  limits.Freeze();
+  exports.Set("limits", limits);
 }
 
 }  // namespace vmsup
