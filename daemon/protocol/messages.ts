@@ -4,6 +4,10 @@
 // arrays over their limits are rejected (vscode-jsonrpc's RequestType, vmd's
 // IMSG_SIZE_CHECK). The limits below are the documented limits of a VM.
 import { VmsupError } from './errors.js';
+import { addon } from '../../native/index.js';
+
+/** Device limits come from the native device manager, the one place that enforces them. */
+const DEVICE_LIMITS = addon().limits;
 
 // ---- documented limits ---------------------------------------------------
 
@@ -13,9 +17,10 @@ export const LIMITS = {
   memoryMin: 16 * 1024 * 1024,
   memoryMax: 32 * 1024 * 1024 * 1024,
   cpusMin: 1,
-  cpusMax: 8,
-  /** virtio-mmio has 8 slots; the rng and the keyboard take two, and vmd allows 4 disks. */
-  disksMax: 4,
+  cpusMax: DEVICE_LIMITS.cpus,
+  /** vmd allows 4 disks and 4 NICs per VM (native/machine/device_manager.h). */
+  disksMax: DEVICE_LIMITS.disks,
+  nicsMax: DEVICE_LIMITS.nics,
   pathMaxBytes: 1024,
   /** Linux riscv's COMMAND_LINE_SIZE. */
   cmdlineMaxBytes: 1024,

@@ -12,6 +12,7 @@
 #include <cstdio>
 
 #include "devices/virtio_net.h"
+#include "host/tap.h"
 #include "machine/board.h"
 #include "machine/machine.h"
 #include "napi_bindings.h"
@@ -308,6 +309,34 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
   std::unique_ptr<Machine> machine_;
 };
 
+// openTap(name?) -> { fd, name }: a tap for -i / -L (host/tap.h).
+Napi::Value OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (info.Length() > 0 && info[0].IsString()) name = info[0].As<Napi::String>().Utf8Value();
+  std::string out, err;
+  int fd = open_tap(name, &out, &err);
+  if (fd < 0) return ThrowError(env, "ERR_VMSUP_TAP", err);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fd", Napi::Number::New(env, fd));
+  o.Set("name", Napi::String::New(env, out));
+  return o;
+}
+
+// setInterfaceAddr(name, addr, prefix): IPv4 address (host-order integer) and up.
+Napi::Value SetInterfaceAddr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "setInterfaceAddr(name, addr, prefix)");
+  const double a = info[1].As<Napi::Number>().DoubleValue(), p = info[2].As<Napi::Number>().DoubleValue();
+  if (!(a >= 0 && a <= 4294967295.0) || !(p >= 0 && p <= 32))
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "setInterfaceAddr: address or prefix out of range");
+  std::string err;
+  if (!set_interface_addr(info[0].As<Napi::String>().Utf8Value(), static_cast<uint32_t>(a), static_cast<unsigned>(p), &err))
+    return ThrowError(env, "ERR_VMSUP_TAP", err);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
@@ -322,6 +351,8 @@ void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   limits.Set("virtioSlots", Napi::Number::New(env, kDeviceLimits.virtio_slots));
   limits.Freeze();
   exports.Set("limits", limits);
+  exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));
+  exports.Set("setInterfaceAddr", Napi::Function::New(env, SetInterfaceAddr, "setInterfaceAddr"));
 }
 
 }  // namespace vmsup
