@@ -38,11 +38,17 @@ class Console {
     return this.out.slice(from, end);
   }
   cpuSeconds() {
-    // utime+stime of the emulator process (vmsup: the node process; qemu: qemu).
-    try {
-      const f = fs.readFileSync(`/proc/${this.p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
-    } catch { return NaN; }
+    // utime+stime of the emulator's whole process tree (timeout -> vmsup's node, or qemu).
+    const one = (pid) => {
+      let t = 0;
+      try {
+        const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        t = (Number(f[11]) + Number(f[12])) / 100;
+        for (const c of fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) if (c) t += one(c);
+      } catch { /* gone */ }
+      return t;
+    };
+    return one(this.p.pid);
   }
   async stop() {
     this.p.stdin.write('poweroff -f\n');
