@@ -39,7 +39,9 @@ export interface ForwardOptions {
 
 export interface NicOptions {
   /** nat: libslirp user-mode NAT; tap: an open tap fd; local: vmd's -L (tap + /31 + built-in DHCP). */
-  kind: 'nat' | 'tap' | 'local';
+  kind: 'nat' | 'tap' | 'local' | 'switch';
+  /** switch: the name of a switch made with addon().switchCreate. */
+  switch?: string;
   /** xx:xx:xx:xx:xx:xx, unicast. */
   mac: string;
   forwards?: ForwardOptions[];
@@ -127,6 +129,11 @@ export interface Addon {
   limits: DeviceLimits;
   /** machine_napi.cc / host/tap.cc: a non-blocking tap (IFF_TAP | IFF_NO_PI); name '' lets the kernel pick. */
   openTap(name?: string): { fd: number; name: string };
+  /** net/switch_registry.h: the process's vmsup switches (VM<->VM frames stay in the process). */
+  switchCreate(name: string, lockedLladdr?: boolean): void;
+  /** Refused (ERR_VMSUP_SWITCH) while a running machine has a port on it. */
+  switchDelete(name: string): void;
+  switchList(): { name: string; lockedLladdr: boolean; ports: number; rxFrames: number; txFrames: number; drops: number; lockedDrops: number }[];
   /** host/tap.cc: IPv4 address (host byte order) / prefix on an interface, and up. */
   setInterfaceAddr(name: string, addr: number, prefix: number): void;
   /** host/host_napi.cc: a pty whose tty belongs to uid:gid, mode 0620 (gid -1 keeps the group). */

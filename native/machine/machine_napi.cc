@@ -13,6 +13,7 @@
 
 #include "devices/virtio_net.h"
 #include "host/tap.h"
+#include "net/switch_registry.h"
 #include "machine/board.h"
 #include "machine/machine.h"
 #include "napi_bindings.h"
@@ -164,10 +165,13 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
       Napi::Object n = e.As<Napi::Object>();
       NicConfig nc;
       std::string kind = "nat", mac;
-      if (!GetString(env, n, "kind", &kind) || !GetString(env, n, "mac", &mac)) return false;
+      if (!GetString(env, n, "kind", &kind) || !GetString(env, n, "mac", &mac) ||
+          !GetString(env, n, "switch", &nc.switch_name))
+        return false;
       if (kind == "nat") nc.kind = NicKind::kNat;
       else if (kind == "tap") nc.kind = NicKind::kTap;
       else if (kind == "local") nc.kind = NicKind::kLocal;
+      else if (kind == "switch") nc.kind = NicKind::kSwitch;
       else return bad("unknown nic kind: " + kind);
       if (!mac.empty() && !ParseMac(mac, nc.mac)) return bad("invalid lladdr: " + mac);
       if (nc.mac[0] & 1) return bad("invalid lladdr: " + mac + " (a multicast address)");
@@ -337,6 +341,45 @@ Napi::Value SetInterfaceAddr(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// switchCreate(name, lockedLladdr), switchDelete(name), switchList(): the
+// process's vmsup switches (net/switch_registry.h).
+Napi::Value SwitchCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchCreate(name, lockedLladdr)");
+  const bool locked = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  std::string err;
+  if (!switch_create(info[0].As<Napi::String>().Utf8Value(), locked, &err)) return ThrowError(env, "ERR_VMSUP_SWITCH", err);
+  return env.Undefined();
+}
+
+Napi::Value SwitchDelete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchDelete(name)");
+  std::string err;
+  if (!switch_delete(info[0].As<Napi::String>().Utf8Value(), &err)) return ThrowError(env, "ERR_VMSUP_SWITCH", err);
+  return env.Undefined();
+}
+
+Napi::Value SwitchList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& sw : switch_list()) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", Napi::String::New(env, sw->name()));
+    o.Set("lockedLladdr", Napi::Boolean::New(env, sw->locked_lladdr()));
+    o.Set("ports", Napi::Number::New(env, static_cast<double>(sw->ports())));
+    const SwitchTotals t = sw->totals();
+    o.Set("rxFrames", Napi::Number::New(env, static_cast<double>(t.rx_frames)));
+    o.Set("txFrames", Napi::Number::New(env, static_cast<double>(t.tx_frames)));
+    o.Set("drops", Napi::Number::New(env, static_cast<double>(t.drops)));
+    o.Set("lockedDrops", Napi::Number::New(env, static_cast<double>(t.locked_drops)));
+    out.Set(i++, o);
+  }
+  return out;
+}
+
 }  // namespace
 
 void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
@@ -352,6 +395,9 @@ void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   limits.Freeze();
   exports.Set("limits", limits);
   exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));
+  exports.Set("switchCreate", Napi::Function::New(env, SwitchCreate, "switchCreate"));
+  exports.Set("switchDelete", Napi::Function::New(env, SwitchDelete, "switchDelete"));
+  exports.Set("switchList", Napi::Function::New(env, SwitchList, "switchList"));
   exports.Set("setInterfaceAddr", Napi::Function::New(env, SetInterfaceAddr, "setInterfaceAddr"));
 }
 

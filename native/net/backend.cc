@@ -1,6 +1,7 @@
 #include "net/backend.h"
 
 #include "net/slirp_backend.h"
+#include "net/switch_registry.h"
 
 namespace vmsup {
 
@@ -11,6 +12,7 @@ std::unique_ptr<NetBackend> make_net_backend(const NicConfig& cfg, BoardHost& ho
     case NicKind::kNat: return make_slirp_backend(cfg, host, err);
     case NicKind::kTap:
     case NicKind::kLocal: return make_tap_backend(cfg, host, err);
+    case NicKind::kSwitch: return make_switch_backend(cfg, host, err);
   }
   *err = "unknown interface kind";
   return nullptr;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace vmsup {
@@ -12,6 +13,7 @@ enum class NicKind {
   kTap,    // a tap device the caller opened (-i), frames as they are
   kLocal,  // vmd's -L: a tap whose host side is the first address of a /31; the
            // guest gets the second one from the built-in DHCP responder
+  kSwitch, // a port on one of vmsup's own switches (net/switch.h), by name
 };
 
 // --forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT. Addresses in host byte order.
@@ -35,6 +37,8 @@ struct NicConfig {
   int tap_fd = -1;
   // kLocal: the /31, host byte order; guest = host + 1.
   uint32_t local_host_addr = 0;
+  // kSwitch.
+  std::string switch_name;
 };
 
 }  // namespace vmsup

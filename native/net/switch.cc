@@ -11,12 +11,11 @@ SwitchPort::SwitchPort(unsigned id, const uint8_t mac[6], std::function<void()> 
 }
 
 bool SwitchPort::send(const uint8_t* f, size_t len) {
-  const bool was_empty = ingress_.empty();
   if (!ingress_.push(f, len)) {
     c_.rx_dropped.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
-  if (was_empty && kick_) kick_();
+  if (kick_) kick_();  // a try-lock, no system call
   return true;
 }
 
@@ -30,6 +29,7 @@ std::shared_ptr<SwitchPort> Switch::add_port(const uint8_t mac[6], std::function
 }
 
 void Switch::remove_port(unsigned id) {
+  std::lock_guard<std::mutex> f(fwd_mu_);
   std::lock_guard<std::mutex> g(ports_mu_);
   ports_.erase(std::remove_if(ports_.begin(), ports_.end(), [id](const auto& p) { return p->id() == id; }),
                ports_.end());
@@ -40,6 +40,18 @@ void Switch::remove_port(unsigned id) {
 size_t Switch::ports() const {
   std::lock_guard<std::mutex> g(ports_mu_);
   return ports_.size();
+}
+
+SwitchTotals Switch::totals() const {
+  std::lock_guard<std::mutex> g(ports_mu_);
+  SwitchTotals t;
+  for (const auto& p : ports_) {
+    t.rx_frames += p->c_.rx_frames.load(std::memory_order_relaxed);
+    t.tx_frames += p->c_.tx_frames.load(std::memory_order_relaxed);
+    t.drops += p->c_.rx_dropped.load(std::memory_order_relaxed) + p->c_.tx_dropped.load(std::memory_order_relaxed);
+    t.locked_drops += p->c_.locked_dropped.load(std::memory_order_relaxed);
+  }
+  return t;
 }
 
 int Switch::lookup(const uint8_t mac[6]) const {
@@ -78,10 +90,27 @@ void Switch::deliver(SwitchPort& to, const uint8_t* f, size_t len) {
     return;
   }
   to.c_.tx_frames.fetch_add(1, std::memory_order_relaxed);
+  // Pairs with the fence in SwitchPort::set_sleeping: either the VM sees this
+  // frame when it looks after saying it sleeps, or we see that it sleeps.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   if (was_empty && to.sleeping_.load(std::memory_order_acquire) && to.wake_) to.wake_();
 }
 
 size_t Switch::forward() {
+  std::lock_guard<std::mutex> f(fwd_mu_);
+  return forward_locked();
+}
+
+void Switch::kick() {
+  for (int guard = 0; guard < 1'000'000; guard++) {
+    if (!fwd_mu_.try_lock()) return;
+    while (has_work()) forward_locked();
+    fwd_mu_.unlock();
+    if (!has_work()) return;
+  }
+}
+
+size_t Switch::forward_locked() {
   std::vector<std::shared_ptr<SwitchPort>> ports;
   {
     std::lock_guard<std::mutex> g(ports_mu_);

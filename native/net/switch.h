@@ -54,7 +54,12 @@ class SwitchPort {
   void pop_received() { egress_.pop(); }
   // Whether the VM is about to sleep (true) or running (false): only a
   // sleeping VM gets a wake-up when frames arrive.
-  void set_sleeping(bool s) { sleeping_.store(s, std::memory_order_release); }
+  // After set_sleeping(true) the VM must look at its ring once more before it
+  // sleeps (the fence pairs with the one in Switch::deliver).
+  void set_sleeping(bool s) {
+    sleeping_.store(s, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
 
   unsigned id() const { return id_; }
   const uint8_t* mac() const { return mac_; }
@@ -70,6 +75,11 @@ class SwitchPort {
   FrameRing egress_{kRingSlots};
   SwitchPortCounters c_;
   std::function<void()> kick_;  // tells the switch's owner there is ingress work
+};
+
+// Sums over a switch's ports (frames in from VMs, out to VMs, drops).
+struct SwitchTotals {
+  uint64_t rx_frames = 0, tx_frames = 0, drops = 0, locked_drops = 0;
 };
 
 class Switch {
@@ -90,19 +100,27 @@ class Switch {
   // One forwarding round over every port; returns the frames forwarded.
   // Ports with work left make has_work() true.
   size_t forward();
+  // Forwards until no port has work, if no other thread is forwarding now;
+  // a thread that finds the switch busy leaves its frames to the one that is,
+  // which looks again after letting go (so no frame is stranded). This is
+  // what a port's sender calls: forwarding runs in the VMs' own threads.
+  void kick();
   bool has_work() const;
 
   const std::string& name() const { return name_; }
   bool locked_lladdr() const { return locked_; }
   size_t ports() const;
+  SwitchTotals totals() const;
 
  private:
+  size_t forward_locked();
   void deliver(SwitchPort& to, const uint8_t* f, size_t len);
   int lookup(const uint8_t mac[6]) const;
   void learn(const uint8_t mac[6], unsigned port);
 
   std::string name_;
   bool locked_;
+  std::mutex fwd_mu_;            // one forwarding thread at a time; also guards table_ and rr_
   mutable std::mutex ports_mu_;  // add/remove vs forward (not per frame: forward copies the list)
   std::vector<std::shared_ptr<SwitchPort>> ports_;
   unsigned next_id_ = 1;

@@ -197,4 +197,51 @@ TEST(frames_cross_between_threads_through_the_rings) {
   CHECK(kicked.load());
 }
 
+TEST(senders_forward_themselves_and_strand_no_frame) {
+  // No forwarding thread: each sender's kick() forwards (as VMs do). Two
+  // senders race for the switch; every frame is delivered or counted.
+  Switch sw("s0");
+  Switch* swp = &sw;
+  auto a = sw.add_port(kA, nullptr, [swp] { swp->kick(); });
+  auto b = sw.add_port(kB, nullptr, [swp] { swp->kick(); });
+  auto c = sw.add_port(kC, nullptr);
+  auto learn = frame(kBcast, kC, 0);
+  c->send(learn.data(), learn.size());
+  sw.forward();
+  constexpr int kEach = 5000;
+  std::atomic<int> got{0};
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    size_t len;
+    while (!stop) {
+      if (c->peek_received(&len)) {
+        c->pop_received();
+        got++;
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  });
+  auto run = [&](std::shared_ptr<SwitchPort> p, const uint8_t* src) {
+    auto f = frame(kC, src, 1);
+    for (int i = 0; i < kEach; i++) p->send(f.data(), f.size());
+  };
+  std::thread ta(run, a, kA), tb(run, b, kB);
+  ta.join();
+  tb.join();
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(30)) {
+    const uint64_t accounted = got + c->counters().tx_dropped.load() + a->counters().rx_dropped.load() +
+                               b->counters().rx_dropped.load();
+    if (accounted >= 2u * kEach) break;
+    std::this_thread::yield();
+  }
+  stop = true;
+  reader.join();
+  CHECK(!sw.has_work());
+  CHECK_EQ(got + c->counters().tx_dropped.load() + a->counters().rx_dropped.load() + b->counters().rx_dropped.load(),
+           2u * kEach);
+  CHECK(got > 0);
+}
+
 TEST_MAIN()
