@@ -2,10 +2,14 @@
 // `bin/vmsup run` and its console. DHCP from slirp, the host reached at the
 // gateway, a forwarded port from the host to the guest's httpd, and the
 // start-up errors of the network options.
+import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { G, GuestConsole, runVmsup } from '../boot/guest.js';
+import { runUntil, sh, Vm } from './addon-vm.js';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -68,6 +72,29 @@ describe('vmsup run --nat', () => {
       c.kill();
     }
   }, 600_000);
+
+  test('a guest opening many connections hits the per-VM cap', async () => {
+    const held: net.Socket[] = [];
+    const srv = net.createServer((c) => { held.push(c); });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as net.AddressInfo).port;
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmsup-nat-'));
+    const vm = new Vm(dir, 'capped', [{ kind: 'nat', mac: 'fe:e1:ba:d0:00:77', maxConnections: 8 }]);
+    try {
+      await runUntil([vm], vm, /vmsup-guest:[^\n]*# $/, 0);
+      expect(await sh([vm], vm, 'udhcpc -i eth0 -n -q -t 5 -T 2 >/dev/null 2>&1; echo rc=$?')).toContain('rc=0');
+      await sh([vm], vm, `for i in $(seq 1 30); do (sleep 60 | nc 10.0.2.2 ${port} >/dev/null 2>&1 &); done; sleep 4; echo opened`);
+      // At most the cap's worth of host sockets; the rest of the SYNs were dropped and counted.
+      expect(held.length).toBeGreaterThan(0);
+      expect(held.length).toBeLessThanOrEqual(8);
+      expect(vm.m.stats().nics?.[0].txDropped).toBeGreaterThan(0);
+    } finally {
+      vm.close();
+      for (const c of held) c.destroy();
+      srv.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 400_000);
 
   test('a forwarded port already in use is a clear error at start', async () => {
     const busy = net.createServer();

@@ -7,52 +7,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { addon, type NativeMachine } from '../../native/index.js';
+import { addon } from '../../native/index.js';
 import { G } from '../boot/guest.js';
-
-class Vm {
-  m: NativeMachine;
-  file: string;
-  fd: number;
-  constructor(dir: string, name: string, sw: string, mac: string) {
-    this.file = path.join(dir, `${name}.console`);
-    this.fd = fs.openSync(this.file, 'w+');
-    this.m = new (addon().Machine)({
-      memory: 256 << 20, cpus: 1, kernel: G.image, initrd: G.initrd, cmdline: 'console=ttyS0', consoleOut: this.fd,
-      nics: [{ kind: 'switch', switch: sw, mac }],
-    });
-  }
-  out(): string {
-    return fs.readFileSync(this.file, 'latin1').replace(/\r/g, '');
-  }
-  close(): void {
-    this.m.close();
-    fs.closeSync(this.fd);
-  }
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
-
-/** Runs both machines in turn until `vm`'s console (after `from`) matches. */
-async function runUntil(vms: Vm[], vm: Vm, re: RegExp, from: number, ms = 240_000): Promise<string> {
-  const t0 = Date.now();
-  for (;;) {
-    for (const v of vms) {
-      const st = v.m.run(10);
-      if (st.reason !== 'slice') throw new Error(`machine ended: ${st.reason}`);
-    }
-    const text = vm.out().slice(from);
-    if (re.test(text)) return text;
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re}:\n${text.slice(-2000)}`);
-    await tick();
-  }
-}
-
-async function sh(vms: Vm[], vm: Vm, cmd: string): Promise<string> {
-  const from = vm.out().length;
-  vm.m.consoleInput(Buffer.from(cmd + '\n'));
-  return runUntil(vms, vm, /vmsup-guest:[^\n]*# $/, from);
-}
+import { runUntil, sh, Vm } from './addon-vm.js';
 
 describe('two VMs on a vmsup switch', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmsup-net-'));
@@ -61,8 +18,8 @@ describe('two VMs on a vmsup switch', () => {
   test('ping both ways through the switch; locked lladdr cuts off a guest that changes its MAC', async () => {
     const sw = `test-sw-${process.pid}`;
     addon().switchCreate(sw, true);
-    const a = new Vm(dir, 'a', sw, 'fe:e1:ba:d0:00:0a');
-    const b = new Vm(dir, 'b', sw, 'fe:e1:ba:d0:00:0b');
+    const a = new Vm(dir, 'a', [{ kind: 'switch', switch: sw, mac: 'fe:e1:ba:d0:00:0a' }]);
+    const b = new Vm(dir, 'b', [{ kind: 'switch', switch: sw, mac: 'fe:e1:ba:d0:00:0b' }]);
     const vms = [a, b];
     try {
       await runUntil(vms, a, /vmsup-guest:[^\n]*# $/, 0);
