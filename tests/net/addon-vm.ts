@@ -3,19 +3,19 @@
 // consoleInput. Several of them run in turn in one thread.
 import fs from 'node:fs';
 import path from 'node:path';
-import { addon, type NativeMachine, type NicOptions } from '../../native/index.js';
+import { addon, type DiskOptions, type NativeMachine, type NicOptions } from '../../native/index.js';
 import { G } from '../boot/guest.js';
 
 export class Vm {
   m: NativeMachine;
   file: string;
   fd: number;
-  constructor(dir: string, name: string, nics: NicOptions[]) {
+  constructor(dir: string, name: string, nics: NicOptions[], disks: DiskOptions[] = []) {
     this.file = path.join(dir, `${name}.console`);
     this.fd = fs.openSync(this.file, 'w+');
     this.m = new (addon().Machine)({
       memory: 256 << 20, cpus: 1, kernel: G.image, initrd: G.initrd, cmdline: 'console=ttyS0', consoleOut: this.fd,
-      nics,
+      nics, disks,
     });
   }
   out(): string {
