@@ -6,9 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, test } from 'vitest';
 import { addon } from '../../native/index.js';
-import { G } from '../boot/guest.js';
+import { G, root } from '../boot/guest.js';
 import { runUntil, sh, Vm } from './addon-vm.js';
 
 describe('two VMs on a vmsup switch', () => {
@@ -47,6 +48,53 @@ describe('two VMs on a vmsup switch', () => {
     }
     addon().switchDelete(sw);
     expect(addon().switchList().some((s) => s.name === sw)).toBe(false);
+  }, 600_000);
+
+  test('two VMs in two worker threads exchange frames through the switch: ping both ways, 2 MiB over HTTP intact', async () => {
+    const sw = `test-swt-${process.pid}`;
+    addon().switchCreate(sw, false);
+    const mk = (name: string, mac: string) => {
+      const consoleFile = path.join(dir, `${name}.console`);
+      fs.writeFileSync(consoleFile, '');
+      const w = new Worker(new URL('./switch-worker.mjs', import.meta.url), {
+        workerData: { addonPath: path.join(root, 'build/Release/vmsup.node'), kernel: G.image, initrd: G.initrd, sw, mac, consoleFile },
+      });
+      const out = () => fs.readFileSync(consoleFile, 'latin1').replace(/\r/g, '');
+      const waitFor = async (re: RegExp, from: number) => {
+        for (let i = 0; i < 6000; i++) {
+          if (re.test(out().slice(from))) return out().slice(from);
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        throw new Error(`${name}: timed out waiting for ${re}:\n${out().slice(-2000)}`);
+      };
+      const shw = async (cmd: string) => {
+        const from = out().length;
+        w.postMessage({ input: cmd + '\n' });
+        return waitFor(/vmsup-guest:[^\n]*# $/, from);
+      };
+      const stop = () => new Promise<unknown>((r) => { w.once('message', r); w.postMessage({ stop: true }); });
+      return { w, waitFor, shw, stop };
+    };
+    const a = mk('wa', 'fe:e1:ba:d0:00:1a');
+    const b = mk('wb', 'fe:e1:ba:d0:00:1b');
+    try {
+      await a.waitFor(/vmsup-guest:[^\n]*# $/, 0);
+      await b.waitFor(/vmsup-guest:[^\n]*# $/, 0);
+      await a.shw('ip addr add 10.8.0.1/24 dev eth0 && ip link set eth0 up');
+      await b.shw('ip addr add 10.8.0.2/24 dev eth0 && ip link set eth0 up');
+      expect(await a.shw('ping -c 3 -W 10 10.8.0.2')).toMatch(/3 packets transmitted, 3 packets received/);
+      expect(await b.shw('ping -c 3 -W 10 10.8.0.1')).toMatch(/3 packets transmitted, 3 packets received/);
+      // A bulk transfer between the threads: 2 MiB over HTTP, checksummed on both ends.
+      const served = await b.shw('mkdir -p /tmp/www && dd if=/dev/urandom of=/tmp/www/blob bs=64k count=32 2>/dev/null; ' +
+        'md5sum /tmp/www/blob; httpd -p 80 -h /tmp/www');
+      const md5 = /([0-9a-f]{32})\s+\/tmp\/www\/blob/.exec(served)?.[1];
+      expect(md5).toBeTruthy();
+      expect(await a.shw('wget -q -O - http://10.8.0.2/blob | md5sum')).toContain(md5!);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await Promise.all([a.w.terminate(), b.w.terminate()]);
+    }
+    addon().switchDelete(sw);
   }, 600_000);
 
   test('a NIC on a switch that does not exist is a clear error', () => {
