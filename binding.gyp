@@ -12,12 +12,13 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_DISABLE_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED"
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++20", "-O2", "-fno-strict-aliasing", "-Wall", "-Wno-unused-parameter"],
-      "libraries": ["-lz"]
+      "libraries": ["-lz", "-lslirp"]
     }
   ]
 }

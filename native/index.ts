@@ -64,6 +64,52 @@ export interface MachineOptions {
   consoleOut?: number;
   /** An eventfd that, when written, ends an idle sleep inside run(). */
   wakeFd?: number;
+  /** Network interfaces, at most addon().limits.nics. */
+  nics?: NicOptions[];
+}
+
+export interface ForwardOptions {
+  /** Host byte order IPv4 address to listen on (default 127.0.0.1). */
+  hostAddr?: number;
+  hostPort: number;
+  guestPort: number;
+}
+
+export interface NicOptions {
+  /** nat: libslirp user-mode NAT; tap: an open tap fd; local: vmd's -L (tap + /31 + built-in DHCP). */
+  kind: 'nat' | 'tap' | 'local' | 'switch';
+  /** switch: the name of a switch made with addon().switchCreate. */
+  switch?: string;
+  /** xx:xx:xx:xx:xx:xx, unicast. */
+  mac: string;
+  forwards?: ForwardOptions[];
+  /** nat: cap on the host sockets slirp may hold (default 256). */
+  maxConnections?: number;
+  /** tap/local: the tap descriptor (IFF_TAP | IFF_NO_PI); the machine owns it from then on. */
+  tapFd?: number;
+  /** local: the host side of the /31, host byte order (the guest gets the next address). */
+  localHostAddr?: number;
+}
+
+/** The device limits the native device manager enforces (machine/device_manager.h). */
+export interface DeviceLimits {
+  disks: number;
+  nics: number;
+  cpus: number;
+  virtioSlots: number;
+}
+
+export interface NicStats {
+  mac: string;
+  kind: string;
+  rxFrames: number;
+  rxBytes: number;
+  rxDropped: number;
+  rxDroppedNoBuffer: number;
+  rxDroppedOversize: number;
+  txFrames: number;
+  txBytes: number;
+  txDropped: number;
 }
 
 export type RunReason = 'slice' | 'poweroff' | 'reset' | 'pass' | 'fail' | 'error';
@@ -85,6 +131,8 @@ export interface MachineStats {
    * blk<N>_{reads,writes,read_bytes,write_bytes,flushes,errors}, and whatever a
    * later device (net) adds with its own prefix. */
   counters: Record<string, number>;
+  /** Per-NIC counters, in interface order. */
+  nics?: NicStats[];
 }
 
 export interface NativeMachine {
@@ -119,6 +167,17 @@ export interface Pty {
 
 export interface Addon {
   Machine: new (opts: MachineOptions) => NativeMachine;
+  /** The device limits, from the device manager (the only place they are enforced). */
+  limits: DeviceLimits;
+  /** machine_napi.cc / host/tap.cc: a non-blocking tap (IFF_TAP | IFF_NO_PI); name '' lets the kernel pick. */
+  openTap(name?: string): { fd: number; name: string };
+  /** net/switch_registry.h: the process's vmsup switches (VM<->VM frames stay in the process). */
+  switchCreate(name: string, lockedLladdr?: boolean): void;
+  /** Refused (ERR_VMSUP_SWITCH) while a running machine has a port on it. */
+  switchDelete(name: string): void;
+  switchList(): { name: string; lockedLladdr: boolean; ports: number; rxFrames: number; txFrames: number; drops: number; lockedDrops: number }[];
+  /** host/tap.cc: IPv4 address (host byte order) / prefix on an interface, and up. */
+  setInterfaceAddr(name: string, addr: number, prefix: number): void;
   /** host/host_napi.cc: a pty whose tty belongs to uid:gid, mode 0620 (gid -1 keeps the group). */
   openPty(uid: number, gid: number): Pty;
   /** host/host_napi.cc: SO_PEERCRED of a connected Unix socket fd. */

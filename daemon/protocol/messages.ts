@@ -5,8 +5,12 @@
 // IMSG_SIZE_CHECK). The limits below are the documented limits of a VM.
 import { VmsupError } from './errors.js';
 import type { MetricSample, MetricsNow } from '../metrics.js';
+import { addon } from '../../native/index.js';
 
 export type { MetricSample, MetricsNow };
+
+/** Device limits come from the native device manager, the one place that enforces them. */
+const DEVICE_LIMITS = addon().limits;
 
 // ---- documented limits ---------------------------------------------------
 
@@ -16,9 +20,10 @@ export const LIMITS = {
   memoryMin: 16 * 1024 * 1024,
   memoryMax: 32 * 1024 * 1024 * 1024,
   cpusMin: 1,
-  cpusMax: 8,
-  /** virtio-mmio has 8 slots; the rng and the keyboard take two, and vmd allows 4 disks. */
-  disksMax: 4,
+  cpusMax: DEVICE_LIMITS.cpus,
+  /** vmd allows 4 disks and 4 NICs per VM (native/machine/device_manager.h). */
+  disksMax: DEVICE_LIMITS.disks,
+  nicsMax: DEVICE_LIMITS.nics,
   pathMaxBytes: 1024,
   /** Linux riscv's COMMAND_LINE_SIZE. */
   cmdlineMaxBytes: 1024,

@@ -107,38 +107,26 @@ void VirtioInput::ctrl_alt_del() {
 void VirtioInput::deliver() {
   if (!transport_ || !transport_->live()) return;
   VirtQueue& q = transport_->queue(0);
-  if (!q.ready()) return;
   GuestMemory& mem = transport_->mem();
+  // One struct virtio_input_event (8 bytes, §5.8.6) per buffer, through the
+  // transport's one device-to-driver path.
+  FillRequest req;
+  req.byte_cap = 4096;
   bool used = false;
   while (!pending_.empty()) {
-    uint16_t head;
-    const char* err = nullptr;
-    VqStatus st = q.pop(mem, &head, &err);
-    if (st == VqStatus::kEmpty) break;
-    if (st == VqStatus::kError) {
-      transport_->needs_reset(err);
-      return;
-    }
-    // One struct virtio_input_event (8 bytes, §5.8.6) per buffer.
-    st = collect_chain(mem, q, head, 4096, &bufs_, &err);
-    if (st == VqStatus::kError) {
-      transport_->needs_reset(err);
-      return;
-    }
     const InputEvent& e = pending_.front();
     uint8_t raw[8];
     std::memcpy(raw, &e.type, 2);
     std::memcpy(raw + 2, &e.code, 2);
     std::memcpy(raw + 4, &e.value, 4);
-    if (!chain_write(mem, bufs_, 0, raw, sizeof(raw))) {
-      transport_->needs_reset("virtio-input event buffer too small");
+    const char* err = nullptr;
+    FillStatus st = fill_posted(mem, q, raw, sizeof(raw), req, &fill_, &err);
+    if (st == FillStatus::kNoBuffers) break;
+    if (st == FillStatus::kError || st == FillStatus::kTooSmall) {
+      transport_->needs_reset(st == FillStatus::kTooSmall ? "virtio-input event buffer too small" : err);
       return;
     }
     pending_.pop_front();
-    if (!q.push_used(mem, head, sizeof(raw))) {
-      transport_->needs_reset("used ring unwritable");
-      return;
-    }
     used = true;
   }
   if (used) transport_->notify_used(0);

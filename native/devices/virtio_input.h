@@ -51,6 +51,7 @@ class VirtioInput : public VirtioDevice {
   uint8_t select_ = 0, subsel_ = 0;
   uint8_t cfg_[136] = {};  // select, subsel, size, reserved[5], union u[128] (§5.8.4)
   std::deque<InputEvent> pending_;
+  FillScratch fill_;
 };
 
 }  // namespace vmsup

@@ -238,4 +238,78 @@ bool chain_write(GuestMemory& mem, const std::vector<DescBuf>& bufs, uint64_t of
   return len == 0;
 }
 
+FillStatus fill_posted(GuestMemory& mem, VirtQueue& q, const uint8_t* msg, uint32_t len,
+                       const FillRequest& req, FillScratch* sc, const char** err) {
+  if (!q.ready()) return FillStatus::kNoBuffers;
+  const unsigned max_chains = req.max_chains == 0 ? 1 : req.max_chains;
+  if (sc->chains.size() < max_chains) sc->chains.resize(max_chains);
+  sc->heads.clear();
+  // Take chains until the message fits. The count is bounded by max_chains
+  // (and by the queue size, since pop() never hands out more than posted).
+  uint64_t room = 0;
+  unsigned n = 0;
+  while (n == 0 || room < len) {
+    if (n == max_chains) {
+      for (unsigned k = 0; k < n; k++)
+        if (!q.push_used(mem, sc->heads[k], 0)) {
+          *err = "used ring unwritable";
+          return FillStatus::kError;
+        }
+      *err = "receive buffers too small for the message";
+      return FillStatus::kTooSmall;
+    }
+    uint16_t head;
+    VqStatus st = q.pop(mem, &head, err);
+    if (st == VqStatus::kEmpty) {
+      q.unpop(static_cast<uint16_t>(n));
+      return FillStatus::kNoBuffers;
+    }
+    if (st == VqStatus::kError) return FillStatus::kError;
+    std::vector<DescBuf>& bufs = sc->chains[n];
+    if (collect_chain(mem, q, head, req.byte_cap, &bufs, err) != VqStatus::kOk) return FillStatus::kError;
+    if (chain_readable(bufs) != 0) {
+      *err = "device-readable buffer in a receive queue";
+      return FillStatus::kError;
+    }
+    const uint64_t w = chain_writable(bufs);
+    if (w < req.min_chain_bytes || w == 0) {
+      *err = "receive buffer smaller than the device requires";
+      return FillStatus::kError;
+    }
+    sc->heads.push_back(head);
+    room += w;
+    n++;
+  }
+  // Write the message across the chains, then the chain count into its place.
+  uint16_t count = static_cast<uint16_t>(n);
+  uint64_t off = 0;
+  for (unsigned k = 0; k < n; k++) {
+    const uint64_t w = chain_writable(sc->chains[k]);
+    const uint64_t take = len - off < w ? len - off : w;
+    if (!chain_write(mem, sc->chains[k], 0, msg + off, take)) {
+      *err = "receive buffer unwritable";
+      return FillStatus::kError;
+    }
+    if (req.store_count) {
+      // The le16 may straddle two chains: write the bytes that fall in this one.
+      for (unsigned b = 0; b < 2; b++) {
+        const uint64_t at = uint64_t{req.count_offset} + b;
+        if (at >= off && at < off + take) {
+          const uint8_t byte = static_cast<uint8_t>(count >> (8 * b));
+          if (!chain_write(mem, sc->chains[k], at - off, &byte, 1)) {
+            *err = "receive buffer unwritable";
+            return FillStatus::kError;
+          }
+        }
+      }
+    }
+    if (!q.push_used(mem, sc->heads[k], static_cast<uint32_t>(take))) {
+      *err = "used ring unwritable";
+      return FillStatus::kError;
+    }
+    off += take;
+  }
+  return FillStatus::kOk;
+}
+
 }  // namespace vmsup

@@ -78,6 +78,10 @@ class VirtQueue {
   // Whether there are available chains the device has not taken yet.
   bool has_available(const GuestMemory& mem) const;
 
+  // Gives back the last `n` chains pop() took, unused (the device-to-driver
+  // path takes chains before it knows a message fits, see fill_posted()).
+  void unpop(uint16_t n) { last_avail_ = static_cast<uint16_t>(last_avail_ - n); }
+
   uint16_t last_avail() const { return last_avail_; }
   uint16_t used_idx() const { return used_idx_; }
 
@@ -130,6 +134,46 @@ bool chain_read(const GuestMemory& mem, const std::vector<DescBuf>& bufs, uint64
 // Copies into the chain's writable part at offset `off`. False when too short.
 bool chain_write(GuestMemory& mem, const std::vector<DescBuf>& bufs, uint64_t off,
                  const void* src, uint64_t len);
+// ---- The device-to-driver path ---------------------------------------------
+// Receive-type queues (virtio-net receiveq §5.1.6.3, virtio-input eventq
+// §5.8.6): the driver posts empty device-writable chains and the device fills
+// them with messages. ONE function does that for every device.
+
+enum class FillStatus { kOk, kNoBuffers, kTooSmall, kError };
+
+// Scratch space of fill_posted(), kept by the device between calls.
+struct FillScratch {
+  std::vector<uint16_t> heads;
+  std::vector<std::vector<DescBuf>> chains;
+};
+
+struct FillRequest {
+  // At most this many chains for one message: 1 unless the message may be
+  // spread over several (virtio-net MRG_RXBUF, §5.1.6.4).
+  unsigned max_chains = 1;
+  // Each chain must offer at least this many writable bytes (the driver rule
+  // of virtio-net §5.1.6.3.1: a buffer at least the size of the header).
+  uint32_t min_chain_bytes = 0;
+  // Cap of one chain's bytes for the chain walker.
+  uint64_t byte_cap = 1 << 16;
+  // When set, the number of chains used is stored as le16 at this offset of
+  // the message (virtio-net's num_buffers) before it is written.
+  bool store_count = false;
+  uint32_t count_offset = 0;
+};
+
+// Places one `len`-byte message into the next posted chains and returns them
+// on the used ring (the caller sends the used-buffer notification, once per
+// batch). kNoBuffers: the driver has not posted enough room — nothing was
+// taken, the message is still the caller's. kTooSmall: max_chains chains do
+// not hold it; they went back on the used ring with 0 bytes written (for
+// virtio-net the buffer size is a SHOULD of the driver, §5.1.6.3.1, so the
+// frame is dropped, not the device reset). kError (*err set): the driver
+// broke a rule (a readable descriptor in a receive chain, a chain too small,
+// a bad chain); the caller puts the device in NEEDS_RESET.
+FillStatus fill_posted(GuestMemory& mem, VirtQueue& q, const uint8_t* msg, uint32_t len,
+                       const FillRequest& req, FillScratch* scratch, const char** err);
+
 // Byte totals of the readable and writable parts.
 uint64_t chain_readable(const std::vector<DescBuf>& bufs);
 uint64_t chain_writable(const std::vector<DescBuf>& bufs);

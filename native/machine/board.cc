@@ -7,15 +7,113 @@
 #include <cerrno>
 
 #include "devices/virtio_blk.h"
+#include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
 #include "machine/memmap.h"
+#include "net/backend.h"
 
 namespace vmsup {
 
-std::unique_ptr<Board> Board::attach(Machine& m, bool* booted, MachineError* err) {
+std::unique_ptr<Board> Board::attach(BoardHost& m, bool* booted, MachineError* err) {
   std::unique_ptr<Board> b(new Board(m));
   if (!b->init(booted, err)) return nullptr;
   return b;
+}
+
+Board::~Board() = default;
+
+// Builds the virtio devices from the device list (device_manager.h): each spec
+// gets its slot from the one allocator, then every window of the memory-map
+// table is mapped (slots without a device answer DeviceID 0, §4.2.3.1.1).
+bool Board::create_devices(MachineError* err) {
+  const MachineConfig& cfg = m_.config();
+  std::vector<std::unique_ptr<VirtioDevice>> by_slot(kVirtioSlots);
+  std::vector<std::pair<dev_t, ino_t>> seen;
+  for (const DeviceSpec& spec : board_device_specs(static_cast<unsigned>(cfg.disks.size()),
+                                                   static_cast<unsigned>(cfg.nics.size()))) {
+    DeviceSlot slot;
+    std::string e;
+    if (!slots_.allocate(spec, &slot, &e)) {
+      *err = {"ERR_VMSUP_BAD_CONFIG", e};
+      return false;
+    }
+    std::unique_ptr<VirtioDevice> dev;
+    switch (spec.kind) {
+      case DeviceKind::kBlk: {
+        const DiskConfig& d = cfg.disks[spec.index];
+        // The daemon hands descriptors (the chain opened as the VM's owner);
+        // `vmsup run` gives paths.
+        struct stat st;
+        int sr = d.files.empty() ? ::stat(d.path.c_str(), &st) : ::fstat(d.files[0].fd, &st);
+        if (sr == 0) {
+          for (auto& s : seen)
+            if (s.first == st.st_dev && s.second == st.st_ino) {
+              *err = {"ERR_VMSUP_DISK", "disk " + d.path + " is given twice"};
+              return false;
+            }
+          seen.push_back({st.st_dev, st.st_ino});
+        }
+        std::unique_ptr<BlockBackend> backend;
+        if (d.files.empty()) {
+          backend = open_block_backend(d.path, d.format, d.read_only, &e);
+        } else {
+          FdTableOpener opener(d.files);
+          backend = open_block_backend(d.path, d.format, d.read_only, &e, &opener);
+        }
+        if (!backend) {
+          *err = {"ERR_VMSUP_DISK", e};
+          return false;
+        }
+        dev = std::make_unique<VirtioBlk>(std::move(backend),
+                                          "vmsup-vd" + std::string(1, static_cast<char>('a' + spec.index)));
+        break;
+      }
+      case DeviceKind::kNet: {
+        const NicConfig& n = cfg.nics[spec.index];
+        std::unique_ptr<NetBackend> backend = make_net_backend(n, m_, &e);
+        if (!backend) {
+          *err = {"ERR_VMSUP_NET", e};
+          return false;
+        }
+        auto net = std::make_unique<VirtioNet>(n.mac, std::move(backend));
+        nics_.push_back(net.get());
+        dev = std::move(net);
+        break;
+      }
+      case DeviceKind::kRng:
+        dev = std::make_unique<VirtioRng>();
+        break;
+      case DeviceKind::kInput: {
+        auto kbd = std::make_unique<VirtioInput>();
+        keyboard_ = kbd.get();
+        dev = std::move(kbd);
+        break;
+      }
+    }
+    by_slot[slot.slot] = std::move(dev);
+  }
+
+  // Register every window of the memory-map table (the CLINT is the Machine's).
+  for (size_t i = 0; i < kMemMapCount; i++) {
+    const MemRegion& r = kMemMap[i];
+    MmioDevice* dev = nullptr;
+    switch (r.kind) {
+      case Region::kSyscon: dev = syscon_.get(); break;
+      case Region::kRtc: dev = rtc_.get(); break;
+      case Region::kPlic: dev = plic_.get(); break;
+      case Region::kUart: dev = uart_.get(); break;
+      case Region::kVirtio:
+        virtio_.push_back(std::make_unique<VirtioMmio>(m_.memory(), plic_.get(), r.irq, std::move(by_slot[r.index])));
+        dev = virtio_.back().get();
+        break;
+      case Region::kClint: case Region::kDram: break;
+    }
+    if (dev && !m_.map_device(r.base, r.size, dev)) {
+      *err = {"ERR_VMSUP_INTERNAL", "memory map overlap"};
+      return false;
+    }
+  }
+  return true;
 }
 
 bool Board::init(bool* booted, MachineError* err) {
@@ -35,69 +133,7 @@ bool Board::init(bool* booted, MachineError* err) {
     for (unsigned h = 0; h < m_.num_harts(); h++) m_.hart(h).request_exit();
   });
 
-  // Disks first (so the first -d is /dev/vda), then entropy, then the keyboard.
-  std::vector<std::unique_ptr<VirtioDevice>> devs;
-  std::vector<std::pair<dev_t, ino_t>> seen;
-  if (cfg.disks.size() + 2 > kVirtioSlots) {
-    *err = {"ERR_VMSUP_BAD_CONFIG", "too many disks (at most " + std::to_string(kVirtioSlots - 2) + ")"};
-    return false;
-  }
-  for (size_t i = 0; i < cfg.disks.size(); i++) {
-    const DiskConfig& d = cfg.disks[i];
-    struct stat st;
-    int sr = d.files.empty() ? ::stat(d.path.c_str(), &st) : ::fstat(d.files[0].fd, &st);
-    if (sr == 0) {
-      for (auto& s : seen)
-        if (s.first == st.st_dev && s.second == st.st_ino) {
-          *err = {"ERR_VMSUP_DISK", "disk " + d.path + " is given twice"};
-          return false;
-        }
-      seen.push_back({st.st_dev, st.st_ino});
-    }
-    std::string e;
-    std::unique_ptr<BlockBackend> backend;
-    if (d.files.empty()) {
-      backend = open_block_backend(d.path, d.format, d.read_only, &e);
-    } else {
-      FdTableOpener opener(d.files);
-      backend = open_block_backend(d.path, d.format, d.read_only, &e, &opener);
-    }
-    if (!backend) {
-      *err = {"ERR_VMSUP_DISK", e};
-      return false;
-    }
-    devs.push_back(std::make_unique<VirtioBlk>(std::move(backend),
-                                               "vmsup-vd" + std::string(1, static_cast<char>('a' + i))));
-  }
-  devs.push_back(std::make_unique<VirtioRng>());
-  auto kbd = std::make_unique<VirtioInput>();
-  keyboard_ = kbd.get();
-  devs.push_back(std::move(kbd));
-
-  // Register every window of the memory-map table (the CLINT is the Machine's).
-  unsigned slot = 0;
-  for (size_t i = 0; i < kMemMapCount; i++) {
-    const MemRegion& r = kMemMap[i];
-    MmioDevice* dev = nullptr;
-    switch (r.kind) {
-      case Region::kSyscon: dev = syscon_.get(); break;
-      case Region::kRtc: dev = rtc_.get(); break;
-      case Region::kPlic: dev = plic_.get(); break;
-      case Region::kUart: dev = uart_.get(); break;
-      case Region::kVirtio: {
-        std::unique_ptr<VirtioDevice> vd = slot < devs.size() ? std::move(devs[slot]) : nullptr;
-        slot++;
-        virtio_.push_back(std::make_unique<VirtioMmio>(m_.memory(), plic_.get(), r.irq, std::move(vd)));
-        dev = virtio_.back().get();
-        break;
-      }
-      case Region::kClint: case Region::kDram: break;
-    }
-    if (dev && !m_.bus().add(r.base, r.size, dev)) {
-      *err = {"ERR_VMSUP_INTERNAL", "memory map overlap"};
-      return false;
-    }
-  }
+  if (!create_devices(err)) return false;
 
   // Console input goes into the UART's receive FIFO; output is flushed in
   // batches once per scheduling round.

@@ -1,6 +1,7 @@
 // The virt board around the CPU: builds the devices of the memory-map table
 // (memmap.h) on the Machine's bus — PLIC, NS16550A, goldfish RTC, syscon and
-// the eight virtio-mmio slots (disks, then entropy, then the keyboard) — wires
+// the virtio-mmio slots, filled from the device list of device_manager.h
+// (disks, then NICs, then entropy, then the keyboard) — wires
 // the PLIC to the harts' MEIP/SEIP, loads a Linux Image or firmware with its
 // initrd and FDT (boot.h), and implements the SBI for a direct kernel boot.
 // The CLINT and HTIF belong to the Machine itself (machine.cc).
@@ -20,17 +21,21 @@
 #include "devices/virtio_input.h"
 #include "devices/virtio_mmio.h"
 #include "machine/boot.h"
+#include "machine/device_manager.h"
 #include "machine/machine.h"
 #include "machine/sbi.h"
 
 namespace vmsup {
+
+class VirtioNet;
 
 class Board : public SbiPlatform {
  public:
   // Creates the devices and opens the disks. When the configuration asks for a
   // Linux Image or firmware, also loads them and starts the harts, and sets
   // *booted; otherwise the Machine boots its bare-metal ELF itself.
-  static std::unique_ptr<Board> attach(Machine& m, bool* booted, MachineError* err);
+  static std::unique_ptr<Board> attach(BoardHost& m, bool* booted, MachineError* err);
+  ~Board() override;
 
   // Guest reboot: RAM cleared, images reloaded, devices and harts reset.
   bool reboot(std::string* err);
@@ -55,13 +60,20 @@ class Board : public SbiPlatform {
   // delivered, and each virtio device's own counters prefixed with its kind
   // and index among its kind ("blk0_reads"). Read on the vCPU thread.
   void counters(std::vector<std::pair<std::string, uint64_t>>* out) const;
+  // Where each virtio device went (the device manager's record).
+  const std::vector<DeviceSlot>& device_slots() const { return slots_.slots(); }
+  // The NICs, in -n/-i/-L/--nat order; their counters for stats().
+  const std::vector<VirtioNet*>& nics() const { return nics_; }
 
  private:
-  explicit Board(Machine& m) : m_(m) {}
+  explicit Board(BoardHost& m) : m_(m) {}
   bool init(bool* booted, MachineError* err);
+  bool create_devices(MachineError* err);
   bool boot(std::string* err);
 
-  Machine& m_;
+  BoardHost& m_;
+  VirtioSlotAllocator slots_;
+  std::vector<VirtioNet*> nics_;
   std::unique_ptr<Plic> plic_;
   std::unique_ptr<Uart16550> uart_;
   std::unique_ptr<GoldfishRtc> rtc_;

@@ -276,10 +276,21 @@ bool Machine::idle_wait(uint64_t deadline_ns, bool sleep) {
   std::vector<struct pollfd> pfds;
   if (cfg_.wake_fd >= 0) pfds.push_back({cfg_.wake_fd, POLLIN, 0});
   for (const auto& p : poll_fds_) pfds.push_back({p.paused ? -1 : p.fd, POLLIN, 0});
+  // Poll sources (slirp) add their fds and may shorten the sleep for their timers.
+  std::vector<size_t> src_at(poll_sources_.size() + 1);
+  for (size_t k = 0; k < poll_sources_.size(); k++) {
+    src_at[k] = pfds.size();
+    uint64_t limit = sleep_ns;
+    poll_sources_[k]->fill(&pfds, &limit);
+    sleep_ns = std::min(sleep_ns, limit);
+  }
+  src_at[poll_sources_.size()] = pfds.size();
   struct timespec ts = {static_cast<time_t>(sleep_ns / 1'000'000'000ULL),
                         static_cast<long>(sleep_ns % 1'000'000'000ULL)};
   int r = ppoll(pfds.data(), pfds.size(), &ts, nullptr);
-  if (r <= 0) return false;
+  if (r <= 0) {
+    for (auto& p : pfds) p.revents = 0;
+  }
   size_t i = 0;
   bool woke = false;
   if (cfg_.wake_fd >= 0) {
@@ -293,6 +304,8 @@ bool Machine::idle_wait(uint64_t deadline_ns, bool sleep) {
   }
   for (size_t k = 0; k < poll_fds_.size(); k++, i++)
     if (!poll_fds_[k].paused && (pfds[i].revents & (POLLIN | POLLHUP | POLLERR))) poll_fds_[k].fn();
+  for (size_t k = 0; k < poll_sources_.size(); k++)
+    poll_sources_[k]->dispatch(pfds.data() + src_at[k], src_at[k + 1] - src_at[k]);
   return woke;
 }
 
@@ -339,7 +352,7 @@ RunResult Machine::run(uint32_t max_millis) {
       // polled fd (console input), the wake fd or the end of the slice.
       if (idle_wait(deadline, true)) return RunResult::kSlice;
       service_timers();
-    } else if (!poll_fds_.empty() || cfg_.wake_fd >= 0) {
+    } else if (!poll_fds_.empty() || !poll_sources_.empty() || cfg_.wake_fd >= 0) {
       // While the guest computes, look at the fds about once a millisecond.
       const uint64_t now = host_ns();
       if (now - last_fd_poll_ns_ >= 1'000'000ULL) {

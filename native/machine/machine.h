@@ -13,8 +13,12 @@
 
 #include "block/backend.h"
 #include "cpu/hart.h"
+#include "machine/device_manager.h"
 #include "machine/mmio.h"
 #include "memory/guest_memory.h"
+#include "net/net_config.h"
+
+struct pollfd;
 
 namespace vmsup {
 
@@ -41,6 +45,7 @@ struct MachineConfig {
   std::string default_bios;  // firmware for a raw -b binary given without --bios (QEMU's default OpenSBI)
   std::string boot_device;  // -B: "net" makes U-Boot boot over DHCP (FDT /config/bootcmd)
   std::vector<DiskConfig> disks;
+  std::vector<NicConfig> nics;  // at most kDeviceLimits.nics
   int console_in_fd = -1;   // UART input (stdin or a pty master); -1 = none
   int console_out_fd = -1;  // UART output (stdout or a pty master); -1 = discard
   int wake_fd = -1;         // an eventfd the supervisor writes to interrupt an idle sleep
@@ -86,13 +91,48 @@ class Clint;
 class Htif;
 class Board;
 
+// A set of fds that changes from one sleep to the next, with its own timers
+// (libslirp's sockets): the run loop asks it for the fds and the longest sleep
+// before every poll, and hands the results back after it (also after a timeout,
+// so its timers run).
+class PollSource {
+ public:
+  virtual ~PollSource() = default;
+  // Appends the fds to watch; may lower *timeout_ns.
+  virtual void fill(std::vector<struct pollfd>* fds, uint64_t* timeout_ns) = 0;
+  // `fds` are the ones fill() appended, with revents set (all 0 after a timeout).
+  virtual void dispatch(const struct pollfd* fds, size_t n) = 0;
+};
+
+// What the board needs of the machine, and nothing more (the Machine
+// implements it): guest RAM, the bus, the harts, power requests and the run
+// loop's hooks for fds, ticks and sleep limits.
+class BoardHost {
+ public:
+  virtual ~BoardHost() = default;
+  virtual const MachineConfig& config() const = 0;
+  virtual GuestMemory& memory() = 0;
+  // Maps a device window; false when it overlaps another.
+  virtual bool map_device(uint64_t base, uint64_t size, MmioDevice* dev) = 0;
+  virtual unsigned num_harts() const = 0;
+  virtual Hart& hart(unsigned i) = 0;
+  virtual void request_power_off() = 0;
+  virtual void request_reset() = 0;
+  virtual void set_sbi_handler(std::function<bool(Hart&)> h) = 0;
+  virtual void add_poll_fd(int fd, std::function<void()> on_readable) = 0;
+  virtual void pause_poll_fd(int fd, bool paused) = 0;
+  virtual void add_poll_source(PollSource* src) = 0;
+  virtual void add_tick(std::function<void()> fn) = 0;
+  virtual void add_sleep_limit(std::function<uint64_t()> fn) = 0;
+};
+
 // One VM. Owned by one thread; nothing here is thread-safe except
 // request_exit()-style wake-ups through the wake fd.
-class Machine : public CpuHost {
+class Machine : public CpuHost, public BoardHost {
  public:
   // Physical addresses of the QEMU virt board (DESIGN.md).
   static constexpr uint64_t kClintBase = 0x02000000;
-  static constexpr unsigned kMaxCpus = 8;
+  static constexpr unsigned kMaxCpus = kDeviceLimits.cpus;
   // Instructions a hart runs before the next one gets its turn.
   static constexpr uint64_t kQuantum = 10000;
 
@@ -124,30 +164,36 @@ class Machine : public CpuHost {
   void counters(std::vector<std::pair<std::string, uint64_t>>* out) const;
 
   // --- hooks for the board (devices, SBI, boot) ---
-  const MachineConfig& config() const { return cfg_; }
-  GuestMemory& memory() { return mem_; }
+  // (BoardHost)
+  const MachineConfig& config() const override { return cfg_; }
+  GuestMemory& memory() override { return mem_; }
+  bool map_device(uint64_t base, uint64_t size, MmioDevice* dev) override { return bus_.add(base, size, dev); }
   Bus& bus() { return bus_; }
   TimeBase& timebase() { return *time_; }
   Clint& clint() { return *clint_; }
-  unsigned num_harts() const { return static_cast<unsigned>(harts_.size()); }
-  Hart& hart(unsigned i) { return *harts_[i]; }
+  unsigned num_harts() const override { return static_cast<unsigned>(harts_.size()); }
+  Hart& hart(unsigned i) override { return *harts_[i]; }
   // The SBI, when the board implements it (direct Linux boot): called for an
   // ECALL from S-mode; return false to let the ECALL trap as usual.
-  void set_sbi_handler(std::function<bool(Hart&)> h) { sbi_ = std::move(h); }
+  void set_sbi_handler(std::function<bool(Hart&)> h) override { sbi_ = std::move(h); }
   void set_ctrl_alt_del_handler(std::function<void()> h) { cad_ = std::move(h); }
   // `on_readable` runs (in run()) whenever `fd` is readable, also while idle.
-  void add_poll_fd(int fd, std::function<void()> on_readable);
+  void add_poll_fd(int fd, std::function<void()> on_readable) override;
   // Pauses / resumes polling `fd` (e.g. while its consumer is full, or for
   // good at end of input); safe inside its callback.
-  void pause_poll_fd(int fd, bool paused);
+  void pause_poll_fd(int fd, bool paused) override;
+  // A changing set of fds with timers (see PollSource); it must outlive the Machine's runs.
+  void add_poll_source(PollSource* src) override { poll_sources_.push_back(src); }
   // Runs once per scheduling round (every kQuantum instructions per hart).
-  void add_tick(std::function<void()> fn) { ticks_.push_back(std::move(fn)); }
+  void add_tick(std::function<void()> fn) override { ticks_.push_back(std::move(fn)); }
   // Bounds an idle sleep: `fn` returns the host ns until a device needs a
   // tick again (e.g. an RTC alarm), or UINT64_MAX for no limit.
-  void add_sleep_limit(std::function<uint64_t()> fn) { sleep_limits_.push_back(std::move(fn)); }
+  void add_sleep_limit(std::function<uint64_t()> fn) override { sleep_limits_.push_back(std::move(fn)); }
   // Device-initiated ends of the run (syscon, SBI SRST).
-  void request_power_off() { pending_ = RunResult::kPowerOff; }
-  void request_reset() { pending_ = RunResult::kReset; }
+  void request_power_off() override { pending_ = RunResult::kPowerOff; }
+  void request_reset() override { pending_ = RunResult::kReset; }
+  // The board (devices), or null for a bare HTIF machine.
+  Board* board() { return board_.get(); }
   // Console output (HTIF, UART): to console_out_fd, or discarded.
   void console_write(const uint8_t* data, size_t len);
   // One byte of console input if available now (non-blocking), else -1.
@@ -182,6 +228,7 @@ class Machine : public CpuHost {
     std::function<void()> fn;
   };
   std::vector<PollFd> poll_fds_;
+  std::vector<PollSource*> poll_sources_;
   std::vector<std::function<void()>> ticks_;
   std::vector<std::function<uint64_t()>> sleep_limits_;
   std::function<bool(Hart&)> sbi_;

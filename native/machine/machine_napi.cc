@@ -3,7 +3,7 @@
 //   run(maxMillis)         runs a slice: { reason, exitCode?, message? }
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
 //   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
-//   stats()                { instret, residentBytes, counters: { name: value } }
+//   stats()                { instret, residentBytes, counters: { name: value }, nics: [{ mac, kind, rx/tx counters }] }
 //   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
@@ -12,7 +12,12 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdio>
 
+#include "devices/virtio_net.h"
+#include "host/tap.h"
+#include "net/switch_registry.h"
+#include "machine/board.h"
 #include "machine/machine.h"
 #include "napi_bindings.h"
 
@@ -110,7 +115,7 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
       }
       mem = d;
     }
-    if (!GetInt(env, o, "cpus", 1, Machine::kMaxCpus, &cpus)) return false;
+    if (!GetInt(env, o, "cpus", 1, kDeviceLimits.cpus, &cpus)) return false;
     cfg->mem_size = static_cast<uint64_t>(mem);
     cfg->cpus = static_cast<unsigned>(cpus);
     if (!GetString(env, o, "kernel", &cfg->kernel) || !GetString(env, o, "initrd", &cfg->initrd) ||
@@ -137,8 +142,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         return false;
       }
       Napi::Array arr = dv.As<Napi::Array>();
-      if (arr.Length() > 64) {
-        ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "too many disks");
+      if (arr.Length() > kDeviceLimits.disks) {
+        ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "too many disks (at most " + std::to_string(kDeviceLimits.disks) + ")");
         return false;
       }
       for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -191,6 +196,76 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         }
         cfg->disks.push_back(dc);
       }
+    }
+    return ParseNics(env, o, cfg);
+  }
+
+  static bool ParseMac(const std::string& s, uint8_t mac[6]) {
+    unsigned v[6];
+    char tail;
+    if (std::sscanf(s.c_str(), "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) != 6)
+      return false;
+    for (int i = 0; i < 6; i++) mac[i] = static_cast<uint8_t>(v[i]);
+    return s.size() == 17;
+  }
+
+  // nics: [{ kind: 'nat'|'tap'|'local', mac, forwards?: [{hostAddr, hostPort,
+  // guestPort}], maxConnections?, tapFd?, localHostAddr? }]; addresses are
+  // host-order integers (the TypeScript wrapper parses the dotted form).
+  static bool ParseNics(Napi::Env env, Napi::Object o, MachineConfig* cfg) {
+    Napi::Value nv = o.Get("nics");
+    if (nv.IsUndefined() || nv.IsNull()) return true;
+    auto bad = [&](const std::string& m) {
+      ThrowError(env, "ERR_VMSUP_BAD_CONFIG", m);
+      return false;
+    };
+    if (!nv.IsArray()) return bad("option nics must be an array");
+    Napi::Array arr = nv.As<Napi::Array>();
+    if (arr.Length() > kDeviceLimits.nics)
+      return bad("too many network interfaces (at most " + std::to_string(kDeviceLimits.nics) + ")");
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsObject()) return bad("each nic must be an object");
+      Napi::Object n = e.As<Napi::Object>();
+      NicConfig nc;
+      std::string kind = "nat", mac;
+      if (!GetString(env, n, "kind", &kind) || !GetString(env, n, "mac", &mac) ||
+          !GetString(env, n, "switch", &nc.switch_name))
+        return false;
+      if (kind == "nat") nc.kind = NicKind::kNat;
+      else if (kind == "tap") nc.kind = NicKind::kTap;
+      else if (kind == "local") nc.kind = NicKind::kLocal;
+      else if (kind == "switch") nc.kind = NicKind::kSwitch;
+      else return bad("unknown nic kind: " + kind);
+      if (!mac.empty() && !ParseMac(mac, nc.mac)) return bad("invalid lladdr: " + mac);
+      if (nc.mac[0] & 1) return bad("invalid lladdr: " + mac + " (a multicast address)");
+      double d = nc.max_connections;
+      if (!GetInt(env, n, "maxConnections", 1, 65536, &d)) return false;
+      nc.max_connections = static_cast<unsigned>(d);
+      d = -1;
+      if (!GetInt(env, n, "tapFd", -1, 1 << 30, &d)) return false;
+      nc.tap_fd = static_cast<int>(d);
+      d = 0;
+      if (!GetInt(env, n, "localHostAddr", 0, 4294967295.0, &d)) return false;
+      nc.local_host_addr = static_cast<uint32_t>(d);
+      Napi::Value fv = n.Get("forwards");
+      if (!fv.IsUndefined() && !fv.IsNull()) {
+        if (!fv.IsArray()) return bad("option forwards must be an array");
+        Napi::Array fa = fv.As<Napi::Array>();
+        if (fa.Length() > 64) return bad("too many forwarded ports (at most 64)");
+        for (uint32_t k = 0; k < fa.Length(); k++) {
+          Napi::Value x = fa.Get(k);
+          if (!x.IsObject()) return bad("each forward must be an object");
+          Napi::Object fo = x.As<Napi::Object>();
+          double ha = 0x7f000001, hp = 0, gp = 0;
+          if (!GetInt(env, fo, "hostAddr", 0, 4294967295.0, &ha) || !GetInt(env, fo, "hostPort", 1, 65535, &hp) ||
+              !GetInt(env, fo, "guestPort", 1, 65535, &gp))
+            return false;
+          if (hp == 0 || gp == 0) return bad("a forward needs hostPort and guestPort");
+          nc.forwards.push_back({static_cast<uint32_t>(ha), static_cast<uint16_t>(hp), static_cast<uint16_t>(gp)});
+        }
+      }
+      cfg->nics.push_back(nc);
     }
     return true;
   }
@@ -264,6 +339,30 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     Napi::Object c = Napi::Object::New(env);
     for (auto& p : cs) c.Set(p.first, Napi::Number::New(env, static_cast<double>(p.second)));
     o.Set("counters", c);
+    Napi::Array nics = Napi::Array::New(env);
+    if (Board* b = machine_->board()) {
+      uint32_t i = 0;
+      for (VirtioNet* n : b->nics()) {
+        const NetCounters& c = n->counters();
+        Napi::Object x = Napi::Object::New(env);
+        auto num = [&](const char* k, uint64_t v) { x.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+        char mac[18];
+        const uint8_t* m = n->mac();
+        std::snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+        x.Set("mac", Napi::String::New(env, mac));
+        x.Set("kind", Napi::String::New(env, n->backend() ? n->backend()->kind() : "none"));
+        num("rxFrames", c.rx_frames);
+        num("rxBytes", c.rx_bytes);
+        num("rxDropped", c.rx_dropped_no_buffer + c.rx_dropped_oversize + c.rx_dropped_too_small + c.rx_dropped_down);
+        num("rxDroppedNoBuffer", c.rx_dropped_no_buffer);
+        num("rxDroppedOversize", c.rx_dropped_oversize);
+        num("txFrames", c.tx_frames);
+        num("txBytes", c.tx_bytes);
+        num("txDropped", c.tx_dropped_oversize + c.tx_dropped_runt + (n->backend() ? n->backend()->dropped() : 0));
+        nics.Set(i++, x);
+      }
+    }
+    o.Set("nics", nics);
     return o;
   }
 
@@ -287,12 +386,92 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
   std::vector<int> owned_;  // duplicates of the fds given in the options
 };
 
+// openTap(name?) -> { fd, name }: a tap for -i / -L (host/tap.h).
+Napi::Value OpenTap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name;
+  if (info.Length() > 0 && info[0].IsString()) name = info[0].As<Napi::String>().Utf8Value();
+  std::string out, err;
+  int fd = open_tap(name, &out, &err);
+  if (fd < 0) return ThrowError(env, "ERR_VMSUP_TAP", err);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fd", Napi::Number::New(env, fd));
+  o.Set("name", Napi::String::New(env, out));
+  return o;
+}
+
+// setInterfaceAddr(name, addr, prefix): IPv4 address (host-order integer) and up.
+Napi::Value SetInterfaceAddr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsNumber())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "setInterfaceAddr(name, addr, prefix)");
+  const double a = info[1].As<Napi::Number>().DoubleValue(), p = info[2].As<Napi::Number>().DoubleValue();
+  if (!(a >= 0 && a <= 4294967295.0) || !(p >= 0 && p <= 32))
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "setInterfaceAddr: address or prefix out of range");
+  std::string err;
+  if (!set_interface_addr(info[0].As<Napi::String>().Utf8Value(), static_cast<uint32_t>(a), static_cast<unsigned>(p), &err))
+    return ThrowError(env, "ERR_VMSUP_TAP", err);
+  return env.Undefined();
+}
+
+// switchCreate(name, lockedLladdr), switchDelete(name), switchList(): the
+// process's vmsup switches (net/switch_registry.h).
+Napi::Value SwitchCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchCreate(name, lockedLladdr)");
+  const bool locked = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  std::string err;
+  if (!switch_create(info[0].As<Napi::String>().Utf8Value(), locked, &err)) return ThrowError(env, "ERR_VMSUP_SWITCH", err);
+  return env.Undefined();
+}
+
+Napi::Value SwitchDelete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchDelete(name)");
+  std::string err;
+  if (!switch_delete(info[0].As<Napi::String>().Utf8Value(), &err)) return ThrowError(env, "ERR_VMSUP_SWITCH", err);
+  return env.Undefined();
+}
+
+Napi::Value SwitchList(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t i = 0;
+  for (const auto& sw : switch_list()) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", Napi::String::New(env, sw->name()));
+    o.Set("lockedLladdr", Napi::Boolean::New(env, sw->locked_lladdr()));
+    o.Set("ports", Napi::Number::New(env, static_cast<double>(sw->ports())));
+    const SwitchTotals t = sw->totals();
+    o.Set("rxFrames", Napi::Number::New(env, static_cast<double>(t.rx_frames)));
+    o.Set("txFrames", Napi::Number::New(env, static_cast<double>(t.tx_frames)));
+    o.Set("drops", Napi::Number::New(env, static_cast<double>(t.drops)));
+    o.Set("lockedDrops", Napi::Number::New(env, static_cast<double>(t.locked_drops)));
+    out.Set(i++, o);
+  }
+  return out;
+}
+
 }  // namespace
 
 void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   Napi::Function ctor = MachineWrap::Define(env);
   data->machine_ctor = Napi::Persistent(ctor);
   exports.Set("Machine", ctor);
+  // The device limits, from the one place that enforces them (device_manager.h).
+  Napi::Object limits = Napi::Object::New(env);
+  limits.Set("disks", Napi::Number::New(env, kDeviceLimits.disks));
+  limits.Set("nics", Napi::Number::New(env, kDeviceLimits.nics));
+  limits.Set("cpus", Napi::Number::New(env, kDeviceLimits.cpus));
+  limits.Set("virtioSlots", Napi::Number::New(env, kDeviceLimits.virtio_slots));
+  limits.Freeze();
+  exports.Set("limits", limits);
+  exports.Set("openTap", Napi::Function::New(env, OpenTap, "openTap"));
+  exports.Set("switchCreate", Napi::Function::New(env, SwitchCreate, "switchCreate"));
+  exports.Set("switchDelete", Napi::Function::New(env, SwitchDelete, "switchDelete"));
+  exports.Set("switchList", Napi::Function::New(env, SwitchList, "switchList"));
+  exports.Set("setInterfaceAddr", Napi::Function::New(env, SetInterfaceAddr, "setInterfaceAddr"));
 }
 
 }  // namespace vmsup

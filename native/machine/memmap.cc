@@ -3,7 +3,7 @@
 namespace vmsup {
 
 #define VIRTIO_SLOT(n) \
-  {Region::kVirtio, kVirtioBase + (n) * kVirtioStride, kVirtioStride, kVirtioIrqBase + (n), (n)}
+  {Region::kVirtio, kVirtioBase + (n) * kVirtioStride, kVirtioStride, virtio_slot_irq(n), (n)}
 
 const MemRegion kMemMap[] = {
     {Region::kSyscon, 0x00100000, 0x1000, 0, 0},
@@ -15,6 +15,8 @@ const MemRegion kMemMap[] = {
     {Region::kUart, 0x10000000, 0x100, 10, 0},
     VIRTIO_SLOT(0), VIRTIO_SLOT(1), VIRTIO_SLOT(2), VIRTIO_SLOT(3),
     VIRTIO_SLOT(4), VIRTIO_SLOT(5), VIRTIO_SLOT(6), VIRTIO_SLOT(7),
+    VIRTIO_SLOT(8), VIRTIO_SLOT(9), VIRTIO_SLOT(10), VIRTIO_SLOT(11),
+    VIRTIO_SLOT(12), VIRTIO_SLOT(13), VIRTIO_SLOT(14), VIRTIO_SLOT(15),
     {Region::kDram, kDramBase, 0, 0, 0},
 };
 const size_t kMemMapCount = sizeof(kMemMap) / sizeof(kMemMap[0]);

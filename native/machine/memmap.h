@@ -27,10 +27,20 @@ struct MemRegion {
   unsigned index;  // which slot, for kVirtio
 };
 
-constexpr unsigned kVirtioSlots = 8;
+// QEMU virt has 8 virtio-mmio slots (IRQs 1..8); vmsup needs room for 4 disks,
+// 4 NICs, the entropy device and the keyboard, so slots 8..15 continue at the
+// next addresses (QEMU leaves 0x10009000..0x100fffff unused) with PLIC sources
+// 12..19 (10 and 11 are the UART and the RTC; QEMU's PCIe starts at 32). The
+// FDT is generated from this table, so Linux finds them all.
+constexpr unsigned kVirtioSlots = 16;
+constexpr unsigned kVirtioQemuSlots = 8;
 constexpr uint64_t kVirtioBase = 0x10001000;
 constexpr uint64_t kVirtioStride = 0x1000;
-constexpr uint32_t kVirtioIrqBase = 1;  // slot n uses PLIC source 1 + n
+constexpr uint32_t kVirtioIrqBase = 1;       // slot n < 8 uses PLIC source 1 + n
+constexpr uint32_t kVirtioIrqHighBase = 12;  // slot n >= 8 uses PLIC source 12 + (n - 8)
+constexpr uint32_t virtio_slot_irq(unsigned n) {
+  return n < kVirtioQemuSlots ? kVirtioIrqBase + n : kVirtioIrqHighBase + (n - kVirtioQemuSlots);
+}
 constexpr uint64_t kDramBase = 0x80000000;
 
 // PLIC geometry: QEMU virt has 96 sources (riscv,ndev = 95); 7 priority levels.
