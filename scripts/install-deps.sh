@@ -8,10 +8,11 @@
 #   device-tree-compiler   dtc decompiles the board's generated FDT in its unit test
 #   bsdutils               script(1): the boot tests give `vmsup run` a terminal with it
 #   libslirp-dev           user-mode NAT for --nat (the library QEMU's -netdev user uses)
+#   libzstd-dev            compresses the RAM pages of a saved machine (native/snapshot)
 #   curl                   the -L test fetches the guest's page from inside a network namespace
 # Pass --bench to add qemu-system-misc (the side-by-side peer of the benchmarks).
 set -euo pipefail
-pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils libslirp-dev curl)
+pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils libslirp-dev curl libzstd-dev)
 [ "${1:-}" = "--bench" ] && pkgs+=(qemu-system-misc)
 missing=()
 for p in "${pkgs[@]}"; do

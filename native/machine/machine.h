@@ -150,6 +150,16 @@ class Machine : public CpuHost, public BoardHost {
   bool signature(std::vector<uint8_t>* out, std::string* err) const;
   uint64_t resident_bytes() const { return mem_.resident_bytes(); }
 
+  // Save/restore (native/snapshot/snapshot.h; machine_snapshot.cc). save()
+  // writes the whole machine to `fd` between two run() slices (disks
+  // flushed, console output drained first); `meta` is an opaque string of
+  // the caller's (the run options), kept in the file. restore() loads a
+  // file into this freshly created machine (same memory, cpus and device
+  // list); on failure it returns false with *err and the machine is left
+  // unusable (run() reports the error). `force` accepts disks that changed.
+  bool save(int fd, const std::string& meta, MachineError* err);
+  bool restore(int fd, bool force, std::string* meta, MachineError* err);
+
   // --- hooks for the board (devices, SBI, boot) ---
   // (BoardHost)
   const MachineConfig& config() const override { return cfg_; }
