@@ -230,6 +230,7 @@ bool page_is_zero(const uint8_t* p) {
 }  // namespace
 
 uint32_t snapshot_crc32(const void* p, size_t n, uint32_t crc) {
+  if (n == 0) return crc;  // zlib's crc32(crc, NULL, 0) would return the seed 0
   return static_cast<uint32_t>(::crc32(crc, static_cast<const Bytef*>(p), static_cast<uInt>(n)));
 }
 
