@@ -159,6 +159,10 @@ class Machine : public CpuHost, public BoardHost {
   // unusable (run() reports the error). `force` accepts disks that changed.
   bool save(int fd, const std::string& meta, MachineError* err);
   bool restore(int fd, bool force, std::string* meta, MachineError* err);
+  // Live migration's pre-copy step: moves the dirty-page bitmap out of RAM
+  // (GuestMemory::take_dirty) and flushes every hart's TLB, so the next store
+  // to any page refills its entry and marks the page again.
+  void take_dirty_pages(std::vector<uint64_t>* bits);
 
   // --- hooks for the board (devices, SBI, boot) ---
   // (BoardHost)

@@ -384,6 +384,11 @@ bool Machine::save(int fd, const std::string& meta, MachineError* err) {
   return true;
 }
 
+void Machine::take_dirty_pages(std::vector<uint64_t>* bits) {
+  mem_.take_dirty(bits);
+  for (auto& h : harts_) h->flush_tlb();
+}
+
 // ---------------------------------------------------------------------------
 // Restore
 

@@ -203,11 +203,17 @@ TEST(dirty_bitmap_marks_cpu_and_device_writes) {
   CHECK(m != nullptr);
   if (!m) return;
   std::vector<uint64_t> bits;
-  m->memory().take_dirty(&bits);  // the boot loader's writes
+  m->take_dirty_pages(&bits);  // the boot loader's writes
   const uint64_t page = (0x200000 + 64 + 4 + 256) / GuestMemory::kPageSize;
+  CHECK((bits[page / 64] >> (page % 64)) & 1);
   CHECK(!m->memory().page_dirty(page));
-  m->hart(0).flush_tlb();
   m->run(2);  // the loop's store fills a writable TLB entry
+  CHECK(m->memory().page_dirty(page));
+  // After a take, the TLB is flushed: the same store marks the page again.
+  m->take_dirty_pages(&bits);
+  CHECK((bits[page / 64] >> (page % 64)) & 1);
+  CHECK(!m->memory().page_dirty(page));
+  m->run(2);
   CHECK(m->memory().page_dirty(page));
   CHECK(!m->memory().page_dirty(page + 100));
   uint32_t v = 1;
