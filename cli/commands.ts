@@ -17,6 +17,8 @@ import { stopCommand } from './stop.js';
 import { undefineCommand } from './undefine.js';
 import { unpauseCommand } from './unpause.js';
 import { waitCommand } from './wait.js';
+import { saveCommand } from './save.js';
+import { restoreCommand } from './restore.js';
 
 export const commands: CommandDefinition[] = [
   runCommand,
@@ -37,4 +39,7 @@ export const commands: CommandDefinition[] = [
   undefineCommand,
   unpauseCommand,
   waitCommand,
+  // save/restore (issue 10)
+  saveCommand,
+  restoreCommand,
 ];

@@ -44,6 +44,8 @@ const HANDLERS: Record<RequestType, Handler> = {
   reset: (s, peer, p) => s.reset(peer, p),
   events: (s, peer, p, conn, id) => s.eventLog(peer, p, conn, id),
   console: (s, peer, p, conn) => s.consoleAttach(peer, p, conn),
+  save: (s, peer, p) => s.save(peer, p),
+  restore: (s, peer, p) => s.restore(peer, p),
 };
 
 export interface ServerOptions {

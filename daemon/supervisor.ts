@@ -10,6 +10,7 @@
 //   running --guest reboot--> starting --> running (same worker, same console)
 //   any running state --worker fails--> stopped (with the reason)
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import fs from 'node:fs';
 import tty from 'node:tty';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ import { addon, type MachineOptions, type Pty } from '../native/index.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
+import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta } from './snapshot.js';
 import {
   DEFAULT_CMDLINE,
   DEFAULT_MEMORY,
@@ -73,6 +75,10 @@ interface Running {
   bootedAt: number;
   quickRestarts: number;
   restarts: number;
+  /** vmsup restore: the snapshot the worker restores from (closed once it runs or stops). */
+  restoreFd?: number;
+  /** vmsup save: the answer the worker owes (one save at a time per VM). */
+  saving?: { fd: number; resolve: (m: FromWorker) => void };
 }
 
 export const ROOT_PEER: Peer = { pid: process.pid, uid: 0, gid: 0, groups: new Set([0]) };
@@ -261,7 +267,7 @@ export class Supervisor {
 
   // ---- launching and stopping ---------------------------------------------
 
-  private launch(vm: VmRecord, reason: string): Running {
+  private launch(vm: VmRecord, reason: string, restoreFd?: number): Running {
     const a = addon();
     // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
     // a per-user daemon's ptys are already its own and it may not chown them.
@@ -304,6 +310,7 @@ export class Supervisor {
       bootedAt: Date.now(),
       quickRestarts: 0,
       restarts: 0,
+      restoreFd,
     };
     drain.on('data', (chunk: Buffer) => {
       r.history.push(chunk);
@@ -313,7 +320,7 @@ export class Supervisor {
     drain.on('error', () => undefined); // EIO once the master is closed
     this.running.set(vm.id, r);
     this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
-    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs };
+    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs, restoreFd };
     port1.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
     this.pool.run(task, { transferList: [port2], signal: r.abort.signal }).then(
       (res: VmTaskResult) => this.call(() => this.onExit(r, res, undefined)),
@@ -342,6 +349,7 @@ export class Supervisor {
         if (vm.state === 'waiting') this.move(vm, 'starting', 'a worker thread took the vm');
         break;
       case 'running':
+        this.closeSnapshotFds(r);
         if (vm.state === 'starting') this.move(vm, 'running', `started vm ${vm.id} successfully, tty ${vm.tty}`, { tid: m.tid });
         else vm.tid = m.tid;
         r.bootedAt = Date.now();
@@ -372,6 +380,18 @@ export class Supervisor {
       case 'log':
         this.log.info(`${vm.name}: ${m.message}`);
         break;
+      case 'saved':
+      case 'save-failed':
+        r.saving?.resolve(m);
+        break;
+    }
+  }
+
+  /** The snapshot a restore reads, once the worker has it running (or has stopped). */
+  private closeSnapshotFds(r: Running): void {
+    if (r.restoreFd !== undefined) {
+      addon().closeFd(r.restoreFd);
+      r.restoreFd = undefined;
     }
   }
 
@@ -380,6 +400,8 @@ export class Supervisor {
     clearTimeout(r.stopTimer);
     clearTimeout(r.killTimer);
     this.running.delete(r.vm.id);
+    this.closeSnapshotFds(r);
+    r.saving?.resolve({ type: 'save-failed', code: 'ERR_VMSUP_STOPPED', message: 'the vm stopped during the save' });
     r.port.close();
     const a = addon();
     a.closeFd(r.wakeFd);
@@ -580,6 +602,77 @@ export class Supervisor {
       const vm = this.repo.byId(ev.vmId!);
       if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');
       return { vm: this.info(this.running.get(vm.id)?.vm ?? vm) };
+    });
+  }
+
+  /** vmsup save NAME FILE: a paused VM's state into a new file; the VM stays paused. */
+  async save(peer: Peer, p: Params<'save'>): Promise<Results['save']> {
+    const job = await this.call(() => {
+      const vm = this.findFor(peer, p.vm);
+      const r = this.running.get(vm.id);
+      if (!r || r.vm.state !== 'paused')
+        throw new VmsupError('BAD_STATE', `save vm command failed: vm ${vm.name} is ${r?.vm.state ?? vm.state}`, 'pause it first: vmsup pause ' + vm.name);
+      if (r.saving) throw new VmsupError('BUSY', `save vm command failed: vm ${vm.name} is being saved`);
+      const fd = createSnapshotFile(peer, p.path);
+      const done = new Promise<FromWorker>((resolve) => { r.saving = { fd, resolve }; });
+      const meta: DaemonSnapshotMeta = { v: 1, daemon: true, vm: vm.name, memory: vm.memory, cpus: vm.cpus };
+      this.send(r, { type: 'save', fd, meta: JSON.stringify(meta) });
+      return { r, fd, done };
+    });
+    const m = await job.done;
+    job.r.saving = undefined;
+    const bytes = fs.fstatSync(job.fd).size;
+    // A failed save leaves an empty file (emptied through our descriptor:
+    // removing it by path could follow a directory swapped in meanwhile).
+    if (m.type === 'save-failed') fs.ftruncateSync(job.fd, 0);
+    addon().closeFd(job.fd);
+    if (m.type === 'save-failed') {
+      throw new VmsupError(m.code, `save vm command failed: ${m.message}`);
+    }
+    const ms = m.type === 'saved' ? m.ms : 0;
+    return this.call(() => {
+      this.log.info(`${job.r.vm.name}: saved to ${p.path} (${bytes} bytes, ${ms} ms) by ${who(peer)}`);
+      return { vm: this.info(job.r.vm), bytes, ms };
+    });
+  }
+
+  /** vmsup restore FILE: starts the stopped VM the file names from the saved state. */
+  async restore(peer: Peer, p: Params<'restore'>): Promise<Results['restore']> {
+    let settled: Promise<EventRecord> | undefined;
+    const vmId = await this.call(() => {
+      if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
+      checkFileAccess(peer, p.path, 'snapshot');
+      let raw: string;
+      try {
+        raw = addon().readSnapshotMeta(p.path);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        throw new VmsupError(err.code ?? 'SNAPSHOT', `restore command failed: ${err.message}`);
+      }
+      const meta = parseDaemonMeta(raw, p.path);
+      const vm = this.findFor(peer, meta.vm);
+      if (vm.state !== 'stopped' || this.running.has(vm.id))
+        throw new VmsupError('ALREADY', `restore command failed: vm ${vm.name} is ${vm.state}`);
+      this.checkFiles(peer, vm);
+      const fd = openSnapshotFile(peer, p.path);
+      try {
+        this.launch(vm, `restore from ${p.path} requested by ${who(peer)}`, fd);
+      } catch (e) {
+        addon().closeFd(fd);
+        throw new VmsupError(asVmsupError(e).code, `restore command failed: ${asVmsupError(e).message}`);
+      }
+      if (this.running.size <= this.settings.maxRunning) settled = this.until(vm.id, ['running', 'stopped']);
+      return vm.id;
+    });
+    if (settled) {
+      const ev = await settled;
+      if (ev.to === 'stopped' || ev.to === 'undefined') throw new VmsupError('RESTORE_FAILED', `restore command failed: ${ev.reason}`);
+    }
+    return this.call(() => {
+      const r = this.running.get(vmId);
+      const vm = r?.vm ?? this.repo.byId(vmId);
+      if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');
+      return { vm: this.info(vm) };
     });
   }
 

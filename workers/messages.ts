@@ -10,7 +10,9 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'unpause' }
   | { type: 'ctrlaltdel' }
-  | { type: 'kill' };
+  | { type: 'kill' }
+  /** Save the (paused) machine into the open file `fd` (the supervisor closes it). */
+  | { type: 'save'; fd: number; meta: string };
 
 export type FromWorker =
   | { type: 'starting' }
@@ -18,7 +20,9 @@ export type FromWorker =
   | { type: 'paused' }
   | { type: 'unpaused' }
   | { type: 'reboot' }
-  | { type: 'log'; message: string };
+  | { type: 'log'; message: string }
+  | { type: 'saved'; ms: number }
+  | { type: 'save-failed'; code: string; message: string };
 
 export interface VmTask {
   vmId: number;
@@ -28,6 +32,8 @@ export interface VmTask {
   /** Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample. */
   shared: SharedArrayBuffer;
   sliceMs: number;
+  /** Restore the new machine from this open snapshot before it runs (vmsup restore). */
+  restoreFd?: number;
 }
 
 export interface VmTaskResult {

@@ -143,6 +143,10 @@ export const REQUESTS = {
   events: obj({ vm: vmRef, limit: int(1, LIMITS.eventsMax), follow: bool }, ['vm', 'limit', 'follow']),
   /** Claims the console until this connection closes; answers the tty and the buffered output. */
   console: obj({ vm: vmRef }),
+  /** Saves a paused VM's whole state into a new file (native/snapshot); the VM stays paused. */
+  save: obj({ vm: vmRef, path }),
+  /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
+  restore: obj({ path }),
 };
 export type RequestType = keyof typeof REQUESTS;
 export type Params<K extends RequestType> = ReturnType<(typeof REQUESTS)[K]>;
@@ -214,6 +218,8 @@ export interface Results {
   events: { events: EventRecord[] };
   /** history: the console output buffered while nobody was attached, base64. */
   console: { vm: VmInfo; tty: string; history: string };
+  save: { vm: VmInfo; bytes: number; ms: number };
+  restore: { vm: VmInfo };
 }
 
 // ---- frames on the wire -----------------------------------------------------
