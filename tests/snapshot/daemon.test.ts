@@ -2,6 +2,7 @@
 // marker written into the guest's tmpfs, `vmsup pause` + `vmsup save NAME FILE`,
 // the VM stopped, a corrupted copy refused while the daemon keeps serving,
 // then `vmsup restore FILE` and the marker read back through the console.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -66,4 +67,49 @@ test.skipIf(!haveGuest)('pause + save NAME FILE, stop, restore FILE: the guest c
   c2.type('\r~.');
   expect(await c2.exited).toBe(0);
   c2.close();
+}, 200_000);
+
+test.skipIf(!haveGuest || process.getuid?.() !== 0)('save and restore open files only as the client could', async () => {
+  const GROUP = 'vmsupsg';
+  const USER = 'vmsupsu';
+  const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' });
+  sh('userdel', [USER]);
+  sh('groupadd', ['-f', GROUP]);
+  sh('useradd', ['-M', '-U', '-G', GROUP, USER]);
+  try {
+    d = await Daemon.create({}, ['--group', GROUP]);
+    const as = { asUser: USER };
+    expect((await d.vmsup(['define', ...LINUX, 'usersnap'], as)).code).toBe(0);
+    expect((await d.vmsup(['start', 'usersnap'], as)).code).toBe(0);
+    expect((await d.vmsup(['pause', 'usersnap'], as)).code).toBe(0);
+    // d.dir is root's (0755): the user cannot create files there, so neither will the daemon for them.
+    const denied = await d.vmsup(['save', 'usersnap', path.join(d.dir, 'x.vmsave')], as);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/cannot create .*x\.vmsave: Permission denied/);
+    expect(fs.existsSync(path.join(d.dir, 'x.vmsave'))).toBe(false);
+    const own = fs.mkdtempSync(path.join(d.dir, 'user-'));
+    const uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout.trim());
+    fs.chownSync(own, uid, -1);
+    const file = path.join(own, 'u.vmsave');
+    const ok = await d.vmsup(['save', 'usersnap', file], as);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(fs.statSync(file).uid).toBe(uid);
+    // A root-only copy of it: the user may not make the daemon read it.
+    const rootOnly = path.join(d.dir, 'root.vmsave');
+    fs.copyFileSync(file, rootOnly);
+    fs.chmodSync(rootOnly, 0o600);
+    expect((await d.vmsup(['stop', '-f', 'usersnap'], as)).code).toBe(0);
+    await d.waitState('usersnap', 'stopped');
+    const r1 = await d.vmsup(['restore', rootOnly], as);
+    expect(r1.code).not.toBe(0);
+    expect(r1.stderr).toMatch(/cannot open snapshot .*root\.vmsave.*Permission denied/);
+    const r2 = await d.vmsup(['restore', file], as);
+    expect(r2.code, r2.stderr).toBe(0);
+    expect((await d.status('usersnap'))!.state).toBe('running');
+  } finally {
+    await d?.cleanup();
+    d = undefined;
+    sh('userdel', [USER]);
+    sh('groupdel', [GROUP]);
+  }
 }, 200_000);
