@@ -267,7 +267,7 @@ export class Supervisor {
 
   // ---- launching and stopping ---------------------------------------------
 
-  private launch(vm: VmRecord, reason: string, restoreFd?: number): Running {
+  private launch(vm: VmRecord, reason: string, restoreFd?: number, restoreForce?: boolean): Running {
     const a = addon();
     // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
     // a per-user daemon's ptys are already its own and it may not chown them.
@@ -320,7 +320,7 @@ export class Supervisor {
     drain.on('error', () => undefined); // EIO once the master is closed
     this.running.set(vm.id, r);
     this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
-    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs, restoreFd };
+    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs, restoreFd, restoreForce };
     port1.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
     this.pool.run(task, { transferList: [port2], signal: r.abort.signal }).then(
       (res: VmTaskResult) => this.call(() => this.onExit(r, res, undefined)),
@@ -656,7 +656,7 @@ export class Supervisor {
       this.checkFiles(peer, vm);
       const fd = openSnapshotFile(peer, p.path);
       try {
-        this.launch(vm, `restore from ${p.path} requested by ${who(peer)}`, fd);
+        this.launch(vm, `restore from ${p.path}${p.force ? ' (forced)' : ''} requested by ${who(peer)}`, fd, p.force);
       } catch (e) {
         addon().closeFd(fd);
         throw new VmsupError(asVmsupError(e).code, `restore command failed: ${asVmsupError(e).message}`);

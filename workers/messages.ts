@@ -34,6 +34,8 @@ export interface VmTask {
   sliceMs: number;
   /** Restore the new machine from this open snapshot before it runs (vmsup restore). */
   restoreFd?: number;
+  /** Accept disks modified since the save (same size). */
+  restoreForce?: boolean;
 }
 
 export interface VmTaskResult {

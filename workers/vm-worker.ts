@@ -22,7 +22,7 @@ export default function runVm(task: VmTask): VmTaskResult {
   const machine: NativeMachine = new a.Machine(task.machine);
   if (task.restoreFd !== undefined) {
     try {
-      machine.restore(task.restoreFd);
+      machine.restore(task.restoreFd, task.restoreForce === true);
     } catch (e) {
       machine.close();
       throw e; // the VM stops with the restore's error as its reason

@@ -146,7 +146,7 @@ export const REQUESTS = {
   /** Saves a paused VM's whole state into a new file (native/snapshot); the VM stays paused. */
   save: obj({ vm: vmRef, path }),
   /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
-  restore: obj({ path }),
+  restore: obj({ path, force: bool }, ['force']),
 };
 export type RequestType = keyof typeof REQUESTS;
 export type Params<K extends RequestType> = ReturnType<(typeof REQUESTS)[K]>;

@@ -113,3 +113,25 @@ test.skipIf(!haveGuest || process.getuid?.() !== 0)('save and restore open files
     sh('groupdel', [GROUP]);
   }
 }, 200_000);
+
+test.skipIf(!haveGuest)('restore refuses a disk modified since the save, with the reason, unless -f', async () => {
+  d = await Daemon.create();
+  const disk = path.join(d.dir, 'disk.raw');
+  fs.writeFileSync(disk, Buffer.alloc(4 << 20));
+  expect((await d.vmsup(['define', ...LINUX, '-d', disk, 'withdisk'])).code).toBe(0);
+  expect((await d.vmsup(['start', 'withdisk'])).code).toBe(0);
+  expect((await d.vmsup(['pause', 'withdisk'])).code).toBe(0);
+  const file = path.join(d.dir, 'withdisk.vmsave');
+  expect((await d.vmsup(['save', 'withdisk', file])).code).toBe(0);
+  expect((await d.vmsup(['stop', '-f', 'withdisk'])).code).toBe(0);
+  await d.waitState('withdisk', 'stopped');
+  const later = new Date(Date.now() + 5000);
+  fs.utimesSync(disk, later, later);
+  const refused = await d.vmsup(['restore', file]);
+  expect(refused.code).not.toBe(0);
+  expect(refused.stderr).toMatch(/disk .*disk\.raw.* changed since the save: it was modified after the save/);
+  expect((await d.status('withdisk'))!.state).toBe('stopped');
+  const forced = await d.vmsup(['restore', '-f', file]);
+  expect(forced.code, forced.stderr).toBe(0);
+  expect((await d.status('withdisk'))!.state).toBe('running');
+}, 200_000);
