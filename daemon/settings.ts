@@ -22,6 +22,9 @@ export interface Settings {
   socketGroup: string;
   /** Milliseconds of guest time per machine.run() slice. */
   sliceMs: number;
+  /** SIGTERM: save every running guest into <state-dir>/resume and resume it at the next start
+   * ("save"), or shut the guests down as before ("shutdown"). */
+  onShutdown: 'save' | 'shutdown';
 }
 
 export function defaultSettings(): Settings {
@@ -35,6 +38,7 @@ export function defaultSettings(): Settings {
     restartWindow: 6,
     socketGroup: '',
     sliceMs: 100,
+    onShutdown: 'save',
   };
 }
 
@@ -48,6 +52,7 @@ const KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> 
   restart_window: { key: 'restartWindow', min: 0, max: 3600 },
   socket_group: { key: 'socketGroup' },
   slice_ms: { key: 'sliceMs', min: 1, max: 1000 },
+  on_shutdown: { key: 'onShutdown' },
 };
 
 export function settingsFile(stateDir: string): string {
@@ -74,6 +79,11 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
     const spec = KEYS[m[1]];
     if (spec.key === 'socketGroup') {
       s.socketGroup = m[2];
+      return;
+    }
+    if (spec.key === 'onShutdown') {
+      if (m[2] === 'save' || m[2] === 'shutdown') s.onShutdown = m[2];
+      else warn(`vmsupd.conf:${i + 1}: bad value for on_shutdown: ${m[2]} (save or shutdown)`);
       return;
     }
     const n = Number(m[2]);

@@ -79,6 +79,8 @@ interface Running {
   restoreFd?: number;
   /** vmsup save: the answer the worker owes (one save at a time per VM). */
   saving?: { fd: number; resolve: (m: FromWorker) => void };
+  /** Resuming after a daemon restart: the saved files, and whether the VM was paused. */
+  resume?: { base: string; paused: boolean };
 }
 
 export const ROOT_PEER: Peer = { pid: process.pid, uid: 0, gid: 0, groups: new Set([0]) };
@@ -350,6 +352,11 @@ export class Supervisor {
         break;
       case 'running':
         this.closeSnapshotFds(r);
+        if (r.resume) {
+          removeResumeFiles(r.resume.base);
+          if (r.resume.paused) this.send(r, { type: 'pause' });
+          r.resume = undefined;
+        }
         if (vm.state === 'starting') this.move(vm, 'running', `started vm ${vm.id} successfully, tty ${vm.tty}`, { tid: m.tid });
         else vm.tid = m.tid;
         r.bootedAt = Date.now();
@@ -426,6 +433,16 @@ export class Supervisor {
     const vm = r.vm;
     this.move(vm, 'stopped', reason, { tty: null, tid: null, startedAt: null });
     if (vm.transient) this.forget(vm, 'a transient vm is forgotten when it stops');
+    else if (r.resume && !this.closing) {
+      // The saved state could not be restored (another format version, a
+      // changed disk, ...): boot the VM afresh instead, with the reason.
+      removeResumeFiles(r.resume.base);
+      try {
+        this.launch(vm, `resume failed (${reason}); booting normally`);
+      } catch (e) {
+        this.note(vm, `boot after a failed resume failed: ${asVmsupError(e).message}`);
+      }
+    }
   }
 
   /** Kill now: the worker returns between slices; a stuck one loses its thread. */
@@ -808,6 +825,7 @@ export class Supervisor {
 
   /** vmd's staggered start: `autostartParallel` at a time, `autostartDelay` s between batches. */
   async autostart(): Promise<void> {
+    await this.resumeSaved().catch((e) => this.log.warn(`resume: ${asVmsupError(e).message}`));
     const enabled = await this.call(() => this.repo.listVms().filter((vm) => vm.enabled && vm.state === 'stopped'));
     const n = this.settings.autostartParallel;
     for (let i = 0; i < enabled.length && !this.closing; i += n) {
@@ -826,8 +844,133 @@ export class Supervisor {
     }
   }
 
+  // ---- SIGTERM with on_shutdown = save: guests survive a daemon restart -----
+
+  private resumeDir(): string {
+    return path.join(this.stateDir, 'resume');
+  }
+
+  /** Saves every running or paused (defined) VM into <state-dir>/resume and stops it. */
+  private async saveForResume(): Promise<void> {
+    const targets = await this.call(() =>
+      [...this.running.values()].filter((r) => !r.vm.transient && (r.vm.state === 'running' || r.vm.state === 'paused')),
+    );
+    if (!targets.length) return;
+    fs.mkdirSync(this.resumeDir(), { recursive: true, mode: 0o700 });
+    const all = Promise.all(
+      targets.map((r) => this.saveOneForResume(r).catch((e) => this.log.warn(`${r.vm.name}: not saved for resume: ${asVmsupError(e).message}`))),
+    );
+    await Promise.race([all, new Promise((res) => setTimeout(res, this.settings.shutdownTimeout * 1000))]);
+  }
+
+  private async saveOneForResume(r: Running): Promise<void> {
+    const wasPaused = r.vm.state === 'paused';
+    if (!wasPaused) {
+      const w = await this.call(() => {
+        const w = this.until(r.vm.id, ['paused', 'stopped']);
+        this.send(r, { type: 'pause' });
+        return { w };
+      });
+      if ((await w.w).to !== 'paused') throw new VmsupError('STOPPED', 'the vm stopped');
+    }
+    const base = path.join(this.resumeDir(), String(r.vm.id));
+    const fd = fs.openSync(base + '.vmsave', 'w', 0o600);
+    const done = new Promise<FromWorker>((resolve) => {
+      r.saving = { fd, resolve };
+    });
+    const meta: DaemonSnapshotMeta = { v: 1, daemon: true, vm: r.vm.name, memory: r.vm.memory, cpus: r.vm.cpus };
+    await this.call(() => this.send(r, { type: 'save', fd, meta: JSON.stringify(meta) }));
+    const m = await done;
+    r.saving = undefined;
+    fs.closeSync(fd);
+    if (m.type !== 'saved') {
+      removeResumeFiles(base);
+      throw new VmsupError('SNAPSHOT', m.type === 'save-failed' ? m.message : 'no answer from the vm');
+    }
+    // What the drain holds but has not handed out yet belongs to the history too (as on attach).
+    if (!r.attached && !r.drain.destroyed) {
+      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
+      // And what still waits in the pty (the drain may not be reading after a detach).
+      const chunk = Buffer.alloc(4096);
+      for (let got = 0; got < LIMITS.consoleHistoryBytes; ) {
+        let n = 0;
+        try {
+          n = fs.readSync(r.pty.slave, chunk, 0, chunk.length, null);
+        } catch {
+          break; // EAGAIN: empty
+        }
+        if (n <= 0) break;
+        r.history.push(Buffer.from(chunk.subarray(0, n)));
+        got += n;
+      }
+    }
+    fs.writeFileSync(base + '.console', Buffer.concat(r.history), { mode: 0o600 });
+    fs.writeFileSync(base + '.json', JSON.stringify({ paused: wasPaused }), { mode: 0o600 });
+    await this.call(() => {
+      if (this.running.get(r.vm.id) === r) this.forceStop(r, 'saved for resume: vmsupd is shutting down');
+    });
+  }
+
+  /** At start-up: every VM saved by the last SIGTERM runs again from its state (paused ones paused). */
+  private resumeSaved(): Promise<void> {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.resumeDir());
+    } catch {
+      return Promise.resolve();
+    }
+    return this.call(() => {
+      for (const f of names) {
+        const m = /^(\d+)\.vmsave$/.exec(f);
+        if (!m) continue;
+        const id = Number(m[1]);
+        const base = path.join(this.resumeDir(), m[1]);
+        const vm = this.repo.byId(id);
+        if (!vm || vm.state !== 'stopped' || this.running.has(id)) {
+          removeResumeFiles(base);
+          continue;
+        }
+        let paused = false;
+        let history = Buffer.alloc(0);
+        try {
+          paused = (JSON.parse(fs.readFileSync(base + '.json', 'utf8')) as { paused?: boolean }).paused === true;
+          history = fs.readFileSync(base + '.console');
+        } catch {
+          /* no console history: resume all the same */
+        }
+        let fd: number;
+        try {
+          fd = fs.openSync(base + '.vmsave', fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        } catch (e) {
+          removeResumeFiles(base);
+          this.note(vm, `resume failed: ${(e as Error).message}`);
+          continue;
+        }
+        try {
+          const r = this.launch(vm, 'resuming after a vmsupd restart', fd);
+          r.resume = { base, paused };
+          if (history.length) {
+            const h = history.subarray(Math.max(0, history.length - LIMITS.consoleHistoryBytes));
+            r.history.unshift(h);
+            r.historyBytes += h.length;
+          }
+        } catch (e) {
+          addon().closeFd(fd);
+          removeResumeFiles(base);
+          this.note(vm, `resume failed: ${asVmsupError(e).message}`);
+        }
+      }
+    });
+  }
+
   /** SIGTERM: Ctrl-Alt-Del to every guest, wait up to shutdownTimeout, force the rest. */
   async shutdown(): Promise<void> {
+    if (this.settings.onShutdown === 'save') {
+      await this.call(() => {
+        this.closing = true;
+      });
+      await this.saveForResume();
+    }
     const waits = await this.call(() => {
       this.closing = true;
       const ws: Promise<EventRecord>[] = [];
@@ -851,4 +994,9 @@ export class Supervisor {
     await this.pool.destroy().catch(() => undefined);
     await this.call(() => this.repo.close());
   }
+}
+
+/** The files of one VM saved for resume (<state-dir>/resume/ID.{vmsave,json,console}). */
+function removeResumeFiles(base: string): void {
+  for (const ext of ['.vmsave', '.json', '.console']) fs.rmSync(base + ext, { force: true });
 }
