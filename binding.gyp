@@ -18,7 +18,7 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++20", "-O2", "-fno-strict-aliasing", "-Wall", "-Wno-unused-parameter"],
-      "libraries": ["-lz", "-lslirp"]
+      "libraries": ["-lz", "-lslirp", "-lzstd"]
     }
   ]
 }

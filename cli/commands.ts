@@ -20,6 +20,8 @@ import { unpauseCommand } from './unpause.js';
 import { waitCommand } from './wait.js';
 import { topCommand } from './top.js';
 import { webCommand } from './web.js';
+import { saveCommand } from './save.js';
+import { restoreCommand } from './restore.js';
 
 export const commands: CommandDefinition[] = [
   runCommand,
@@ -44,4 +46,7 @@ export const commands: CommandDefinition[] = [
   // metrics and the web interface
   topCommand,
   webCommand,
+  // save/restore (issue 10)
+  saveCommand,
+  restoreCommand,
 ];

@@ -16,11 +16,12 @@ const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
   '[--cmdline string] [-d [raw:|raw!:|qcow2:]disk] [-r [raw:|raw!:|qcow2:]cdrom] [-B disk|cdrom|net]\n' +
   '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [--lladdr xx:xx:xx:xx:xx:xx]\n' +
-  '\t    [--signature file [--signature-granularity 1|2|4|8|16]] [-b file]\n' +
+  '\t    [--signature file [--signature-granularity 1|2|4|8|16]] [--save file] [-b file]\n' +
+  'run --restore file [--force] [--save file] [--timeout seconds]\n' +
   '\t    (-b: an ELF, a Linux Image or a raw binary loaded at 0x80200000; without -b and\n' +
   '\t    --bios the disks boot through OpenSBI and U-Boot (' + DEFAULT_FIRMWARE + ', ' + DEFAULT_UBOOT + ');\n' +
   '\t    -d is repeatable, -r attaches a cdrom (an ISO 9660 image, read-only), -B the device booted first;\n' +
-  '\t    console escapes after a newline:\n' +
+  '\t    console escapes after a newline (~s saves with --save):\n' +
   '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, then the guest is\n' +
   '\t    forced off after --stop-timeout seconds (default 30), or at a second signal;\n' +
   '\t    --signature: when the ELF ends through HTIF, write its riscv-arch-test signature,\n' +
@@ -29,7 +30,10 @@ const USAGE =
   '\t    --nat: a NIC behind user-mode NAT (DHCP, the host at 10.0.2.2, DNS at 10.0.2.3), no root needed;\n' +
   '\t    --forward: a host port to a guest port (127.0.0.1 unless HOSTADDR is given);\n' +
   '\t    -L: a local interface (root): a tap whose host side gets the first address of a /31\n' +
-  '\t    from 100.64.0.0/10, the guest the second one by DHCP; --lladdr: the NIC\'s MAC)';
+  '\t    from 100.64.0.0/10, the guest the second one by DHCP; --lladdr: the NIC\'s MAC;\n' +
+  '\t    --save: on the ~s escape or SIGUSR1, save the running machine to the file and exit;\n' +
+  '\t    --restore: continue a saved machine (its options come from the file; --force\n' +
+  '\t    accepts disks modified since the save))';
 
 interface RunArgs {
   opts: MachineOptions;
@@ -42,6 +46,74 @@ interface RunArgs {
   signatureFile?: string;
   /** --signature-granularity: bytes per signature line. */
   granularity: number;
+  /** --save: where ~s / SIGUSR1 saves the machine. */
+  saveFile?: string;
+  /** --restore: the saved machine to continue. */
+  restoreFile?: string;
+  /** --force: restore even when a disk changed since the save. */
+  force?: boolean;
+}
+
+/** What --save keeps in the snapshot beside the machine (its META section). */
+interface SnapshotMeta {
+  v: 1;
+  opts: MachineOptions;
+  local: boolean;
+}
+
+/** The native ERR_VMSUP_SNAPSHOT_* code of a save/restore failure, kept for the CLI's caller. */
+function snapCode(err: unknown): string {
+  const c = (err as NodeJS.ErrnoException).code;
+  return typeof c === 'string' && c.startsWith('ERR_VMSUP_') ? c : 'SNAPSHOT';
+}
+
+/** The options a snapshot was saved with, minus per-process descriptors. */
+function snapshotMeta(opts: MachineOptions, local: boolean): string {
+  const o: MachineOptions = { ...opts, nics: opts.nics?.map((n) => ({ ...n, tapFd: undefined, localHostAddr: undefined })) };
+  delete o.consoleOut;
+  delete o.consoleIn;
+  delete o.wakeFd;
+  return JSON.stringify({ v: 1, opts: o, local } satisfies SnapshotMeta);
+}
+
+/** --restore FILE [--force] [--save FILE] [--timeout S]: the machine's options come from the file. */
+function parseRestoreArgs(args: string[]): RunArgs {
+  let restoreFile: string | undefined;
+  let saveFile: string | undefined;
+  let force = false;
+  let timeoutSec: number | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    switch (a) {
+      case '--restore': restoreFile = needValue(args, i++, a); break;
+      case '--save': saveFile = needValue(args, i++, a); break;
+      case '--force': force = true; break;
+      case '--timeout': {
+        const v = needValue(args, i++, a);
+        const n = Number(v);
+        if (!Number.isFinite(n) || n <= 0) throw new VmsupError('USAGE', `invalid timeout: ${v}`);
+        timeoutSec = n;
+        break;
+      }
+      default:
+        throw new VmsupError('USAGE', `${a}: --restore takes the machine's options from the saved file\nusage: vmsup ${USAGE}`);
+    }
+  }
+  let raw: string;
+  try {
+    raw = addon().readSnapshotMeta(restoreFile!);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new VmsupError(snapCode(e), e.message);
+  }
+  let meta: SnapshotMeta;
+  try {
+    meta = JSON.parse(raw) as SnapshotMeta;
+    if (meta.v !== 1 || typeof meta.opts !== 'object' || meta.opts === null) throw new Error('unknown layout');
+  } catch {
+    throw new VmsupError('SNAPSHOT', `${restoreFile}: the saved options are not ones this vmsup wrote`);
+  }
+  return { opts: meta.opts, local: meta.local === true, timeoutSec, stopTimeoutSec: DEFAULT_STOP_TIMEOUT, granularity: 4, saveFile, restoreFile, force };
 }
 
 /** Bytes per line --signature-granularity accepts: powers of two up to a 128-bit (Q) register. */
@@ -162,6 +234,7 @@ export function parseForward(v: string): { hostAddr: number; hostPort: number; g
 }
 
 export function parseRunArgs(args: string[]): RunArgs {
+  if (args.includes('--restore')) return parseRestoreArgs(args);
   const opts: MachineOptions = { memory: 256 * 1024 * 1024, cpus: 1, disks: [] };
   const limits = addon().limits;
   let nat = false;
@@ -173,6 +246,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   let signatureFile: string | undefined;
   let granularity: number | undefined;
   let bootDevice: string | undefined;
+  let saveFile: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     switch (a) {
@@ -218,6 +292,7 @@ export function parseRunArgs(args: string[]): RunArgs {
         break;
       }
       case '--signature': signatureFile = needValue(args, i++, a); break;
+      case '--save': saveFile = needValue(args, i++, a); break;
       case '--signature-granularity': {
         const v = needValue(args, i++, a);
         const n = Number(v);
@@ -271,7 +346,7 @@ export function parseRunArgs(args: string[]): RunArgs {
       }
     }
   }
-  return { opts, local, timeoutSec, stopTimeoutSec, signatureFile, granularity: granularity ?? 4 };
+  return { opts, local, timeoutSec, stopTimeoutSec, signatureFile, granularity: granularity ?? 4, saveFile };
 }
 
 /**
@@ -280,10 +355,10 @@ export function parseRunArgs(args: string[]): RunArgs {
  */
 export const ESCAPE_HELP =
   'console escapes, after a newline: ~. quit (the guest is stopped at once), ' +
-  '~p Ctrl-Alt-Del (the guest powers off cleanly), ~~ a literal ~, ~? this help; ' +
+  '~p Ctrl-Alt-Del (the guest powers off cleanly), ~s save (with --save) and quit, ~~ a literal ~, ~? this help; ' +
   'SIGTERM or SIGINT to vmsup also sends Ctrl-Alt-Del, a second one quits';
 
-export type EscapeAction = 'quit' | 'ctrlaltdel' | 'help';
+export type EscapeAction = 'quit' | 'ctrlaltdel' | 'help' | 'save';
 
 /** Splits console input into bytes for the guest and escape actions. */
 export class EscapeFilter {
@@ -299,6 +374,7 @@ export class EscapeFilter {
         if (b === 0x2e) { actions.push('quit'); continue; }          // ~.
         if (b === 0x70) { actions.push('ctrlaltdel'); continue; }    // ~p
         if (b === 0x3f) { actions.push('help'); continue; }          // ~?
+        if (b === 0x73) { actions.push('save'); continue; }          // ~s
         out.push(0x7e);                                              // ~~ or ~x: pass ~ on
         if (b === 0x7e) { this.atLineStart = false; continue; }
       } else if (b === 0x7e && this.atLineStart) {
@@ -385,13 +461,22 @@ export const runCommand: CommandDefinition = {
   usage: USAGE,
   help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {
-    const { opts, local, timeoutSec, stopTimeoutSec, signatureFile, granularity } = parseRunArgs(args);
+    const { opts, local, timeoutSec, stopTimeoutSec, signatureFile, granularity, saveFile, restoreFile, force } = parseRunArgs(args);
+    const meta = saveFile !== undefined ? snapshotMeta(opts, local) : '';
     checkDisks(opts.disks ?? []);
     // The tap is non-persistent: it and its address go away when the machine
     // closes its descriptor, also when this process is killed.
     if (local && opts.nics?.[0]) process.stderr.write(`vmsup: local interface ${setUpLocal(opts.nics[0])}\n`);
     opts.consoleOut = 1;  // the UART writes straight to stdout; input goes through the escape filter
     const m = new (addon().Machine)(opts);
+    if (restoreFile !== undefined) {
+      try {
+        m.restore(restoreFile, force === true);
+      } catch (err) {
+        m.close();
+        throw new VmsupError(snapCode(err), `${restoreFile}: ${(err as Error).message}`);
+      }
+    }
     if (signatureFile !== undefined) {
       // Refuse before the run, not after it, an ELF without a usable signature region.
       try {
@@ -419,6 +504,7 @@ export const runCommand: CommandDefinition = {
     const filter = new EscapeFilter();
     let pending: Uint8Array[] = [];
     let quit = false;
+    let saveNow = false;
     let signals = 0;
     /** When a signal's Ctrl-Alt-Del has gone unanswered for too long: as vmsupd, force the guest off. */
     let forceAt = Infinity;
@@ -428,6 +514,10 @@ export const runCommand: CommandDefinition = {
       for (const a of actions) {
         if (a === 'quit') quit = true;
         else if (a === 'ctrlaltdel') m.ctrlAltDel();
+        else if (a === 'save') {
+          if (saveFile !== undefined) saveNow = true;
+          else process.stderr.write('\r\n[vmsup: ~s needs --save file]\r\n');
+        }
         else process.stderr.write(`\r\n[vmsup: ${ESCAPE_HELP}]\r\n`);
       }
       // Back-pressure: stop reading while the machine has not taken what we have.
@@ -443,8 +533,10 @@ export const runCommand: CommandDefinition = {
     if (raw) stdin.setRawMode(true);
     stdin.on('data', onData);
     stdin.on('error', () => { /* input gone: the guest keeps running */ });
+    const onUsr1 = () => { if (saveFile !== undefined) saveNow = true; };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    process.on('SIGUSR1', onUsr1);
     try {
       for (;;) {
         // Hand queued keystrokes to the machine (its queue is bounded).
@@ -473,6 +565,17 @@ export const runCommand: CommandDefinition = {
           case 'error':
             throw new VmsupError('MACHINE', st.message ?? 'machine error');
         }
+        if (saveNow && saveFile !== undefined) {
+          // Between two slices: no disk request is in flight (they are served inside run()).
+          const t0 = Date.now();
+          try {
+            m.save(saveFile, meta);
+          } catch (err) {
+            throw new VmsupError(snapCode(err), `cannot save to ${saveFile}: ${(err as Error).message}`);
+          }
+          process.stderr.write(`\r\n[vmsup: saved to ${saveFile} in ${Date.now() - t0} ms]\r\n`);
+          return { exitCode: EXIT_OK };
+        }
         if (quit) {
           process.stderr.write('\r\n[vmsup: quit]\r\n');
           return { exitCode: EXIT_OK };
@@ -490,6 +593,7 @@ export const runCommand: CommandDefinition = {
     } finally {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
+      process.off('SIGUSR1', onUsr1);
       stdin.off('data', onData);
       if (raw) stdin.setRawMode(false);
       stdin.pause();

@@ -80,6 +80,8 @@ const HANDLERS: Record<RequestType, Handler> = {
   'web-login': (s, peer) => s.webLogin(peer),
   // Answered by ControlServer itself (it knows the connections).
   stats: () => Promise.reject(new VmsupError('INTERNAL', 'stats is answered by the server')),
+  save: (s, peer, p) => s.save(peer, p),
+  restore: (s, peer, p) => s.restore(peer, p),
 };
 
 export interface ServerOptions {

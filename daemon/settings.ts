@@ -52,6 +52,9 @@ export interface Settings {
   firmware: string;
   /** ...and this boot loader, a raw S-mode binary at 0x80200000 (as QEMU -M virt with -bios/-kernel). */
   uboot: string;
+  /** SIGTERM: save every running guest into <state-dir>/resume and resume it at the next start
+   * ("save"), or shut the guests down as before ("shutdown"). */
+  onShutdown: 'save' | 'shutdown';
 }
 
 /** Debian's packages: `opensbi` and `u-boot-qemu` (scripts/install-deps.sh). */
@@ -84,6 +87,7 @@ export function defaultSettings(): Settings {
     idleTimeout: 120,
     firmware: DEFAULT_FIRMWARE,
     uboot: DEFAULT_UBOOT,
+    onShutdown: 'save',
   };
 }
 
@@ -116,6 +120,7 @@ export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; m
   idle_timeout: { key: 'idleTimeout', min: 1, max: 86400 },
   firmware: { key: 'firmware' },
   uboot: { key: 'uboot' },
+  on_shutdown: { key: 'onShutdown' },
 };
 
 export function settingsFile(stateDir: string): string {
@@ -168,6 +173,11 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
         return;
       }
       s[spec.key] = m[2];
+      return;
+    }
+    if (spec.key === 'onShutdown') {
+      if (m[2] === 'save' || m[2] === 'shutdown') s.onShutdown = m[2];
+      else warn(`vmsupd.conf:${i + 1}: bad value for on_shutdown: ${m[2]} (save or shutdown)`);
       return;
     }
     const n = Number(m[2]);

@@ -21,6 +21,7 @@ import { Repository, type VmDefinition, type VmRecord } from '../db/repository.j
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
+import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta } from './snapshot.js';
 import {
   DEFAULT_CMDLINE,
   DEFAULT_MEMORY,
@@ -123,6 +124,12 @@ interface Running {
   viewerFd?: number;
   /** The VM's files, opened as its owner (daemon/vmfiles.ts); closed when it stops. */
   files: VmFiles;
+  /** vmsup restore: the snapshot the worker restores from (closed once it runs or stops). */
+  restoreFd?: number;
+  /** vmsup save: the answer the worker owes (one save at a time per VM). */
+  saving?: { fd: number; resolve: (m: FromWorker) => void };
+  /** Resuming after a daemon restart: the saved files, and whether the VM was paused. */
+  resume?: { base: string; paused: boolean };
 }
 
 /** One web console session watching a VM's console. */
@@ -588,7 +595,9 @@ export class Supervisor {
 
   // ---- launching and stopping ---------------------------------------------
 
-  private launch(vm: VmRecord, reason: string, files: VmFiles, boot: VmDefinition = vm): Running {
+  private launch(vm: VmRecord, reason: string, files: VmFiles, boot: VmDefinition = vm, restore?: { fd: number; force?: boolean }): Running {
+    const restoreFd = restore?.fd;
+    const restoreForce = restore?.force;
     const a = addon();
     // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
     // a per-user daemon's ptys are already its own and it may not chown them.
@@ -636,6 +645,7 @@ export class Supervisor {
       metrics: new VmMetrics(),
       viewers: [],
       files,
+      restoreFd,
     };
     drain.on('data', (chunk: Buffer) => {
       for (const v of r.viewers) {
@@ -652,7 +662,7 @@ export class Supervisor {
     drain.on('error', () => undefined); // EIO once the master is closed
     this.running.set(vm.id, r);
     this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
-    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs };
+    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs, restoreFd, restoreForce };
     port1.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
     this.pool
       .run(task, { transferList: [port2], signal: r.abort.signal })
@@ -684,6 +694,12 @@ export class Supervisor {
         if (vm.state === 'waiting') this.move(vm, 'starting', 'a worker thread took the vm');
         break;
       case 'running':
+        this.closeSnapshotFds(r);
+        if (r.resume) {
+          removeResumeFiles(r.resume.base);
+          if (r.resume.paused) this.send(r, { type: 'pause' });
+          r.resume = undefined;
+        }
         if (vm.state === 'starting') this.move(vm, 'running', `started vm ${vm.id} successfully, tty ${vm.tty}`, { tid: m.tid });
         else vm.tid = m.tid;
         r.bootedAt = Date.now();
@@ -717,6 +733,18 @@ export class Supervisor {
       case 'counterNames':
         if (Array.isArray(m.names)) r.metrics.names = m.names.slice(0, MAX_COUNTERS).map(String);
         break;
+      case 'saved':
+      case 'save-failed':
+        r.saving?.resolve(m);
+        break;
+    }
+  }
+
+  /** The snapshot a restore reads, once the worker has it running (or has stopped). */
+  private closeSnapshotFds(r: Running): void {
+    if (r.restoreFd !== undefined) {
+      addon().closeFd(r.restoreFd);
+      r.restoreFd = undefined;
     }
   }
 
@@ -725,6 +753,8 @@ export class Supervisor {
     clearTimeout(r.stopTimer);
     clearTimeout(r.killTimer);
     this.running.delete(r.vm.id);
+    this.closeSnapshotFds(r);
+    r.saving?.resolve({ type: 'save-failed', code: 'ERR_VMSUP_STOPPED', message: 'the vm stopped during the save' });
     this.releaseHost(r);
     this.endViewers(r, 'the vm stopped');
     let reason: string;
@@ -746,6 +776,18 @@ export class Supervisor {
     const vm = r.vm;
     this.move(vm, 'stopped', reason, { tty: null, tid: null, startedAt: null });
     if (vm.transient) this.forget(vm, 'a transient vm is forgotten when it stops');
+    else if (r.resume && !this.closing) {
+      // The saved state could not be restored (another format version, a
+      // changed disk, ...): boot the VM afresh instead, with the reason.
+      removeResumeFiles(r.resume.base);
+      // start() opens the files as the owner again; it runs after this mailbox step.
+      void this.start(ROOT_PEER, { vm: String(vm.id) }, `resume failed (${reason}); booting normally`).catch((e) =>
+        this.call(() => {
+          const cur = this.byId(vm.id);
+          if (cur) this.note(cur, `boot after a failed resume failed: ${asVmsupError(e).message}`);
+        }),
+      );
+    }
   }
 
   /** Closes what a running VM held on the host: port, wake fd, both pty fds. */
@@ -1124,6 +1166,121 @@ export class Supervisor {
     });
   }
 
+  /** vmsup save NAME FILE: a paused VM's state into a new file; the VM stays paused. */
+  async save(peer: Peer, p: Params<'save'>): Promise<Results['save']> {
+    const check = () => {
+      const vm = this.findFor(peer, p.vm);
+      const r = this.running.get(vm.id);
+      if (!r || r.vm.state !== 'paused')
+        throw new VmsupError('BAD_STATE', `save vm command failed: vm ${vm.name} is ${r?.vm.state ?? vm.state}`, 'pause it first: vmsup pause ' + vm.name);
+      if (r.saving) throw new VmsupError('BUSY', `save vm command failed: vm ${vm.name} is being saved`);
+      return { vm, r };
+    };
+    await this.call(check);
+    // Created as the client (outside the mailbox: a helper process makes it).
+    let fd: number;
+    try {
+      fd = await createSnapshotFile(peer, p.path);
+    } catch (e) {
+      const err = asVmsupError(e);
+      throw new VmsupError(err.code, `save vm command failed: ${err.message}`);
+    }
+    const job = await this.call(() => {
+      const { vm, r } = check();
+      const done = new Promise<FromWorker>((resolve) => { r.saving = { fd, resolve }; });
+      const meta: DaemonSnapshotMeta = { v: 1, daemon: true, vm: vm.name, memory: vm.memory, cpus: vm.cpus };
+      this.send(r, { type: 'save', fd, meta: JSON.stringify(meta) });
+      return { r, fd, done };
+    }).catch((e) => {
+      addon().closeFd(fd);
+      throw e;
+    });
+    const m = await job.done;
+    job.r.saving = undefined;
+    const bytes = fs.fstatSync(job.fd).size;
+    // A failed save leaves an empty file (emptied through our descriptor:
+    // removing it by path could follow a directory swapped in meanwhile).
+    if (m.type === 'save-failed') fs.ftruncateSync(job.fd, 0);
+    addon().closeFd(job.fd);
+    if (m.type === 'save-failed') {
+      throw new VmsupError(m.code, `save vm command failed: ${m.message}`);
+    }
+    const ms = m.type === 'saved' ? m.ms : 0;
+    return this.call(() => {
+      this.log.info(`${job.r.vm.name}: saved to ${p.path} (${bytes} bytes, ${ms} ms) by ${who(peer)}`);
+      return { vm: this.info(job.r.vm), bytes, ms };
+    });
+  }
+
+  /** vmsup restore FILE: starts the stopped VM the file names from the saved state. */
+  async restore(peer: Peer, p: Params<'restore'>): Promise<Results['restore']> {
+    let settled: Promise<EventRecord> | undefined;
+    if (!path.isAbsolute(p.path)) throw new VmsupError('USAGE', `restore command failed: snapshot file must be an absolute path: ${p.path}`);
+    // 1. The snapshot, read with the client's credentials; the VM it names.
+    let fd: number;
+    try {
+      fd = await openSnapshotFile(peer, p.path);
+    } catch (e) {
+      const err = asVmsupError(e);
+      throw new VmsupError(err.code, `restore command failed: ${err.message}`);
+    }
+    let files: VmFiles | undefined;
+    let vmId: number;
+    try {
+      const plan = await this.call(() => {
+        if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
+        let raw: string;
+        try {
+          raw = addon().readSnapshotMeta(`/proc/self/fd/${fd}`);
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          throw new VmsupError(err.code ?? 'SNAPSHOT', `restore command failed: ${err.message.replace(`/proc/self/fd/${fd}`, p.path)}`);
+        }
+        const meta = parseDaemonMeta(raw, p.path);
+        const vm = this.findFor(peer, meta.vm);
+        if (vm.state !== 'stopped' || this.running.has(vm.id) || this.opening.has(`#${vm.id}`))
+          throw new VmsupError('ALREADY', `restore command failed: vm ${vm.name} is ${vm.state}`);
+        this.checkAdmission(vm);
+        this.opening.add(`#${vm.id}`);
+        return vm;
+      });
+      // 2. The VM's own files, opened as its owner, as for start.
+      try {
+        const boot = this.bootChain(plan, false);
+        files = await openForStart(boot, formatRequests(undefined, plan.disks));
+        // 3. Launch from the saved state.
+        vmId = await this.call(() => {
+          const vm = this.byId(plan.id);
+          if (!vm || vm.state !== 'stopped' || this.running.has(vm.id)) throw new VmsupError('ALREADY', `restore command failed: vm ${plan.name} is ${vm?.state ?? 'gone'}`);
+          try {
+            this.launch(vm, `restore from ${p.path}${p.force ? ' (forced)' : ''} requested by ${who(peer)}`, files!, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd, force: p.force });
+          } catch (e) {
+            throw new VmsupError(asVmsupError(e).code, `restore command failed: ${asVmsupError(e).message}`);
+          }
+          if (this.running.size <= this.settings.maxRunning) settled = this.until(vm.id, ['running', 'stopped']);
+          return vm.id;
+        });
+      } finally {
+        this.opening.delete(`#${plan.id}`);
+      }
+    } catch (e) {
+      addon().closeFd(fd);
+      files?.close();
+      const err = asVmsupError(e);
+      throw err.message.startsWith('restore command failed') ? err : new VmsupError(err.code, `restore command failed: ${err.message}`, err.hint);
+    }
+    if (settled) {
+      const ev = await settled;
+      if (ev.to === 'stopped' || ev.to === 'undefined') throw new VmsupError('RESTORE_FAILED', `restore command failed: ${ev.reason}`);
+    }
+    return this.call(() => {
+      const r = this.running.get(vmId);
+      const vm = r?.vm ?? this.byId(vmId);
+      if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');
+      return { vm: this.info(vm) };
+    });
+  }
+
   async wait(peer: Peer, p: Params<'wait'>): Promise<Results['wait']> {
     const [vm, w] = await this.call(() => {
       const vm = this.findFor(peer, p.vm);
@@ -1417,6 +1574,7 @@ export class Supervisor {
 
   /** vmd's staggered start: `autostartParallel` at a time, `autostartDelay` s between batches. */
   async autostart(): Promise<void> {
+    await this.resumeSaved().catch((e) => this.log.warn(`resume: ${asVmsupError(e).message}`));
     const enabled = await this.call(() => this.listVms().filter((vm) => vm.enabled && vm.state === 'stopped'));
     const n = this.settings.autostartParallel;
     for (let i = 0; i < enabled.length && !this.closing; i += n) {
@@ -1435,8 +1593,149 @@ export class Supervisor {
     }
   }
 
+  // ---- SIGTERM with on_shutdown = save: guests survive a daemon restart -----
+
+  private resumeDir(): string {
+    return path.join(this.stateDir, 'resume');
+  }
+
+  /** Saves every running or paused (defined) VM into <state-dir>/resume and stops it. */
+  private async saveForResume(): Promise<void> {
+    const targets = await this.call(() =>
+      [...this.running.values()].filter((r) => !r.vm.transient && (r.vm.state === 'running' || r.vm.state === 'paused')),
+    );
+    if (!targets.length) return;
+    fs.mkdirSync(this.resumeDir(), { recursive: true, mode: 0o700 });
+    const all = Promise.all(
+      targets.map((r) => this.saveOneForResume(r).catch((e) => this.log.warn(`${r.vm.name}: not saved for resume: ${asVmsupError(e).message}`))),
+    );
+    await Promise.race([all, new Promise((res) => setTimeout(res, this.settings.shutdownTimeout * 1000))]);
+  }
+
+  private async saveOneForResume(r: Running): Promise<void> {
+    const wasPaused = r.vm.state === 'paused';
+    if (!wasPaused) {
+      const w = await this.call(() => {
+        const w = this.until(r.vm.id, ['paused', 'stopped']);
+        this.send(r, { type: 'pause' });
+        return { w };
+      });
+      if ((await w.w).to !== 'paused') throw new VmsupError('STOPPED', 'the vm stopped');
+    }
+    const base = path.join(this.resumeDir(), String(r.vm.id));
+    const fd = fs.openSync(base + '.vmsave', 'w', 0o600);
+    const done = new Promise<FromWorker>((resolve) => {
+      r.saving = { fd, resolve };
+    });
+    const meta: DaemonSnapshotMeta = { v: 1, daemon: true, vm: r.vm.name, memory: r.vm.memory, cpus: r.vm.cpus };
+    await this.call(() => this.send(r, { type: 'save', fd, meta: JSON.stringify(meta) }));
+    const m = await done;
+    r.saving = undefined;
+    fs.closeSync(fd);
+    if (m.type !== 'saved') {
+      removeResumeFiles(base);
+      throw new VmsupError('SNAPSHOT', m.type === 'save-failed' ? m.message : 'no answer from the vm');
+    }
+    // What the drain holds but has not handed out yet belongs to the history too (as on attach).
+    if (!r.attached && !r.drain.destroyed) {
+      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
+      // And what still waits in the pty (the drain may not be reading after a detach).
+      const chunk = Buffer.alloc(4096);
+      for (let got = 0; got < LIMITS.consoleHistoryBytes; ) {
+        let n = 0;
+        try {
+          n = fs.readSync(r.pty.slave, chunk, 0, chunk.length, null);
+        } catch {
+          break; // EAGAIN: empty
+        }
+        if (n <= 0) break;
+        r.history.push(Buffer.from(chunk.subarray(0, n)));
+        got += n;
+      }
+    }
+    fs.writeFileSync(base + '.console', Buffer.concat(r.history), { mode: 0o600 });
+    fs.writeFileSync(base + '.json', JSON.stringify({ paused: wasPaused }), { mode: 0o600 });
+    await this.call(() => {
+      if (this.running.get(r.vm.id) === r) this.forceStop(r, 'saved for resume: vmsupd is shutting down');
+    });
+  }
+
+  /** At start-up: every VM saved by the last SIGTERM runs again from its state (paused ones paused). */
+  private async resumeSaved(): Promise<void> {
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.resumeDir());
+    } catch {
+      return;
+    }
+    const plans = await this.call(() => {
+      const out: { vm: VmRecord; base: string; paused: boolean; history: Buffer }[] = [];
+      for (const f of names) {
+        const m = /^(\d+)\.vmsave$/.exec(f);
+        if (!m) continue;
+        const id = Number(m[1]);
+        const base = path.join(this.resumeDir(), m[1]);
+        const vm = this.byId(id);
+        if (!vm || vm.state !== 'stopped' || this.running.has(id)) {
+          removeResumeFiles(base);
+          continue;
+        }
+        let paused = false;
+        let history = Buffer.alloc(0);
+        try {
+          paused = (JSON.parse(fs.readFileSync(base + '.json', 'utf8')) as { paused?: boolean }).paused === true;
+          history = fs.readFileSync(base + '.console');
+        } catch {
+          /* no console history: resume all the same */
+        }
+        out.push({ vm, base, paused, history });
+      }
+      return out;
+    });
+    for (const { vm, base, paused, history } of plans) {
+      // The saved state is the daemon's own file; the VM's files are opened as its owner, as at start.
+      let fd: number | undefined;
+      let files: VmFiles | undefined;
+      const boot = this.bootChain(vm, false);
+      try {
+        fd = fs.openSync(base + '.vmsave', fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+        files = await openForStart(boot, formatRequests(undefined, vm.disks));
+      } catch (e) {
+        if (fd !== undefined) addon().closeFd(fd);
+        removeResumeFiles(base);
+        const why = asVmsupError(e).message;
+        await this.call(() => this.note(vm, `resume failed: ${why}`));
+        continue;
+      }
+      const snap = fd;
+      const owned = files;
+      await this.call(() => {
+        try {
+          const r = this.launch(vm, 'resuming after a vmsupd restart', owned, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd: snap });
+          r.resume = { base, paused };
+          if (history.length) {
+            const h = history.subarray(Math.max(0, history.length - LIMITS.consoleHistoryBytes));
+            r.history.unshift(h);
+            r.historyBytes += h.length;
+          }
+        } catch (e) {
+          addon().closeFd(snap);
+          owned.close();
+          removeResumeFiles(base);
+          this.note(vm, `resume failed: ${asVmsupError(e).message}`);
+        }
+      });
+    }
+  }
+
   /** SIGTERM: Ctrl-Alt-Del to every guest, wait up to shutdownTimeout, force the rest. */
   async shutdown(): Promise<void> {
+    if (this.settings.onShutdown === 'save') {
+      await this.call(() => {
+        this.closing = true;
+      });
+      await this.saveForResume();
+    }
     const waits = await this.call(() => {
       this.closing = true;
       const ws: Promise<EventRecord>[] = [];
@@ -1469,4 +1768,9 @@ export class Supervisor {
       this.repo.close();
     });
   }
+}
+
+/** The files of one VM saved for resume (<state-dir>/resume/ID.{vmsave,json,console}). */
+function removeResumeFiles(base: string): void {
+  for (const ext of ['.vmsave', '.json', '.console']) fs.rmSync(base + ext, { force: true });
 }

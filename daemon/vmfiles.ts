@@ -190,3 +190,17 @@ export async function openForStart(def: Files, reqs: DiskFormatRequest[]): Promi
   };
   return new VmFiles(fd('kernel'), fd('initrd'), fd('bios'), res.disks);
 }
+
+/**
+ * Opens one regular file read-only with the credentials of uid (its groups) as
+ * a VM's files are opened: `vmsup restore` reads a client's snapshot so.
+ */
+export async function openFileAs(uid: number, gid: number, file: string, what: string): Promise<number> {
+  try {
+    const { res } = await openAsOwner({ kernel: null, initrd: null, bios: absolutePath(file, what), disks: [], ownerUid: uid, ownerGid: gid }, [], false);
+    return res.files[0];
+  } catch (e) {
+    const err = asVmsupError(e);
+    throw new VmsupError(err.code, err.message.replace(/\bbios\b/, what), err.hint);
+  }
+}

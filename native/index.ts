@@ -149,6 +149,20 @@ export interface NativeMachine {
    * lacks either symbol or the region is reversed, outside RAM or over 64 MiB.
    */
   signature(): Buffer;
+  /**
+   * Saves the whole machine (between run() slices) to a file path or an open
+   * descriptor (native/snapshot/snapshot.h): disks flushed and identified, RAM
+   * pages that were touched and are not zero, compressed. `meta` is kept as is
+   * (the caller's options). Throws ERR_VMSUP_SNAPSHOT_*.
+   */
+  save(file: string | number, meta?: string): void;
+  /**
+   * Loads a saved state into this freshly created machine (same memory, cpus and
+   * devices) and returns the saved meta string. Throws ERR_VMSUP_SNAPSHOT_FORMAT,
+   * _VERSION, _CORRUPT, _MISMATCH, _DISK (a changed disk; `force` accepts it) or
+   * _IO; after a failure the machine is unusable.
+   */
+  restore(file: string | number, force?: boolean): string;
   /** Releases RAM, disks and fds now rather than at garbage collection. */
   close(): void;
 }
@@ -176,6 +190,8 @@ export interface Addon {
   /** Refused (ERR_VMSUP_SWITCH) while a running machine has a port on it. */
   switchDelete(name: string): void;
   switchList(): { name: string; lockedLladdr: boolean; ports: number; rxFrames: number; txFrames: number; drops: number; lockedDrops: number }[];
+  /** The meta string of a snapshot file (its options), without loading it. */
+  readSnapshotMeta(path: string): string;
   /** host/tap.cc: IPv4 address (host byte order) / prefix on an interface, and up. */
   setInterfaceAddr(name: string, addr: number, prefix: number): void;
   /** host/host_napi.cc: a pty whose tty belongs to uid:gid, mode 0620 (gid -1 keeps the group). */

@@ -10,7 +10,9 @@ export type ToWorker =
   | { type: 'pause' }
   | { type: 'unpause' }
   | { type: 'ctrlaltdel' }
-  | { type: 'kill' };
+  | { type: 'kill' }
+  /** Save the (paused) machine into the open file `fd` (the supervisor closes it). */
+  | { type: 'save'; fd: number; meta: string };
 
 export type FromWorker =
   | { type: 'starting' }
@@ -20,7 +22,9 @@ export type FromWorker =
   | { type: 'reboot' }
   | { type: 'log'; message: string }
   /** The names of the device counters, in the order of their slots in `shared` (sent once). */
-  | { type: 'counterNames'; names: string[] };
+  | { type: 'counterNames'; names: string[] }
+  | { type: 'saved'; ms: number }
+  | { type: 'save-failed'; code: string; message: string };
 
 export interface VmTask {
   vmId: number;
@@ -31,6 +35,10 @@ export interface VmTask {
    * [4 + i] device counter i (names in the 'counterNames' message; at most MAX_COUNTERS). */
   shared: SharedArrayBuffer;
   sliceMs: number;
+  /** Restore the new machine from this open snapshot before it runs (vmsup restore). */
+  restoreFd?: number;
+  /** Accept disks modified since the save (same size). */
+  restoreForce?: boolean;
 }
 
 export interface VmTaskResult {

@@ -24,6 +24,14 @@ export default function runVm(task: VmTask): VmTaskResult {
 
   post({ type: 'starting' });
   const machine: NativeMachine = new a.Machine(task.machine);
+  if (task.restoreFd !== undefined) {
+    try {
+      machine.restore(task.restoreFd, task.restoreForce === true);
+    } catch (e) {
+      machine.close();
+      throw e; // the VM stops with the restore's error as its reason
+    }
+  }
   let tid = threadId;
   try {
     tid = a.gettid();
@@ -77,6 +85,17 @@ export default function runVm(task: VmTask): VmTaskResult {
               post({ type: 'unpaused' });
             }
             break;
+          case 'save': {
+            const t0 = Date.now();
+            try {
+              machine.save(m.fd, m.meta);
+              post({ type: 'saved', ms: Date.now() - t0 });
+            } catch (e) {
+              const err = e as NodeJS.ErrnoException;
+              post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
+            }
+            break;
+          }
           case 'ctrlaltdel':
             if (paused) {
               paused = false;

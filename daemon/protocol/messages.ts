@@ -200,6 +200,10 @@ export const REQUESTS = {
   'web-login': obj({}),
   /** root only: the daemon's own resource use (connections, waiters, listeners), for soak tests and operators. */
   stats: obj({}),
+  /** Saves a paused VM's whole state into a new file (native/snapshot); the VM stays paused. */
+  save: obj({ vm: vmRef, path }),
+  /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
+  restore: obj({ path, force: bool }, ['force']),
 };
 
 /** Requests whose answer holds a list that may outgrow one frame (10,000 definitions,
@@ -290,6 +294,8 @@ export interface Results {
   metrics: { vms: { info: VmInfo; history: MetricSample[] }[] };
   'web-login': { url: string; expires: string };
   stats: DaemonStats;
+  save: { vm: VmInfo; bytes: number; ms: number };
+  restore: { vm: VmInfo };
 }
 
 export interface DaemonStats {

@@ -14,6 +14,8 @@
 namespace vmsup {
 
 class Hart;
+class SnapOut;
+class SnapIn;
 
 // Privilege levels (RISC-V privileged spec §1.2).
 enum Priv : int { kPrivU = 0, kPrivS = 1, kPrivM = 3 };
@@ -108,6 +110,25 @@ class Hart {
   uint64_t timer_deadline() const;
   // Drops the LR reservation (the board calls it when a device writes RAM).
   void clear_reservation();
+
+  // Narrow accessors for the board's SBI (machine/sbi.cc), so it no longer
+  // reaches into CpuImpl:
+  // Sets a software-pending mip bit (SSIP for an SBI IPI) and wakes the hart.
+  void raise_sw_irq(uint64_t mip_bit);
+  // What M-mode firmware leaves behind for an S-mode kernel: the interrupt
+  // and exception delegation, the counter enables and menvcfg.STCE (Sstc).
+  void prepare_supervisor(uint64_t mideleg, uint64_t medeleg, uint32_t mcounteren,
+                          uint32_t scounteren, bool sstc);
+
+  // Save/restore (native/snapshot, cpu/hart_state.cc): architectural state
+  // only (registers, CSRs, privilege, run state, timers); no TLB, no decode
+  // cache, no LR reservation (an SC after a restore fails, as after any
+  // trap-induced loss of the reservation, unprivileged spec §8.3).
+  void save_state(SnapOut& out) const;
+  // Validates every field as a CSR write would (WARL values, a legal
+  // privilege, satp modes the MMU has, a pc in RAM) and applies them only when
+  // all are valid; false with in.error() set otherwise.
+  bool restore_state(SnapIn& in);
 
   CpuImpl& impl() { return *impl_; }
 

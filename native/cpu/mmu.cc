@@ -195,6 +195,7 @@ bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa) {
     if (want != pte) {
       if (!__atomic_compare_exchange_n(pte_host, &pte, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return mmu_translate(c, va, acc, pa);
+      c.mem.mark_dirty(pte_pa, 8);  // dirty-page tracking (guest_memory.h)
     }
     const uint64_t off_mask = (1ULL << (12 + 9 * level)) - 1;
     *pa = ((ppn << 12) & ~off_mask) | (va & off_mask);
@@ -215,6 +216,8 @@ bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t**
   if (!mmu_translate(c, va, acc, pa)) return false;
   if (!pmp_allows(c, *pa, len, acc, access_priv(c, acc))) return fail(c, access_fault_cause(acc), va);
   if (in_ram(c, *pa, 1)) {
+    // Dirty-page tracking: marked where a writable entry is filled (guest_memory.h).
+    if (acc == Access::kWrite) c.mem.mark_dirty(*pa, 1);
     if (!pmp_page_uniform(c, *pa & ~0xfffULL)) {
       *host = c.ram + (*pa - c.ram_base);  // usable for this access only
       return true;
@@ -396,6 +399,7 @@ uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
     fail(c, is_lr ? kExcLoadAccess : kExcStoreAccess, va);
     return nullptr;
   }
+  if (!is_lr) c.mem.mark_dirty(pa, size);  // dirty-page tracking (guest_memory.h)
   return c.ram + (pa - c.ram_base);
 }
 

@@ -18,6 +18,9 @@
 
 namespace vmsup {
 
+class SnapOut;
+class SnapIn;
+
 // mtime: 10 MHz from the host's monotonic clock, writable (a write moves the
 // offset, so the counter keeps ticking from the written value).
 class TimeBase {
@@ -48,6 +51,13 @@ class Clint : public MmioDevice {
   void update();
   // The earliest mtimecmp not yet reached, or UINT64_MAX.
   uint64_t next_deadline() const;
+  // mtime (continues from the saved value after a restore, as after a
+  // suspend), every msip and mtimecmp.
+  // Save/restore (native/snapshot; devices/persist.cc): the device's
+  // architectural state; restore validates every field as the guest's register
+  // writes would be, and returns false with in.error() set otherwise.
+  void save_state(SnapOut& out) const;
+  bool restore_state(SnapIn& in);
 
  private:
   TimeBase& time_;

@@ -12,6 +12,9 @@
 
 namespace vmsup {
 
+class SnapOut;
+class SnapIn;
+
 class GoldfishRtc : public MmioDevice {
  public:
   // `now_ns` returns the host's real time in ns since the epoch (injected so
@@ -24,6 +27,13 @@ class GoldfishRtc : public MmioDevice {
   void poll();
   // Host ns until the armed alarm fires (0 if due), or UINT64_MAX when none is.
   uint64_t ns_until_alarm() const;
+  // The guest's offset from host real time (the RTC keeps wall-clock time
+  // across a save, as a real RTC keeps ticking in suspend), latches, alarm.
+  // Save/restore (native/snapshot; devices/persist.cc): the device's
+  // architectural state; restore validates every field as the guest's register
+  // writes would be, and returns false with in.error() set otherwise.
+  void save_state(SnapOut& out) const;
+  bool restore_state(SnapIn& in);
 
  private:
   uint64_t guest_now() const;

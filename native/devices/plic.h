@@ -18,6 +18,9 @@
 
 namespace vmsup {
 
+class SnapOut;
+class SnapIn;
+
 class Plic : public MmioDevice, public IrqSink {
  public:
   // `output(ctx, level)` is called whenever a context's interrupt output changes.
@@ -32,6 +35,13 @@ class Plic : public MmioDevice, public IrqSink {
   bool output_level(unsigned ctx) const { return ctx < contexts_ && out_[ctx]; }
   // Metrics: external interrupts delivered (successful claims), all sources.
   uint64_t claims() const { return claims_; }
+  // Priorities, line levels, pending/claimed bits, enables and thresholds;
+  // restore drives the context outputs from them.
+  // Save/restore (native/snapshot; devices/persist.cc): the device's
+  // architectural state; restore validates every field as the guest's register
+  // writes would be, and returns false with in.error() set otherwise.
+  void save_state(SnapOut& out) const;
+  bool restore_state(SnapIn& in);
 
  private:
   static constexpr unsigned kWords = (kPlicSources + 31) / 32;

@@ -17,6 +17,9 @@
 
 namespace vmsup {
 
+class SnapOut;
+class SnapIn;
+
 class Uart16550 : public MmioDevice {
  public:
   // Output ring capacity. Cap: a guest writing faster than the console reader
@@ -49,6 +52,14 @@ class Uart16550 : public MmioDevice {
   // Copies buffered output (for tests with out_fd = -1) and empties the ring.
   std::vector<uint8_t> take_output();
   uint64_t dropped_bytes() const { return dropped_; }
+
+  // Registers, the receive FIFO and the pending interrupt conditions (the
+  // transmit ring is drained to the console before a save, not saved).
+  // Save/restore (native/snapshot; devices/persist.cc): the device's
+  // architectural state; restore validates every field as the guest's register
+  // writes would be, and returns false with in.error() set otherwise.
+  void save_state(SnapOut& out) const;
+  bool restore_state(SnapIn& in);
 
   // Direct console output that bypasses the registers (SBI legacy putchar).
   void console_put(uint8_t b) { out_push(b); }

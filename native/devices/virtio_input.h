@@ -43,6 +43,8 @@ class VirtioInput : public VirtioDevice {
   // Press Ctrl, Alt, Delete, then release them, each followed by EV_SYN.
   void ctrl_alt_del();
   size_t pending_events() const { return pending_.size(); }
+  void save_state(SnapOut& out) const override;
+  bool restore_state(SnapIn& in) override;
 
  private:
   void deliver();

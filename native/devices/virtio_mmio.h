@@ -25,6 +25,9 @@
 
 namespace vmsup {
 
+class SnapOut;
+class SnapIn;
+
 // Feature bits of the transport (virtio 1.2 §6).
 constexpr uint64_t kVirtioFIndirectDesc = 1ULL << 28;
 constexpr uint64_t kVirtioFEventIdx = 1ULL << 29;
@@ -80,6 +83,11 @@ class VirtioDevice {
   virtual void counters(std::vector<std::pair<std::string, uint64_t>>* out) const {}
   // The prefix of this device's counters ("blk", "net", ...); empty = none.
   virtual const char* counter_prefix() const { return ""; }
+  // Device-specific save/restore (devices/persist.cc): most devices have no
+  // state between requests beyond their queues. Restore validates and returns
+  // false with in.error() set on a bad field.
+  virtual void save_state(SnapOut& out) const {}
+  virtual bool restore_state(SnapIn& in) { return true; }
 
  protected:
   // Serves every chain the driver has made available on queue `qi` (virtio 1.2
@@ -142,6 +150,15 @@ class VirtioMmio : public MmioDevice, public VirtioTransport {
   uint32_t status() const { return status_; }
   uint32_t interrupt_status() const { return isr_; }
   void reset();
+  // The transport registers, every queue, then the device's own state.
+  // Restore checks the device id, that the features are ones offered, the
+  // status bits and each queue (VirtQueue::restore_state), then drives the
+  // interrupt line from the restored InterruptStatus.
+  // Save/restore (native/snapshot; devices/persist.cc): the device's
+  // architectural state; restore validates every field as the guest's register
+  // writes would be, and returns false with in.error() set otherwise.
+  void save_state(SnapOut& out) const;
+  bool restore_state(SnapIn& in);
 
  private:
   void update_irq();

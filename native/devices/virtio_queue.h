@@ -23,6 +23,9 @@
 
 namespace vmsup {
 
+class SnapOut;
+class SnapIn;
+
 // Descriptor flags (§2.7.5).
 constexpr uint16_t kVirtqDescFNext = 1;
 constexpr uint16_t kVirtqDescFWrite = 2;
@@ -81,6 +84,16 @@ class VirtQueue {
   // Gives back the last `n` chains pop() took, unused (the device-to-driver
   // path takes chains before it knows a message fits, see fill_posted()).
   void unpop(uint16_t n) { last_avail_ = static_cast<uint16_t>(last_avail_ - n); }
+
+  // Save/restore (devices/persist.cc): size, ring addresses, ready, the
+  // device's cursors (last_avail, used_idx, the last interrupt decision) and
+  // the negotiated ring features. Restore re-checks the size as set_size()
+  // does and the rings as enable() does (Firecracker validates restored
+  // queues the same way). The cursors may hold any 16-bit value (the rings
+  // live in guest RAM, which the guest may have scribbled on; pop() checks
+  // them on use, as it does at run time).
+  void save_state(SnapOut& out) const;
+  bool restore_state(SnapIn& in, const GuestMemory& mem);
 
   uint16_t last_avail() const { return last_avail_; }
   uint16_t used_idx() const { return used_idx_; }

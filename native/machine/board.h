@@ -62,6 +62,10 @@ class Board : public SbiPlatform {
   void counters(std::vector<std::pair<std::string, uint64_t>>* out) const;
   // Where each virtio device went (the device manager's record).
   const std::vector<DeviceSlot>& device_slots() const { return slots_.slots(); }
+  // Save/restore (native/snapshot) walks the devices in memory-map order.
+  Plic& plic() { return *plic_; }
+  GoldfishRtc& rtc() { return *rtc_; }
+  std::vector<std::unique_ptr<VirtioMmio>>& virtio_transports() { return virtio_; }
   // The NICs, in -n/-i/-L/--nat order; their counters for stats().
   const std::vector<VirtioNet*>& nics() const { return nics_; }
 

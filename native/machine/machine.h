@@ -163,6 +163,20 @@ class Machine : public CpuHost, public BoardHost {
   // empty for a bare-metal machine without a board.
   void counters(std::vector<std::pair<std::string, uint64_t>>* out) const;
 
+  // Save/restore (native/snapshot/snapshot.h; machine_snapshot.cc). save()
+  // writes the whole machine to `fd` between two run() slices (disks
+  // flushed, console output drained first); `meta` is an opaque string of
+  // the caller's (the run options), kept in the file. restore() loads a
+  // file into this freshly created machine (same memory, cpus and device
+  // list); on failure it returns false with *err and the machine is left
+  // unusable (run() reports the error). `force` accepts disks that changed.
+  bool save(int fd, const std::string& meta, MachineError* err);
+  bool restore(int fd, bool force, std::string* meta, MachineError* err);
+  // Live migration's pre-copy step: moves the dirty-page bitmap out of RAM
+  // (GuestMemory::take_dirty) and flushes every hart's TLB, so the next store
+  // to any page refills its entry and marks the page again.
+  void take_dirty_pages(std::vector<uint64_t>* bits);
+
   // --- hooks for the board (devices, SBI, boot) ---
   // (BoardHost)
   const MachineConfig& config() const override { return cfg_; }

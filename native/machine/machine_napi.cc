@@ -6,13 +6,18 @@
 //   stats()                { instret, residentBytes, counters: { name: value }, nics: [{ mac, kind, rx/tx counters }] }
 //   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
+//   save(fileOrFd, meta?)  writes the machine's state (native/snapshot/snapshot.h) between slices
+//   restore(fileOrFd, force?) loads a saved state into this new machine; returns the saved meta string
+// readSnapshotMeta(file) (a module function) returns a snapshot's meta string only.
 // Options are checked by the TypeScript wrapper; they are checked here again,
 // since anything can call the addon.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "devices/virtio_net.h"
 #include "host/tap.h"
@@ -20,6 +25,7 @@
 #include "machine/board.h"
 #include "machine/machine.h"
 #include "napi_bindings.h"
+#include "snapshot/snapshot.h"
 
 namespace vmsup {
 
@@ -34,6 +40,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
                         InstanceMethod<&MachineWrap::ConsoleInput>("consoleInput"),
                         InstanceMethod<&MachineWrap::Stats>("stats"),
                         InstanceMethod<&MachineWrap::Signature>("signature"),
+                        InstanceMethod<&MachineWrap::Save>("save"),
+                        InstanceMethod<&MachineWrap::Restore>("restore"),
                         InstanceMethod<&MachineWrap::Close>("close")});
   }
 
@@ -376,6 +384,70 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
   }
 
+  // A snapshot file argument: a path (opened here, not following a final
+  // symlink) or a descriptor the caller owns. Returns the fd and whether we
+  // opened it; -1 after throwing.
+  static int SnapshotFd(Napi::Env env, Napi::Value v, bool for_write, bool* owned) {
+    *owned = false;
+    if (v.IsNumber()) {
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (!std::isfinite(d) || d < 0 || d > (1 << 30) || d != std::floor(d)) {
+        ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "snapshot fd out of range");
+        return -1;
+      }
+      return static_cast<int>(d);
+    }
+    if (!v.IsString()) {
+      ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "a snapshot is a file path or a descriptor");
+      return -1;
+    }
+    std::string path = v.As<Napi::String>().Utf8Value();
+    int fd = for_write ? ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)
+                       : ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+      ThrowError(env, "ERR_VMSUP_SNAPSHOT_IO", "cannot open " + path + ": " + std::strerror(errno));
+      return -1;
+    }
+    *owned = true;
+    return fd;
+  }
+
+  Napi::Value Save(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    std::string meta;
+    if (info.Length() > 1 && !info[1].IsUndefined()) {
+      if (!info[1].IsString()) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "save(file, meta): meta must be a string");
+      meta = info[1].As<Napi::String>().Utf8Value();
+    }
+    bool owned;
+    int fd = SnapshotFd(env, info.Length() > 0 ? info[0] : env.Undefined(), true, &owned);
+    if (fd < 0) return env.Undefined();
+    MachineError err;
+    bool ok = machine_->save(fd, meta, &err);
+    if (owned && ::close(fd) != 0 && ok) {
+      ok = false;
+      err = {"ERR_VMSUP_SNAPSHOT_IO", std::string("cannot write the snapshot: ") + std::strerror(errno)};
+    }
+    if (!ok) return ThrowError(env, err.code.c_str(), err.message);
+    return env.Undefined();
+  }
+
+  Napi::Value Restore(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    const bool force = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+    bool owned;
+    int fd = SnapshotFd(env, info.Length() > 0 ? info[0] : env.Undefined(), false, &owned);
+    if (fd < 0) return env.Undefined();
+    MachineError err;
+    std::string meta;
+    bool ok = machine_->restore(fd, force, &meta, &err);
+    if (owned) ::close(fd);
+    if (!ok) return ThrowError(env, err.code.c_str(), err.message);
+    return Napi::String::New(env, meta);
+  }
+
   Napi::Value Close(const Napi::CallbackInfo& info) {
     machine_.reset();
     CloseOwned();
@@ -451,6 +523,20 @@ Napi::Value SwitchList(const Napi::CallbackInfo& info) {
     out.Set(i++, o);
   }
   return out;
+// readSnapshotMeta(path) -> string: the META section of a snapshot file.
+Napi::Value ReadSnapshotMeta(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "readSnapshotMeta(path)");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return ThrowError(env, "ERR_VMSUP_SNAPSHOT_IO", "cannot open " + path + ": " + std::strerror(errno));
+  std::string meta;
+  SnapshotError err;
+  bool ok = snapshot_read_meta(fd, &meta, &err);
+  ::close(fd);
+  if (!ok) return ThrowError(env, err.code.c_str(), path + ": " + err.message);
+  return Napi::String::New(env, meta);
 }
 
 }  // namespace
@@ -471,6 +557,7 @@ void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   exports.Set("switchCreate", Napi::Function::New(env, SwitchCreate, "switchCreate"));
   exports.Set("switchDelete", Napi::Function::New(env, SwitchDelete, "switchDelete"));
   exports.Set("switchList", Napi::Function::New(env, SwitchList, "switchList"));
+  exports.Set("readSnapshotMeta", Napi::Function::New(env, ReadSnapshotMeta, "readSnapshotMeta"));
   exports.Set("setInterfaceAddr", Napi::Function::New(env, SetInterfaceAddr, "setInterfaceAddr"));
 }
 

@@ -1,6 +1,5 @@
 #include "machine/sbi.h"
 
-#include "cpu/cpu_impl.h"
 #include "cpu/hart.h"
 
 namespace vmsup {
@@ -55,9 +54,7 @@ void set_timer(Hart& h, uint64_t when) {
 // An IPI is a supervisor software interrupt (§7.1): the SSIP bit of mip, which
 // the receiving kernel clears itself through sip (privileged spec §4.1.3).
 void raise_ssip(Hart& h) {
-  CpuImpl& c = h.impl();
-  c.mip_sw |= kMipSSIP;
-  recompute_mip(c);  // also wakes the hart from WFI
+  h.raise_sw_irq(kMipSSIP);  // also wakes the hart from WFI
 }
 
 Ret base_call(uint64_t fid, uint64_t a0) {
@@ -128,13 +125,9 @@ void sbi_prepare_supervisor(Hart& h) {
   // (mcounteren/scounteren CY, TM, IR; privileged spec §3.1.11, §4.1.5):
   // OpenSBI's hart init sets both, and user space reads `time` directly (vDSO).
   // Sstc is enabled as OpenSBI does when the hart has it (menvcfg.STCE).
-  CpuImpl& c = h.impl();
-  c.mideleg = kMipSSIP | kMipSTIP | kMipSEIP;
-  c.medeleg = 0xffff & ~((1u << 9) | (1u << 10) | (1u << 11) | (1u << 14));
-  c.mcounteren = 7;
-  c.scounteren = 7;
-  c.menvcfg |= kMenvcfgSTCE;  // Sstc: S-mode owns stimecmp (the FDT lists sstc)
-  recompute_mip(c);
+  // Sstc: S-mode owns stimecmp (the FDT lists sstc).
+  h.prepare_supervisor(kMipSSIP | kMipSTIP | kMipSEIP,
+                       0xffff & ~((1u << 9) | (1u << 10) | (1u << 11) | (1u << 14)), 7, 7, true);
 }
 
 bool sbi_handle_ecall(Hart& hart, SbiPlatform& p) {

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace vmsup {
@@ -24,6 +25,7 @@ bool GuestMemory::init(uint64_t size, std::string* err) {
   }
   ram_ = static_cast<uint8_t*>(p);
   size_ = size;
+  dirty_.assign((pages() + 63) / 64, 0);
   return true;
 }
 
@@ -44,6 +46,11 @@ uint64_t GuestMemory::resident_bytes() const {
 
 void GuestMemory::discard() {
   if (ram_) madvise(ram_, size_, MADV_DONTNEED);
+}
+
+void GuestMemory::take_dirty(std::vector<uint64_t>* out) {
+  *out = dirty_;
+  std::fill(dirty_.begin(), dirty_.end(), 0);
 }
 
 }  // namespace vmsup

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace vmsup {
 
@@ -43,8 +44,11 @@ class GuestMemory {
   }
 
   // Host pointer for [gpa, gpa+len), or nullptr when the range is not all RAM.
+  // A writable pointer may be written through: the range is marked dirty.
   uint8_t* host_ptr(uint64_t gpa, uint64_t len) {
-    return check_range(gpa, len) ? ram_ + (gpa - kBase) : nullptr;
+    if (!check_range(gpa, len)) return nullptr;
+    mark_dirty_off(gpa - kBase, len);
+    return ram_ + (gpa - kBase);
   }
   const uint8_t* host_ptr(uint64_t gpa, uint64_t len) const {
     return check_range(gpa, len) ? ram_ + (gpa - kBase) : nullptr;
@@ -57,7 +61,7 @@ class GuestMemory {
     return true;
   }
   bool write(uint64_t gpa, const void* src, uint64_t len) {
-    uint8_t* p = host_ptr(gpa, len);
+    uint8_t* p = host_ptr(gpa, len);  // marks the range dirty
     if (!p) return false;
     std::memcpy(p, src, len);
     return true;
@@ -84,9 +88,36 @@ class GuestMemory {
   // Drops all RAM contents (reboot): the pages go back to the host and read as zero.
   void discard();
 
+  // --- Dirty-page tracking (save/restore now, live migration later) ---
+  // One bit per 4 KiB guest page, set where RAM is written other than by a
+  // CPU store through its TLB: device writes through write()/fill()/host_ptr(),
+  // and the CPU where it fills a writable TLB entry or writes a PTE's A/D bits
+  // (cpu/mmu.cc), as TinyEMU marks in its write-TLB fill. A page therefore
+  // stays dirty only until take_dirty(); after that, every hart's TLB must be
+  // flushed (Hart::flush_tlb) so that the next store refills and marks again.
+  // Kept apart from any other per-page bitmap (code pages for a JIT).
+  static constexpr uint64_t kPageSize = 4096;
+  uint64_t pages() const { return size_ / kPageSize; }
+  // Marks [gpa, gpa+len) dirty; ignores what is not RAM.
+  void mark_dirty(uint64_t gpa, uint64_t len) {
+    if (check_range(gpa, len)) mark_dirty_off(gpa - kBase, len);
+  }
+  bool page_dirty(uint64_t page) const {
+    return page < pages() && (dirty_[page >> 6] >> (page & 63)) & 1;
+  }
+  // Moves the bitmap out (one bit per page, 64 pages a word) and clears it.
+  void take_dirty(std::vector<uint64_t>* out);
+
  private:
+  void mark_dirty_off(uint64_t off, uint64_t len) {
+    const uint64_t first = off / kPageSize;
+    const uint64_t last = (len ? off + len - 1 : off) / kPageSize;
+    for (uint64_t p = first; p <= last && p < pages(); p++) dirty_[p >> 6] |= 1ULL << (p & 63);
+  }
+
   uint8_t* ram_ = nullptr;
   uint64_t size_ = 0;
+  std::vector<uint64_t> dirty_;  // pages() bits
 };
 
 }  // namespace vmsup

@@ -296,7 +296,7 @@ describe('restarts, failures, autostart, daemon life', () => {
   });
 
   test('SIGTERM asks every guest to shut down, forces the rest, and leaves the database consistent', async () => {
-    d = await Daemon.create({ shutdown_timeout: 2 });
+    d = await Daemon.create({ shutdown_timeout: 2, on_shutdown: 'shutdown' });  // the old behaviour (issue 10 made save the default)
     await d.vmsup(['define', '-m', '32M', '-b', IDLE, 's1']);
     await d.vmsup(['start', 's1']);
     await d.vmsup(['start', '-m', '32M', '-b', IDLE, 'tmp']);
