@@ -1231,7 +1231,7 @@ export class Supervisor {
         if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
         let raw: string;
         try {
-          raw = addon().readSnapshotMeta(`/proc/self/fd/${fd}`);
+          raw = addon().readSnapshotMeta(fd);
         } catch (e) {
           const err = e as NodeJS.ErrnoException;
           throw new VmsupError(err.code ?? 'SNAPSHOT', `restore command failed: ${err.message.replace(`/proc/self/fd/${fd}`, p.path)}`);

@@ -191,7 +191,7 @@ export interface Addon {
   switchDelete(name: string): void;
   switchList(): { name: string; lockedLladdr: boolean; ports: number; rxFrames: number; txFrames: number; drops: number; lockedDrops: number }[];
   /** The meta string of a snapshot file (its options), without loading it. */
-  readSnapshotMeta(path: string): string;
+  readSnapshotMeta(pathOrFd: string | number): string;
   /** host/tap.cc: IPv4 address (host byte order) / prefix on an interface, and up. */
   setInterfaceAddr(name: string, addr: number, prefix: number): void;
   /** host/host_napi.cc: a pty whose tty belongs to uid:gid, mode 0620 (gid -1 keeps the group). */

@@ -119,6 +119,9 @@ class Hart {
   // and exception delegation, the counter enables and menvcfg.STCE (Sstc).
   void prepare_supervisor(uint64_t mideleg, uint64_t medeleg, uint32_t mcounteren,
                           uint32_t scounteren, bool sstc);
+  // Whether [pa, pa+len) is RAM this hart could fetch from (SBI HSM checks a
+  // start address with it, §9.1): MMIO and holes are not.
+  bool ram_contains(uint64_t pa, uint64_t len) const;
 
   // Save/restore (native/snapshot, cpu/hart_state.cc): architectural state
   // only (registers, CSRs, privilege, run state, timers); no TLB, no decode

@@ -29,6 +29,8 @@ constexpr uint64_t kSatpModeShift = 60;
 
 }  // namespace
 
+bool Hart::ram_contains(uint64_t pa, uint64_t len) const { return impl_->mem.check_range(pa, len); }
+
 void Hart::raise_sw_irq(uint64_t mip_bit) {
   CpuImpl& c = *impl_;
   c.mip_sw |= mip_bit & (kMipSSIP | kMipSTIP | kMipSEIP);

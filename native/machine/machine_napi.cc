@@ -523,13 +523,19 @@ Napi::Value SwitchList(const Napi::CallbackInfo& info) {
     out.Set(i++, o);
   }
   return out;
+}
+
 // readSnapshotMeta(path) -> string: the META section of a snapshot file.
 Napi::Value ReadSnapshotMeta(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString())
-    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "readSnapshotMeta(path)");
-  std::string path = info[0].As<Napi::String>().Utf8Value();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (info.Length() < 1 || !(info[0].IsString() || info[0].IsNumber()))
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "readSnapshotMeta(path | fd)");
+  // A descriptor (the daemon's, opened with the client's credentials) is read
+  // through a fresh open file description, so its own offset stays at 0.
+  const bool by_fd = info[0].IsNumber();
+  std::string path = by_fd ? "/proc/self/fd/" + std::to_string(info[0].As<Napi::Number>().Int32Value())
+                           : info[0].As<Napi::String>().Utf8Value();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (by_fd ? 0 : O_NOFOLLOW));
   if (fd < 0) return ThrowError(env, "ERR_VMSUP_SNAPSHOT_IO", "cannot open " + path + ": " + std::strerror(errno));
   std::string meta;
   SnapshotError err;

@@ -77,7 +77,7 @@ Ret hsm_call(Hart& self, SbiPlatform& p, uint64_t fid, uint64_t a0, uint64_t a1,
       // §9.1: SBI_ERR_INVALID_ADDRESS when start_addr is not a valid physical
       // address the hart could execute from. Only RAM is executable here (a
       // fetch from MMIO or a hole faults), and an instruction needs 2 bytes.
-      if ((a1 & 1) || !t.impl().mem.check_range(a1, 2)) return {kSbiErrInvalidAddress, 0};
+      if ((a1 & 1) || !t.ram_contains(a1, 2)) return {kSbiErrInvalidAddress, 0};
       // The hart starts in S-mode at start_addr with satp = 0, a0 = hartid, a1 = opaque.
       t.reset(a1, kPrivS);
       sbi_prepare_supervisor(t);
