@@ -120,7 +120,7 @@ int main(void) {
     TRY("fsw ft0, 0(a0)", a);
     TRY("fld ft0, 0(a0)", a);
   }
-  static const u64 holes[] = {0x0, 0x20000000, 0x10009000, RAM_END + 0x100000};
+  static const u64 holes[] = {0x0, 0x20000000, 0x10011000, RAM_END + 0x100000};  /* past the 16 virtio slots */
   for (unsigned i = 0; i < sizeof(holes) / sizeof(holes[0]); i++) {
     u64 a = holes[i];
     CHECK(20, TRY("amoor.d a1, a1, (a0)", a) && trap_cause == 7);

@@ -1,5 +1,5 @@
 /* mmio.c - a guest that pokes at every device window of the board (syscon,
- * goldfish RTC, CLINT, PLIC, UART, the eight virtio-mmio slots) with loads and
+ * goldfish RTC, CLINT, PLIC, UART, the sixteen virtio-mmio slots) with loads and
  * stores of every width, aligned and not, at registers that exist and at
  * reserved offsets; touches addresses where nothing is mapped; jumps into
  * MMIO; and ends with M-mode timer and software-interrupt storms (mtimecmp in
@@ -56,11 +56,11 @@ static const struct region regions[] = {
     {0x02000000, 0x10000}, /* CLINT */
     {0x0c000000, 0x600000}, /* PLIC */
     {0x10000000, 0x100},   /* UART */
-    {0x10001000, 0x8000},  /* virtio-mmio slots 0..7 */
+    {0x10001000, 0x10000}, /* virtio-mmio slots 0..15 (the device manager's 16) */
 };
 static const u64 vacant[] = {
     0x0, 0x1000, 0xff000, 0x102000, 0x1000000, 0x2010000, 0xbfff000, 0xc600000,
-    0x10000100, 0x10000ff8, 0x10009000, 0x20000000, 0x7ffffff8, RAM_END, RAM_END + 0x1000,
+    0x10000100, 0x10000ff8, 0x10011000, 0x20000000, 0x7ffffff8, RAM_END, RAM_END + 0x1000,
     0x100000000ul, 0x4000000000ul, 0x7ffffffffffffff8ul, 0x8000000000000000ul, 0xfffffffffffffff8ul,
 };
 
