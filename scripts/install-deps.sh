@@ -7,9 +7,10 @@
 #   tmux                   drives interactive consoles through a pty in tests
 #   device-tree-compiler   dtc decompiles the board's generated FDT in its unit test
 #   bsdutils               script(1): the boot tests give `vmsup run` a terminal with it
+#   libxbyak-dev           x86-64 code emitter (header-only) of the JIT, native/cpu/jit
 # Pass --bench to add qemu-system-misc (the side-by-side peer of the benchmarks).
 set -euo pipefail
-pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils)
+pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils libxbyak-dev)
 [ "${1:-}" = "--bench" ] && pkgs+=(qemu-system-misc)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -136,6 +136,8 @@ struct TlbEntry {
   uintptr_t addend;
 };
 
+class Jit;  // cpu/jit/jit.h
+
 struct CpuImpl {
   CpuImpl(uint32_t id, GuestMemory& m, CpuHost& h, Hart* s)
       : hartid(id), mem(m), host(h), self(s) {}
@@ -160,6 +162,8 @@ struct CpuImpl {
   Priv priv = kPrivM;
   HartState state = HartState::kStopped;
   std::atomic<bool> exit_req{false};
+
+  Jit* jit = nullptr;  // the translator, when this hart runs with it (Hart::set_jit)
 
   // Exception raised by a memory helper (cause, tval).
   uint32_t exc_cause = 0;
@@ -218,6 +222,11 @@ uint64_t fetch_slow(CpuImpl& c);
 // Host pointer for an aligned, naturally-sized atomic access (LR/SC/AMO), or
 // nullptr with the exception set (misaligned → cause 6 or 4, not RAM → access fault).
 uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr);
+
+// --- hart.cc ---
+// The interpreter: at most `budget` instructions from c.pc (Hart::run has done
+// the once-per-slice work). Returns the instructions retired.
+uint64_t interp_run(CpuImpl& c, uint64_t budget);
 
 // --- csr.cc ---
 void take_trap(CpuImpl& c, uint64_t cause, uint64_t tval);

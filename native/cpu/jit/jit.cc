@@ -1,0 +1,543 @@
+// The dynamic binary translator (see README.md here): RV64 basic blocks to
+// x86-64 code emitted with xbyak. The interpreter (hart.cc) stays the
+// reference and executes everything the translator leaves out.
+//
+// A block is the straight-line code from one pc to the first branch/jump, the
+// first instruction the translator does not handle, the end of its 4 KiB page
+// or kMaxInsns instructions. Its code reads and writes the register file in
+// CpuImpl (rbx holds &CpuImpl for the whole block), sets c.pc and returns the
+// number of instructions it retired. A load or store whose page is not in the
+// host-pointer TLB (or is misaligned, MMIO, a code page, a fault) leaves the
+// block *before* that instruction, with c.pc at it: the interpreter then runs
+// it, so every exception is raised by the same code as without the JIT, with
+// the exact pc, instret and tval.
+#include "cpu/jit/jit.h"
+
+#include <sys/mman.h>
+
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "cpu/cpu_impl.h"
+
+#if defined(__x86_64__)
+#define XBYAK_NO_EXCEPTION
+#include <xbyak/xbyak.h>
+#endif
+
+namespace vmsup {
+
+#if defined(__x86_64__)
+
+namespace {
+
+constexpr unsigned kMaxInsns = 64;
+// Upper bound of the host code one block can need (the longest instruction
+// sequence is a store: ~70 bytes, plus its out-of-line exit).
+constexpr size_t kMaxBlockCode = kMaxInsns * 128 + 256;
+constexpr unsigned kTableBits = 15;
+
+// M-extension division (unprivileged spec §7.2: no traps; x/0 and overflow
+// have fixed results). Called from generated code.
+uint64_t h_div(uint64_t a, uint64_t b) {
+  const int64_t x = static_cast<int64_t>(a), y = static_cast<int64_t>(b);
+  if (y == 0) return ~0ULL;
+  if (x == INT64_MIN && y == -1) return a;
+  return static_cast<uint64_t>(x / y);
+}
+uint64_t h_divu(uint64_t a, uint64_t b) { return b == 0 ? ~0ULL : a / b; }
+uint64_t h_rem(uint64_t a, uint64_t b) {
+  const int64_t x = static_cast<int64_t>(a), y = static_cast<int64_t>(b);
+  if (y == 0) return a;
+  if (x == INT64_MIN && y == -1) return 0;
+  return static_cast<uint64_t>(x % y);
+}
+uint64_t h_remu(uint64_t a, uint64_t b) { return b == 0 ? a : a % b; }
+uint64_t sx32(uint32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))); }
+uint64_t h_divw(uint64_t a, uint64_t b) {
+  const int32_t x = static_cast<int32_t>(a), y = static_cast<int32_t>(b);
+  if (y == 0) return ~0ULL;
+  if (x == INT32_MIN && y == -1) return sx32(static_cast<uint32_t>(x));
+  return sx32(static_cast<uint32_t>(x / y));
+}
+uint64_t h_divuw(uint64_t a, uint64_t b) {
+  const uint32_t x = static_cast<uint32_t>(a), y = static_cast<uint32_t>(b);
+  return sx32(y == 0 ? 0xffffffffu : x / y);
+}
+uint64_t h_remw(uint64_t a, uint64_t b) {
+  const int32_t x = static_cast<int32_t>(a), y = static_cast<int32_t>(b);
+  if (y == 0) return sx32(static_cast<uint32_t>(x));
+  if (x == INT32_MIN && y == -1) return 0;
+  return sx32(static_cast<uint32_t>(x % y));
+}
+uint64_t h_remuw(uint64_t a, uint64_t b) {
+  const uint32_t x = static_cast<uint32_t>(a), y = static_cast<uint32_t>(b);
+  return sx32(y == 0 ? x : x % y);
+}
+
+using BlockFn = uint64_t (*)(CpuImpl*);
+
+struct Block {
+  uint64_t vpc;
+  uint64_t ppc;     // guest-physical address of the first instruction
+  uint32_t ninsn;   // 0: the first instruction is not translated (interpreter)
+  bool valid;
+  BlockFn fn;
+};
+
+bool translatable(uint8_t op) {
+  switch (op) {
+    case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_JALR:
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+    case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI:
+    case OP_SLLI: case OP_SRLI: case OP_SRAI:
+    case OP_ADD: case OP_SUB: case OP_SLL: case OP_SLT: case OP_SLTU: case OP_XOR:
+    case OP_SRL: case OP_SRA: case OP_OR: case OP_AND:
+    case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+    case OP_ADDW: case OP_SUBW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+    case OP_MUL: case OP_MULH: case OP_MULHSU: case OP_MULHU:
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_MULW: case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+    case OP_FENCE:
+      return true;
+  }
+  return false;
+}
+
+bool ends_block(uint8_t op) {
+  return op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
+}
+
+}  // namespace
+
+class Jit final : public CodeWatcher {
+ public:
+  explicit Jit(CpuImpl& c) : c_(c), table_(1u << kTableBits, nullptr) {
+    const char* base = reinterpret_cast<const char*>(&c);
+    off_pc_ = static_cast<int>(reinterpret_cast<const char*>(&c.pc) - base);
+    off_dkey_ = static_cast<int>(reinterpret_cast<const char*>(&c.data_key) - base);
+    off_tlb_r_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[0][0]) - base);
+    off_tlb_w_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[1][0]) - base);
+  }
+  ~Jit() override {
+    c_.mem.remove_code_watcher(this);
+    if (buf_) munmap(buf_, cap_);
+  }
+
+  bool init(size_t cap) {
+    void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    buf_ = static_cast<uint8_t*>(p);
+    cap_ = cap;
+    c_.mem.add_code_watcher(this);
+    return true;
+  }
+
+  uint64_t run(uint64_t budget);
+  uint64_t code_bytes() const { return used_; }
+  void flush() {
+    std::fill(table_.begin(), table_.end(), nullptr);
+    blocks_.clear();
+    by_page_.clear();
+    used_ = 0;
+    flushes_++;
+  }
+
+  // CodeWatcher.
+  void code_page_added(uint64_t pfn) override {
+    // Drop write-TLB entries that reach this page (translate_fill keeps it out
+    // from now on), so stores to it take store_slow and invalidate.
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(c_.ram) + ((pfn << 12) - c_.ram_base);
+    for (TlbEntry& e : c_.tlb[1]) {
+      if (e.tag == kTlbInvalid) continue;
+      const uintptr_t host = (e.tag & ~0xfffULL) + e.addend;
+      if (host == lo) e.tag = kTlbInvalid;
+    }
+  }
+  void code_page_written(uint64_t pfn) override {
+    if (pfn == ~0ULL) {
+      flush();
+      return;
+    }
+    auto it = by_page_.find(pfn);
+    if (it == by_page_.end()) return;
+    for (Block* b : it->second) {
+      b->valid = false;
+      Block*& slot = table_[index(b->vpc)];
+      if (slot == b) slot = nullptr;
+    }
+    by_page_.erase(it);
+  }
+
+ private:
+  static unsigned index(uint64_t vpc) { return static_cast<unsigned>((vpc >> 1) ^ (vpc >> (kTableBits + 1))) & ((1u << kTableBits) - 1); }
+  Block* translate(uint64_t vpc, uint64_t ppc, const uint8_t* host);
+  bool emit(Xbyak::CodeGenerator& g, const DecodedInsn* d, const uint64_t* pcs, unsigned n, uint64_t end_pc);
+
+  CpuImpl& c_;
+  std::vector<Block*> table_;
+  std::deque<Block> blocks_;
+  std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
+  uint8_t* buf_ = nullptr;
+  size_t cap_ = 0, used_ = 0;
+  uint64_t flushes_ = 0;
+  int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
+};
+
+Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
+  if (cap_ - used_ < kMaxBlockCode) flush();
+  DecodedInsn d[kMaxInsns];
+  uint64_t pcs[kMaxInsns];
+  unsigned n = 0;
+  uint64_t pc = vpc;
+  const uint8_t* h = host;
+  while (n < kMaxInsns) {
+    if ((pc & 0xfff) > 0xffc) break;  // may cross the page: the interpreter
+    uint32_t raw;
+    std::memcpy(&raw, h, 4);
+    decode_insn(raw, &d[n]);
+    if (!translatable(d[n].op)) break;
+    pcs[n] = pc;
+    const unsigned len = d[n].len();
+    n++;
+    pc += len;
+    h += len;
+    if (ends_block(d[n - 1].op)) break;
+  }
+  c_.mem.mark_code_page(ppc);
+  blocks_.push_back(Block{vpc, ppc, n, true, nullptr});
+  Block* b = &blocks_.back();
+  if (n > 0) {
+    Xbyak::CodeGenerator g(cap_ - used_, buf_ + used_);
+    if (!emit(g, d, pcs, n, pc) || Xbyak::GetError() != 0) {
+      Xbyak::ClearError();
+      b->ninsn = 0;  // leave it to the interpreter
+    } else {
+      b->fn = reinterpret_cast<BlockFn>(buf_ + used_);
+      used_ += (g.getSize() + 15) & ~size_t{15};
+    }
+  }
+  table_[index(vpc)] = b;
+  by_page_[ppc >> 12].push_back(b);
+  return b;
+}
+
+bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* pcs, unsigned n, uint64_t end_pc) {
+  using namespace Xbyak::util;
+  auto X = [&](unsigned r) { return qword[rbx + static_cast<int>(r * 8)]; };
+  struct Exit {
+    Xbyak::Label label;
+    uint64_t pc;
+    unsigned index;
+  };
+  std::deque<Exit> exits;
+  Xbyak::Label epilogue;
+
+  g.push(rbx);
+  g.mov(rbx, rdi);
+  bool ended = false;
+  for (unsigned i = 0; i < n; i++) {
+    const DecodedInsn& d = ds[i];
+    const uint64_t pc = pcs[i];
+    const uint64_t npc = pc + d.len();
+    const int32_t imm = d.imm;
+    const uint64_t uimm = static_cast<uint64_t>(static_cast<int64_t>(imm));
+    auto alu_rr = [&](auto op) {
+      g.mov(rax, X(d.rs1));
+      op(rax, X(d.rs2));
+      g.mov(X(d.rd), rax);
+    };
+    auto alu_ri = [&](auto op) {
+      g.mov(rax, X(d.rs1));
+      op(rax, imm);
+      g.mov(X(d.rd), rax);
+    };
+    auto call2 = [&](uint64_t (*fn)(uint64_t, uint64_t)) {
+      g.mov(rdi, X(d.rs1));
+      g.mov(rsi, X(d.rs2));
+      g.mov(rax, reinterpret_cast<uint64_t>(fn));
+      g.call(rax);
+      g.mov(X(d.rd), rax);
+    };
+    // Effective address in rax; on a TLB hit, rax = host address, else jump
+    // to an exit before this instruction.
+    auto tlb = [&](int off_tlb, unsigned size) {
+      exits.push_back(Exit{Xbyak::Label(), pc, i});
+      Xbyak::Label& slow = exits.back().label;
+      g.mov(rax, X(d.rs1));
+      if (imm != 0) g.add(rax, imm);
+      g.mov(rcx, rax);
+      g.shr(rcx, 12);
+      g.and_(ecx, kTlbSize - 1);
+      g.shl(ecx, 4);
+      g.mov(rdx, rax);
+      g.and_(rdx, -4096);
+      g.or_(rdx, qword[rbx + off_dkey_]);
+      g.cmp(rdx, qword[rbx + rcx + off_tlb]);
+      g.jne(slow, Xbyak::CodeGenerator::T_NEAR);
+      if (size > 1) {
+        g.test(al, static_cast<uint8_t>(size - 1));
+        g.jnz(slow, Xbyak::CodeGenerator::T_NEAR);
+      }
+      g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
+    };
+    auto set_pc = [&](uint64_t v) {
+      g.mov(rax, v);
+      g.mov(qword[rbx + off_pc_], rax);
+    };
+    auto branch = [&](auto cmov) {
+      g.mov(rax, X(d.rs1));
+      g.cmp(rax, X(d.rs2));
+      g.mov(rcx, npc);
+      g.mov(rdx, pc + uimm);
+      cmov(rcx, rdx);
+      g.mov(qword[rbx + off_pc_], rcx);
+      ended = true;
+    };
+    auto setcc_rr = [&](auto setcc) {
+      g.mov(rax, X(d.rs1));
+      g.xor_(ecx, ecx);
+      g.cmp(rax, X(d.rs2));
+      setcc(cl);
+      g.mov(X(d.rd), rcx);
+    };
+    auto setcc_ri = [&](auto setcc) {
+      g.mov(rax, X(d.rs1));
+      g.xor_(ecx, ecx);
+      g.cmp(rax, imm);
+      setcc(cl);
+      g.mov(X(d.rd), rcx);
+    };
+    auto alu_w_rr = [&](auto op) {
+      g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
+      op(eax, dword[rbx + static_cast<int>(d.rs2 * 8)]);
+      g.movsxd(rax, eax);
+      g.mov(X(d.rd), rax);
+    };
+    auto shift_rr = [&](auto op) {
+      g.mov(rax, X(d.rs1));
+      g.mov(rcx, X(d.rs2));
+      op(rax, cl);
+      g.mov(X(d.rd), rax);
+    };
+    auto shift_w_rr = [&](auto op) {
+      g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
+      g.mov(rcx, X(d.rs2));
+      op(eax, cl);
+      g.movsxd(rax, eax);
+      g.mov(X(d.rd), rax);
+    };
+    auto shift_ri = [&](auto op, unsigned mask) {
+      g.mov(rax, X(d.rs1));
+      op(rax, static_cast<uint8_t>(imm & mask));
+      g.mov(X(d.rd), rax);
+    };
+    auto shift_w_ri = [&](auto op) {
+      g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
+      op(eax, static_cast<uint8_t>(imm & 31));
+      g.movsxd(rax, eax);
+      g.mov(X(d.rd), rax);
+    };
+#define GF(m) [&](const auto& a, const auto& b) { g.m(a, b); }
+    switch (d.op) {
+      case OP_LUI:
+        g.mov(rax, uimm);
+        g.mov(X(d.rd), rax);
+        break;
+      case OP_AUIPC:
+        g.mov(rax, pc + uimm);
+        g.mov(X(d.rd), rax);
+        break;
+      case OP_JAL:
+        g.mov(rax, npc);
+        g.mov(X(d.rd), rax);
+        set_pc(pc + uimm);
+        ended = true;
+        break;
+      case OP_JALR:
+        g.mov(rax, X(d.rs1));
+        if (imm != 0) g.add(rax, imm);
+        g.and_(rax, -2);
+        g.mov(rcx, npc);
+        g.mov(X(d.rd), rcx);
+        g.mov(qword[rbx + off_pc_], rax);
+        ended = true;
+        break;
+      case OP_BEQ: branch(GF(cmove)); break;
+      case OP_BNE: branch(GF(cmovne)); break;
+      case OP_BLT: branch(GF(cmovl)); break;
+      case OP_BGE: branch(GF(cmovge)); break;
+      case OP_BLTU: branch(GF(cmovb)); break;
+      case OP_BGEU: branch(GF(cmovae)); break;
+      case OP_LB: tlb(off_tlb_r_, 1); g.movsx(rax, byte[rax]); g.mov(X(d.rd), rax); break;
+      case OP_LH: tlb(off_tlb_r_, 2); g.movsx(rax, word[rax]); g.mov(X(d.rd), rax); break;
+      case OP_LW: tlb(off_tlb_r_, 4); g.movsxd(rax, dword[rax]); g.mov(X(d.rd), rax); break;
+      case OP_LD: tlb(off_tlb_r_, 8); g.mov(rax, qword[rax]); g.mov(X(d.rd), rax); break;
+      case OP_LBU: tlb(off_tlb_r_, 1); g.movzx(eax, byte[rax]); g.mov(X(d.rd), rax); break;
+      case OP_LHU: tlb(off_tlb_r_, 2); g.movzx(eax, word[rax]); g.mov(X(d.rd), rax); break;
+      case OP_LWU: tlb(off_tlb_r_, 4); g.mov(eax, dword[rax]); g.mov(X(d.rd), rax); break;
+      case OP_SB: tlb(off_tlb_w_, 1); g.mov(rdx, X(d.rs2)); g.mov(byte[rax], dl); break;
+      case OP_SH: tlb(off_tlb_w_, 2); g.mov(rdx, X(d.rs2)); g.mov(word[rax], dx); break;
+      case OP_SW: tlb(off_tlb_w_, 4); g.mov(rdx, X(d.rs2)); g.mov(dword[rax], edx); break;
+      case OP_SD: tlb(off_tlb_w_, 8); g.mov(rdx, X(d.rs2)); g.mov(qword[rax], rdx); break;
+      case OP_ADDI: alu_ri(GF(add)); break;
+      case OP_SLTI: setcc_ri([&](const auto& r) { g.setl(r); }); break;
+      case OP_SLTIU: setcc_ri([&](const auto& r) { g.setb(r); }); break;
+      case OP_XORI: alu_ri(GF(xor_)); break;
+      case OP_ORI: alu_ri(GF(or_)); break;
+      case OP_ANDI: alu_ri(GF(and_)); break;
+      case OP_SLLI: shift_ri(GF(shl), 63); break;
+      case OP_SRLI: shift_ri(GF(shr), 63); break;
+      case OP_SRAI: shift_ri(GF(sar), 63); break;
+      case OP_ADD: alu_rr(GF(add)); break;
+      case OP_SUB: alu_rr(GF(sub)); break;
+      case OP_SLL: shift_rr(GF(shl)); break;
+      case OP_SLT: setcc_rr([&](const auto& r) { g.setl(r); }); break;
+      case OP_SLTU: setcc_rr([&](const auto& r) { g.setb(r); }); break;
+      case OP_XOR: alu_rr(GF(xor_)); break;
+      case OP_SRL: shift_rr(GF(shr)); break;
+      case OP_SRA: shift_rr(GF(sar)); break;
+      case OP_OR: alu_rr(GF(or_)); break;
+      case OP_AND: alu_rr(GF(and_)); break;
+      case OP_ADDIW:
+        g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
+        if (imm != 0) g.add(eax, imm);
+        g.movsxd(rax, eax);
+        g.mov(X(d.rd), rax);
+        break;
+      case OP_SLLIW: shift_w_ri(GF(shl)); break;
+      case OP_SRLIW: shift_w_ri(GF(shr)); break;
+      case OP_SRAIW: shift_w_ri(GF(sar)); break;
+      case OP_ADDW: alu_w_rr(GF(add)); break;
+      case OP_SUBW: alu_w_rr(GF(sub)); break;
+      case OP_SLLW: shift_w_rr(GF(shl)); break;
+      case OP_SRLW: shift_w_rr(GF(shr)); break;
+      case OP_SRAW: shift_w_rr(GF(sar)); break;
+      case OP_MUL: alu_rr(GF(imul)); break;
+      case OP_MULH:
+        g.mov(rax, X(d.rs1));
+        g.imul(X(d.rs2));
+        g.mov(X(d.rd), rdx);
+        break;
+      case OP_MULHU:
+        g.mov(rax, X(d.rs1));
+        g.mul(X(d.rs2));
+        g.mov(X(d.rd), rdx);
+        break;
+      case OP_MULHSU:
+        // signed rs1 × unsigned rs2: the unsigned high half, minus rs2 when rs1 < 0.
+        g.mov(rax, X(d.rs1));
+        g.mov(rcx, rax);
+        g.mul(X(d.rs2));
+        g.sar(rcx, 63);
+        g.and_(rcx, X(d.rs2));
+        g.sub(rdx, rcx);
+        g.mov(X(d.rd), rdx);
+        break;
+      case OP_MULW: alu_w_rr(GF(imul)); break;
+      case OP_DIV: call2(h_div); break;
+      case OP_DIVU: call2(h_divu); break;
+      case OP_REM: call2(h_rem); break;
+      case OP_REMU: call2(h_remu); break;
+      case OP_DIVW: call2(h_divw); break;
+      case OP_DIVUW: call2(h_divuw); break;
+      case OP_REMW: call2(h_remw); break;
+      case OP_REMUW: call2(h_remuw); break;
+      case OP_FENCE: break;  // one hart per thread, in order: nothing to order
+      default:
+        return false;
+    }
+#undef GF
+  }
+  if (!ended) {
+    g.mov(rax, end_pc);
+    g.mov(qword[rbx + off_pc_], rax);
+  }
+  g.mov(eax, n);
+  g.L(epilogue);
+  g.pop(rbx);
+  g.ret();
+  for (Exit& e : exits) {
+    g.L(e.label);
+    g.mov(rax, e.pc);
+    g.mov(qword[rbx + off_pc_], rax);
+    g.mov(eax, e.index);
+    g.jmp(epilogue, Xbyak::CodeGenerator::T_NEAR);
+  }
+  return true;
+}
+
+uint64_t Jit::run(uint64_t budget) {
+  CpuImpl& c = c_;
+  const uint64_t start = c.retired_total;
+  uint64_t left = budget;
+  // Passes since an instruction last retired: bounds loops that retire
+  // nothing (a trap loop), with the interpreter's rule (hart.cc).
+  uint64_t steps = 0, steps_left = budget;
+  while (left > 0) {
+    if (left != steps_left) {
+      steps_left = left;
+      steps = 0;
+    }
+    if (VM_UNLIKELY(c.state != HartState::kRunning)) break;
+    if (VM_UNLIKELY(c.exit_req.load(std::memory_order_relaxed))) {
+      c.exit_req.store(false, std::memory_order_relaxed);
+      break;
+    }
+    if (VM_UNLIKELY(++steps > budget)) break;
+    // Interrupts at block boundaries (the interpreter takes them at the same
+    // places or earlier: nothing inside a block changes mip, mie or mstatus).
+    if (c.mip & c.mie) take_pending_interrupt(c);
+    const uint64_t pc = c.pc;
+    Block* b = nullptr;
+    const TlbEntry& e = c.tlb[2][(pc >> 12) & (kTlbSize - 1)];
+    if (VM_LIKELY(e.tag == ((pc & ~0xfffULL) | c.fetch_key)) && (pc & 0xfff) <= 0xffc) {
+      const uint8_t* host = reinterpret_cast<const uint8_t*>(pc + e.addend);
+      const uint64_t ppc = static_cast<uint64_t>(host - c.ram) + c.ram_base;
+      b = table_[index(pc)];
+      if (!b || b->vpc != pc || b->ppc != ppc) b = translate(pc, ppc, host);
+    }
+    if (!b || b->ninsn == 0 || b->ninsn > left) {
+      // Not translated, a fetch-TLB miss, or the budget ends inside the block:
+      // the interpreter (which also raises fetch faults).
+      left -= interp_run(c, b && b->ninsn > left ? left : 1);
+      continue;
+    }
+    const uint64_t n = b->fn(&c);
+    account(c, n);
+    left -= n;
+    // An early exit stops before a load or store the inline TLB path cannot
+    // do (miss, misaligned, MMIO, code page, fault): the interpreter runs it.
+    if (n < b->ninsn && left > 0) left -= interp_run(c, 1);
+  }
+  return c.retired_total - start;
+}
+
+Jit* jit_create(CpuImpl& c, size_t cache_bytes) {
+  auto* j = new Jit(c);
+  if (!j->init(cache_bytes)) {
+    delete j;
+    return nullptr;
+  }
+  return j;
+}
+void jit_destroy(Jit* j) { delete j; }
+uint64_t jit_run(Jit& j, uint64_t budget) { return j.run(budget); }
+uint64_t jit_code_bytes(const Jit& j) { return j.code_bytes(); }
+void jit_flush(Jit& j) { j.flush(); }
+
+#else  // no translator on this host: the interpreter runs everything
+
+class Jit {};
+Jit* jit_create(CpuImpl&, size_t) { return nullptr; }
+void jit_destroy(Jit* j) { delete j; }
+uint64_t jit_run(Jit&, uint64_t) { return 0; }
+uint64_t jit_code_bytes(const Jit&) { return 0; }
+void jit_flush(Jit&) {}
+
+#endif
+
+}  // namespace vmsup
