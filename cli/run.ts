@@ -8,7 +8,7 @@ import { parseSize } from './size.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--bios file] [--initrd file] ' +
-  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk]\n' +
+  '[--cmdline string] [-d [raw:|qcow2:]disk] [-r [raw:|qcow2:]disk] [--no-jit]\n' +
   '\t    [--signature file [--signature-granularity 1|2|4|8|16]] -b file\n' +
   '\t    (-d is repeatable, -r adds a read-only disk; console escapes after a newline:\n' +
   '\t    ~. quit, ~p Ctrl-Alt-Del, ~~ a literal ~; SIGTERM/SIGINT: Ctrl-Alt-Del, twice: quit;\n' +
@@ -85,6 +85,7 @@ export function parseRunArgs(args: string[]): RunArgs {
       case '--cmdline': opts.cmdline = needValue(args, i++, a); break;
       case '-d': opts.disks!.push(parseDisk(needValue(args, i++, a), false)); break;
       case '-r': opts.disks!.push(parseDisk(needValue(args, i++, a), true)); break;
+      case '--no-jit': opts.jit = false; break;
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);

@@ -26,6 +26,11 @@ export interface MachineOptions {
   consoleOut?: number;
   /** An eventfd that, when written, ends an idle sleep inside run(). */
   wakeFd?: number;
+  /**
+   * Execution engine: true = the JIT (x86-64 hosts; elsewhere the interpreter
+   * runs anyway), false = the interpreter. Unset: the default (see README).
+   */
+  jit?: boolean;
 }
 
 export type RunReason = 'slice' | 'poweroff' | 'reset' | 'pass' | 'fail' | 'error';
@@ -43,6 +48,10 @@ export interface MachineStats {
   instret: number;
   /** Guest RAM the host has really backed, bytes. */
   residentBytes: number;
+  /** Whether the harts run the JIT. */
+  jit: boolean;
+  /** Host memory held by translated code, bytes (capped per hart). */
+  codeCacheBytes: number;
 }
 
 export interface NativeMachine {

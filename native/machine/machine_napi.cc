@@ -3,7 +3,7 @@
 //   run(maxMillis)         runs a slice: { reason, exitCode?, message? }
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
 //   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
-//   stats()                { instret, residentBytes }
+//   stats()                { instret, residentBytes, jit, codeCacheBytes }
 //   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
 // Options are checked by the TypeScript wrapper; they are checked here again,
@@ -128,6 +128,14 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         cfg->disks.push_back(dc);
       }
     }
+    Napi::Value jv = o.Get("jit");
+    if (!jv.IsUndefined()) {
+      if (!jv.IsBoolean()) {
+        ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "option jit must be a boolean");
+        return false;
+      }
+      cfg->jit = jv.As<Napi::Boolean>().Value() ? 1 : 0;
+    }
     return true;
   }
 
@@ -193,6 +201,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     Napi::Object o = Napi::Object::New(env);
     o.Set("instret", Napi::Number::New(env, static_cast<double>(machine_->instret())));
     o.Set("residentBytes", Napi::Number::New(env, static_cast<double>(machine_->resident_bytes())));
+    o.Set("jit", Napi::Boolean::New(env, machine_->jit_enabled()));
+    o.Set("codeCacheBytes", Napi::Number::New(env, static_cast<double>(machine_->code_cache_bytes())));
     return o;
   }
 
