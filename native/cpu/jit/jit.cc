@@ -76,14 +76,25 @@ uint64_t h_remuw(uint64_t a, uint64_t b) {
   return sx32(y == 0 ? x : x % y);
 }
 
-using BlockFn = uint64_t (*)(CpuImpl*);
+// Generated code runs inside one "session" entered through the trampoline:
+// rbx = &CpuImpl, r12 = instructions retired so far, r13 = instructions the
+// session may still retire, r14 = the block table. A block starts with the
+// budget and exit-request checks, runs, adds its count to r12/r13, stores the
+// next pc in c.pc and jumps to the next block: directly when that block was
+// already translated from the same page (a chain), else through the shared
+// lookup (fetch TLB, then the table); a miss returns to C++.
+struct ExitInfo {
+  uint64_t retired;
+  uint64_t step;  // 1: stopped before an instruction the interpreter must run
+};
+using Trampoline = ExitInfo (*)(CpuImpl* c, const void* code, uint64_t budget);
 
 struct Block {
   uint64_t vpc;
-  uint64_t ppc;     // guest-physical address of the first instruction
-  uint32_t ninsn;   // 0: the first instruction is not translated (interpreter)
+  uint64_t ppc;       // guest-physical address of the first instruction
+  const uint8_t* fn;  // the code; nullptr: the first instruction is not translated
+  uint32_t ninsn;     // 0: see fn
   bool valid;
-  BlockFn fn;
 };
 
 bool translatable(uint8_t op) {
@@ -132,6 +143,7 @@ class Jit final : public CodeWatcher {
     if (p == MAP_FAILED) return false;
     buf_ = static_cast<uint8_t*>(p);
     cap_ = cap;
+    if (!emit_runtime()) return false;
     c_.mem.add_code_watcher(this);
     return true;
   }
@@ -142,7 +154,7 @@ class Jit final : public CodeWatcher {
     std::fill(table_.begin(), table_.end(), nullptr);
     blocks_.clear();
     by_page_.clear();
-    used_ = 0;
+    used_ = runtime_bytes_;  // the trampoline and the lookup stay
     flushes_++;
   }
 
@@ -175,7 +187,17 @@ class Jit final : public CodeWatcher {
  private:
   static unsigned index(uint64_t vpc) { return static_cast<unsigned>((vpc >> 1) ^ (vpc >> (kTableBits + 1))) & ((1u << kTableBits) - 1); }
   Block* translate(uint64_t vpc, uint64_t ppc, const uint8_t* host);
-  bool emit(Xbyak::CodeGenerator& g, const DecodedInsn* d, const uint64_t* pcs, unsigned n, uint64_t end_pc);
+  bool emit(Xbyak::CodeGenerator& g, const DecodedInsn* d, const uint64_t* pcs, unsigned n, uint64_t end_pc,
+            uint64_t vpc, uint64_t ppc);
+  bool emit_runtime();
+  // A block already translated at vpc on the same physical page, for a chain.
+  const Block* chain_target(uint64_t from_vpc, uint64_t from_ppc, uint64_t vpc) const {
+    if ((vpc ^ from_vpc) >> 12) return nullptr;
+    const Block* b = table_[index(vpc)];
+    const uint64_t ppc = (from_ppc & ~0xfffULL) | (vpc & 0xfff);
+    if (!b || b->vpc != vpc || b->ppc != ppc || !b->fn) return nullptr;
+    return b;
+  }
 
   CpuImpl& c_;
   std::vector<Block*> table_;
@@ -185,7 +207,96 @@ class Jit final : public CodeWatcher {
   size_t cap_ = 0, used_ = 0;
   uint64_t flushes_ = 0;
   int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
+  Trampoline enter_ = nullptr;
+  const uint8_t* lookup_ = nullptr;    // jump here with c.pc set: the next block or back to C++
+  const uint8_t* exit_ = nullptr;      // back to C++ (edx = ExitInfo::step)
+  size_t runtime_bytes_ = 0;
 };
+
+// The trampoline into generated code and the shared lookup (see ExitInfo).
+bool Jit::emit_runtime() {
+  using namespace Xbyak::util;
+  Xbyak::CodeGenerator g(cap_, buf_);
+  const char* base = reinterpret_cast<const char*>(&c_);
+  const int off_fkey = static_cast<int>(reinterpret_cast<const char*>(&c_.fetch_key) - base);
+  const int off_tlb_f = static_cast<int>(reinterpret_cast<const char*>(&c_.tlb[2][0]) - base);
+  const int off_ram = static_cast<int>(reinterpret_cast<const char*>(&c_.ram) - base);
+  const int off_ram_base = static_cast<int>(reinterpret_cast<const char*>(&c_.ram_base) - base);
+  Xbyak::Label exit, miss;
+  // enter(c, code, budget): callee-saved registers, then 16-byte stack alignment for helper calls.
+  enter_ = reinterpret_cast<Trampoline>(const_cast<uint8_t*>(g.getCurr()));
+  g.push(rbx);
+  g.push(rbp);
+  g.push(r12);
+  g.push(r13);
+  g.push(r14);
+  g.push(r15);
+  g.sub(rsp, 8);
+  g.mov(rbx, rdi);
+  g.xor_(r12d, r12d);
+  g.mov(r13, rdx);
+  g.mov(r14, reinterpret_cast<uint64_t>(table_.data()));
+  g.jmp(rsi);
+
+  g.align(16);
+  lookup_ = g.getCurr();
+  g.mov(rax, qword[rbx + off_pc_]);
+  g.mov(rcx, rax);
+  g.shr(rcx, 12);
+  g.and_(ecx, kTlbSize - 1);
+  g.shl(ecx, 4);
+  g.mov(rdx, rax);
+  g.and_(rdx, -4096);
+  g.or_(rdx, qword[rbx + off_fkey]);
+  g.cmp(rdx, qword[rbx + rcx + off_tlb_f]);
+  g.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.mov(edx, eax);
+  g.and_(edx, 0xfff);
+  g.cmp(edx, 0xffc);
+  g.ja(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.mov(rsi, qword[rbx + rcx + (off_tlb_f + 8)]);
+  g.add(rsi, rax);
+  g.sub(rsi, qword[rbx + off_ram]);
+  g.add(rsi, qword[rbx + off_ram_base]);  // rsi = guest-physical pc
+  // index(): ((vpc >> 1) ^ (vpc >> (kTableBits + 1))) & mask
+  g.mov(rcx, rax);
+  g.shr(rcx, 1);
+  g.mov(rdx, rax);
+  g.shr(rdx, kTableBits + 1);
+  g.xor_(rcx, rdx);
+  g.and_(ecx, (1u << kTableBits) - 1);
+  g.mov(rdx, qword[r14 + rcx * 8]);
+  g.test(rdx, rdx);
+  g.jz(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.cmp(rax, qword[rdx + static_cast<int>(offsetof(Block, vpc))]);
+  g.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.cmp(rsi, qword[rdx + static_cast<int>(offsetof(Block, ppc))]);
+  g.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.mov(rdx, qword[rdx + static_cast<int>(offsetof(Block, fn))]);
+  g.test(rdx, rdx);
+  g.jz(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.jmp(rdx);
+  g.L(miss);
+  g.xor_(edx, edx);
+  g.align(16);
+  exit_ = g.getCurr();
+  g.L(exit);
+  g.mov(rax, r12);
+  g.add(rsp, 8);
+  g.pop(r15);
+  g.pop(r14);
+  g.pop(r13);
+  g.pop(r12);
+  g.pop(rbp);
+  g.pop(rbx);
+  g.ret();
+  if (Xbyak::GetError() != 0) {
+    Xbyak::ClearError();
+    return false;
+  }
+  used_ = runtime_bytes_ = (g.getSize() + 15) & ~size_t{15};
+  return true;
+}
 
 Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   if (cap_ - used_ < kMaxBlockCode) flush();
@@ -208,15 +319,15 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
     if (ends_block(d[n - 1].op)) break;
   }
   c_.mem.mark_code_page(ppc);
-  blocks_.push_back(Block{vpc, ppc, n, true, nullptr});
+  blocks_.push_back(Block{vpc, ppc, nullptr, n, true});
   Block* b = &blocks_.back();
   if (n > 0) {
     Xbyak::CodeGenerator g(cap_ - used_, buf_ + used_);
-    if (!emit(g, d, pcs, n, pc) || Xbyak::GetError() != 0) {
+    if (!emit(g, d, pcs, n, pc, vpc, ppc) || Xbyak::GetError() != 0) {
       Xbyak::ClearError();
       b->ninsn = 0;  // leave it to the interpreter
     } else {
-      b->fn = reinterpret_cast<BlockFn>(buf_ + used_);
+      b->fn = buf_ + used_;
       used_ += (g.getSize() + 15) & ~size_t{15};
     }
   }
@@ -225,7 +336,8 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   return b;
 }
 
-bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* pcs, unsigned n, uint64_t end_pc) {
+bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* pcs, unsigned n, uint64_t end_pc,
+               uint64_t vpc, uint64_t ppc) {
   using namespace Xbyak::util;
   auto X = [&](unsigned r) { return qword[rbx + static_cast<int>(r * 8)]; };
   struct Exit {
@@ -234,10 +346,29 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     unsigned index;
   };
   std::deque<Exit> exits;
-  Xbyak::Label epilogue;
-
-  g.push(rbx);
-  g.mov(rbx, rdi);
+  Xbyak::Label start, bail;
+  const int off_exit_req = static_cast<int>(reinterpret_cast<const char*>(&c_.exit_req) -
+                                            reinterpret_cast<const char*>(&c_));
+  // Entry: the whole block must fit in the budget, and a request_exit() ends the session.
+  g.L(start);
+  g.cmp(r13, n);
+  g.jb(bail, Xbyak::CodeGenerator::T_NEAR);
+  g.cmp(byte[rbx + off_exit_req], 0);
+  g.jne(bail, Xbyak::CodeGenerator::T_NEAR);
+  // Leaves the block for the static successor t.
+  auto exit_to = [&](uint64_t t) {
+    g.add(r12, n);
+    g.sub(r13, n);
+    g.mov(rax, t);
+    g.mov(qword[rbx + off_pc_], rax);
+    if (t == vpc) {
+      g.jmp(start, Xbyak::CodeGenerator::T_NEAR);
+    } else if (const Block* b = chain_target(vpc, ppc, t)) {
+      g.jmp(static_cast<const void*>(b->fn), Xbyak::CodeGenerator::T_NEAR);
+    } else {
+      g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
+    }
+  };
   bool ended = false;
   for (unsigned i = 0; i < n; i++) {
     const DecodedInsn& d = ds[i];
@@ -284,17 +415,14 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       }
       g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
     };
-    auto set_pc = [&](uint64_t v) {
-      g.mov(rax, v);
-      g.mov(qword[rbx + off_pc_], rax);
-    };
-    auto branch = [&](auto cmov) {
+    auto branch = [&](auto jcc) {
+      Xbyak::Label taken;
       g.mov(rax, X(d.rs1));
       g.cmp(rax, X(d.rs2));
-      g.mov(rcx, npc);
-      g.mov(rdx, pc + uimm);
-      cmov(rcx, rdx);
-      g.mov(qword[rbx + off_pc_], rcx);
+      jcc(taken);
+      exit_to(npc);
+      g.L(taken);
+      exit_to(pc + uimm);
       ended = true;
     };
     auto setcc_rr = [&](auto setcc) {
@@ -354,7 +482,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_JAL:
         g.mov(rax, npc);
         g.mov(X(d.rd), rax);
-        set_pc(pc + uimm);
+        exit_to(pc + uimm);
         ended = true;
         break;
       case OP_JALR:
@@ -364,14 +492,19 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
         g.mov(rcx, npc);
         g.mov(X(d.rd), rcx);
         g.mov(qword[rbx + off_pc_], rax);
+        g.add(r12, n);
+        g.sub(r13, n);
+        g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
         ended = true;
         break;
-      case OP_BEQ: branch(GF(cmove)); break;
-      case OP_BNE: branch(GF(cmovne)); break;
-      case OP_BLT: branch(GF(cmovl)); break;
-      case OP_BGE: branch(GF(cmovge)); break;
-      case OP_BLTU: branch(GF(cmovb)); break;
-      case OP_BGEU: branch(GF(cmovae)); break;
+#define JCC(m) [&](Xbyak::Label& l) { g.m(l, Xbyak::CodeGenerator::T_NEAR); }
+      case OP_BEQ: branch(JCC(je)); break;
+      case OP_BNE: branch(JCC(jne)); break;
+      case OP_BLT: branch(JCC(jl)); break;
+      case OP_BGE: branch(JCC(jge)); break;
+      case OP_BLTU: branch(JCC(jb)); break;
+      case OP_BGEU: branch(JCC(jae)); break;
+#undef JCC
       case OP_LB: tlb(off_tlb_r_, 1); g.movsx(rax, byte[rax]); g.mov(X(d.rd), rax); break;
       case OP_LH: tlb(off_tlb_r_, 2); g.movsx(rax, word[rax]); g.mov(X(d.rd), rax); break;
       case OP_LW: tlb(off_tlb_r_, 4); g.movsxd(rax, dword[rax]); g.mov(X(d.rd), rax); break;
@@ -452,20 +585,20 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     }
 #undef GF
   }
-  if (!ended) {
-    g.mov(rax, end_pc);
-    g.mov(qword[rbx + off_pc_], rax);
-  }
-  g.mov(eax, n);
-  g.L(epilogue);
-  g.pop(rbx);
-  g.ret();
+  if (!ended) exit_to(end_pc);
+  g.L(bail);
+  g.xor_(edx, edx);
+  g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   for (Exit& e : exits) {
     g.L(e.label);
     g.mov(rax, e.pc);
     g.mov(qword[rbx + off_pc_], rax);
-    g.mov(eax, e.index);
-    g.jmp(epilogue, Xbyak::CodeGenerator::T_NEAR);
+    if (e.index) {
+      g.add(r12, e.index);
+      g.sub(r13, e.index);
+    }
+    g.mov(edx, 1);
+    g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   }
   return true;
 }
@@ -506,12 +639,12 @@ uint64_t Jit::run(uint64_t budget) {
       left -= interp_run(c, b && b->ninsn > left ? left : 1);
       continue;
     }
-    const uint64_t n = b->fn(&c);
-    account(c, n);
-    left -= n;
+    const ExitInfo r = enter_(&c, b->fn, left);
+    account(c, r.retired);
+    left -= r.retired;
     // An early exit stops before a load or store the inline TLB path cannot
     // do (miss, misaligned, MMIO, code page, fault): the interpreter runs it.
-    if (n < b->ninsn && left > 0) left -= interp_run(c, 1);
+    if (r.step && left > 0) left -= interp_run(c, 1);
   }
   return c.retired_total - start;
 }
