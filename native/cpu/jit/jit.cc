@@ -15,6 +15,8 @@
 
 #include <sys/mman.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <unordered_map>
 #include <vector>
@@ -97,7 +99,28 @@ struct Block {
   bool valid;
 };
 
+// Debugging aid: VMSUP_JIT_OFF=<mask> leaves classes of instructions to the
+// interpreter (1 loads, 2 stores, 4 branches, 8 jumps, 16 M extension).
+unsigned off_mask() {
+  static const unsigned m = [] {
+    const char* v = std::getenv("VMSUP_JIT_OFF");
+    return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 0)) : 0u;
+  }();
+  return m;
+}
+
 bool translatable(uint8_t op) {
+  const unsigned m = off_mask();
+  if (m) {
+    if ((m & 1) && op >= OP_LB && op <= OP_LWU) return false;
+    if ((m & 2) && op >= OP_SB && op <= OP_SD) return false;
+    if ((m & 4) && op >= OP_BEQ && op <= OP_BGEU) return false;
+    if ((m & 8) && (op == OP_JAL || op == OP_JALR)) return false;
+    if ((m & 16) && op >= OP_MUL && op <= OP_REMUW) return false;
+    if ((m & 32) && op == OP_LD) return false;
+    if ((m & 64) && (op == OP_LW || op == OP_LWU)) return false;
+    if ((m & 128) && (op == OP_LB || op == OP_LBU || op == OP_LH || op == OP_LHU)) return false;
+  }
   switch (op) {
     case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_JALR:
     case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
@@ -306,7 +329,9 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   uint64_t pc = vpc;
   const uint8_t* h = host;
   while (n < kMaxInsns) {
-    if ((pc & 0xfff) > 0xffc) break;  // may cross the page: the interpreter
+    // The block stays inside the page of vpc (the next virtual page may map
+    // anywhere), and an instruction at 0xffe may cross it: the interpreter.
+    if (((pc ^ vpc) >> 12) != 0 || (pc & 0xfff) > 0xffc) break;
     uint32_t raw;
     std::memcpy(&raw, h, 4);
     decode_insn(raw, &d[n]);
@@ -637,6 +662,33 @@ uint64_t Jit::run(uint64_t budget) {
       // Not translated, a fetch-TLB miss, or the budget ends inside the block:
       // the interpreter (which also raises fetch faults).
       left -= interp_run(c, b && b->ninsn > left ? left : 1);
+      continue;
+    }
+    if (VM_UNLIKELY(off_mask() & 0x100)) {
+      // Debugging aid (VMSUP_JIT_OFF=0x102, with stores off): every block
+      // runs alone, then again on the interpreter, and the registers must agree.
+      uint64_t saved[33];
+      std::memcpy(saved, c.x, sizeof saved);
+      const uint64_t pc0 = c.pc;
+      const ExitInfo r = enter_(&c, b->fn, b->ninsn);
+      uint64_t got[33];
+      std::memcpy(got, c.x, sizeof got);
+      const uint64_t got_pc = c.pc;
+      std::memcpy(c.x, saved, sizeof saved);
+      c.pc = pc0;
+      uint64_t n = 0;
+      for (int k = 0; k < 100 && n < r.retired; k++) n += interp_run(c, r.retired - n);
+      if (std::memcmp(got, c.x, sizeof got) != 0 || got_pc != c.pc) {
+        std::fprintf(stderr, "JIT MISMATCH block %llx (%u insns, retired %llu): pc %llx vs %llx\n",
+                     (unsigned long long)pc0, b->ninsn, (unsigned long long)r.retired,
+                     (unsigned long long)got_pc, (unsigned long long)c.pc);
+        for (int k = 0; k < 33; k++)
+          if (got[k] != c.x[k])
+            std::fprintf(stderr, "  x%d jit %llx interp %llx\n", k, (unsigned long long)got[k],
+                         (unsigned long long)c.x[k]);
+      }
+      left -= n;
+      if (r.step && left > 0) left -= interp_run(c, 1);
       continue;
     }
     const ExitInfo r = enter_(&c, b->fn, left);

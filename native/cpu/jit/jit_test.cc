@@ -39,6 +39,9 @@ constexpr uint64_t B = GuestMemory::kBase;
 constexpr uint64_t kCode = B + 0x10000, kCodeEnd = B + 0x12000;
 constexpr uint64_t kData = B + 0x12000;  // x4 points here: ±2 KiB reaches the code's tail
 constexpr uint64_t kRoPage = B + 0x13000, kNoPage = B + 0x14000;
+// Under Sv39 the code's second virtual page maps here, not to the physically
+// next page, so a translation that ran on across the page boundary would differ.
+constexpr uint64_t kAltCode = B + 0x15000;
 constexpr uint64_t kHandler = B + 0x1f000;
 constexpr uint64_t kRoot = B + 0x20000, kL1 = B + 0x21000, kL0 = B + 0x22000;
 constexpr uint64_t kSpan = 0x30000;  // compared memory: [B, B + kSpan)
@@ -177,7 +180,8 @@ void put_page_tables(GuestMemory& m) {
     uint64_t perm = 0xcf;  // D A X W R V
     if (pa == kRoPage) perm = 0x4b;
     if (pa == kNoPage) perm = 0;
-    m.write_obj<uint64_t>(kL0 + i * 8, ((pa >> 12) << 10) | perm);
+    const uint64_t target = pa == kCode + 0x1000 ? kAltCode : pa;
+    m.write_obj<uint64_t>(kL0 + i * 8, ((target >> 12) << 10) | perm);
   }
 }
 
@@ -222,6 +226,9 @@ TEST(random_programs_match_the_interpreter) {
       Rng g{seed};
       rig->mem.fill(B, 0, kSpan);
       for (uint64_t pc = kCode; pc < kCodeEnd - 8;) gen_insn(g, rig->mem, &pc);
+      // kAltCode gets one version of the second code page, the page itself another.
+      std::memcpy(rig->mem.host_ptr(kAltCode, 0x1000), rig->mem.host_ptr(kCode + 0x1000, 0x1000), 0x1000);
+      for (uint64_t pc = kCode + 0x1000; pc < kCodeEnd - 8;) gen_insn(g, rig->mem, &pc);
       for (uint64_t o = 0; o < 0x2000; o += 8) rig->mem.write_obj<uint64_t>(kData + o, g.next());
       put_handler(rig->mem);
       put_page_tables(rig->mem);
@@ -292,6 +299,32 @@ TEST(stores_over_translated_code_invalidate_it) {
   r.hart->set_pc(B);
   r.hart->run(1);
   CHECK_EQ(r.hart->reg(10), 3u);
+}
+
+// A block ends at its page: the next virtual page may map to any physical page.
+TEST(blocks_stop_at_the_page_boundary) {
+  for (bool jit : {false, true}) {
+    Rig r(jit);
+    auto addi = [](unsigned rd, unsigned rs1, int32_t imm) { return i_type(0x13, rd, 0, rs1, imm); };
+    put_page_tables(r.mem);  // VA kCode + 0x1000 -> PA kAltCode
+    r.mem.write_obj<uint32_t>(kCode + 0xff8, addi(10, 0, 1));
+    r.mem.write_obj<uint32_t>(kCode + 0xffc, addi(10, 10, 1));
+    r.mem.write_obj<uint32_t>(kAltCode, addi(10, 10, 10));
+    r.mem.write_obj<uint32_t>(kCode + 0x1000, addi(10, 10, 100));  // the physically next page
+    r.hart->reset(kCode + 0xff8, kPrivS);
+    r.hart->set_state(HartState::kRunning);
+    CpuImpl& c = r.c();
+    c.pmpaddr[0] = (1ULL << 54) - 1;
+    c.pmpcfg[0] = 0x1f;
+    pmp_changed(c);
+    c.satp = (8ULL << 60) | (kRoot >> 12);
+    update_keys(c);
+    for (int i = 0; i < 3; i++) r.hart->run(1);  // the fetch TLB fills
+    CHECK_EQ(r.hart->reg(10), 12u);
+    r.hart->set_pc(kCode + 0xff8);
+    CHECK_EQ(r.hart->run(3), 3u);  // now as one translated block
+    CHECK_EQ(r.hart->reg(10), 12u);
+  }
 }
 
 TEST_MAIN()
