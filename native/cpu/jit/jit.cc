@@ -79,12 +79,15 @@ uint64_t h_remuw(uint64_t a, uint64_t b) {
 }
 
 // Generated code runs inside one "session" entered through the trampoline:
-// rbx = &CpuImpl, r12 = instructions retired so far, r13 = instructions the
-// session may still retire, r14 = the block table. A block starts with the
-// budget and exit-request checks, runs, adds its count to r12/r13, stores the
-// next pc in c.pc and jumps to the next block: directly when that block was
-// already translated from the same page (a chain), else through the shared
-// lookup (fetch TLB, then the table); a miss returns to C++.
+// rbx = &CpuImpl, r12 = the session's budget, r13 = instructions it may still
+// retire, r14 = the block table. A block starts by taking its length from r13
+// (or returns to C++ with c.pc = its pc when the budget is short), runs, and
+// jumps to the next block: directly when that block was already translated
+// from the same page (a chain), else through the shared lookup (rax = pc:
+// fetch TLB, then the table); a miss returns to C++ with c.pc set. c.pc is
+// only written when leaving for C++. request_exit() is seen by the C++ loop
+// between sessions (a session is bounded by the budget), as the interpreter
+// sees it only between slow paths.
 struct ExitInfo {
   uint64_t retired;
   uint64_t step;  // 1: stopped before an instruction the interpreter must run
@@ -256,14 +259,13 @@ bool Jit::emit_runtime() {
   g.push(r15);
   g.sub(rsp, 8);
   g.mov(rbx, rdi);
-  g.xor_(r12d, r12d);
+  g.mov(r12, rdx);
   g.mov(r13, rdx);
   g.mov(r14, reinterpret_cast<uint64_t>(table_.data()));
   g.jmp(rsi);
 
   g.align(16);
-  lookup_ = g.getCurr();
-  g.mov(rax, qword[rbx + off_pc_]);
+  lookup_ = g.getCurr();  // rax = the next pc
   g.mov(rcx, rax);
   g.shr(rcx, 12);
   g.and_(ecx, kTlbSize - 1);
@@ -300,11 +302,13 @@ bool Jit::emit_runtime() {
   g.jz(miss, Xbyak::CodeGenerator::T_NEAR);
   g.jmp(rdx);
   g.L(miss);
+  g.mov(qword[rbx + off_pc_], rax);
   g.xor_(edx, edx);
   g.align(16);
   exit_ = g.getCurr();
   g.L(exit);
   g.mov(rax, r12);
+  g.sub(rax, r13);
   g.add(rsp, 8);
   g.pop(r15);
   g.pop(r14);
@@ -372,25 +376,18 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   };
   std::deque<Exit> exits;
   Xbyak::Label start, bail;
-  const int off_exit_req = static_cast<int>(reinterpret_cast<const char*>(&c_.exit_req) -
-                                            reinterpret_cast<const char*>(&c_));
-  // Entry: the whole block must fit in the budget, and a request_exit() ends the session.
+  // Entry: the whole block must fit in the budget.
   g.L(start);
-  g.cmp(r13, n);
+  g.sub(r13, n);
   g.jb(bail, Xbyak::CodeGenerator::T_NEAR);
-  g.cmp(byte[rbx + off_exit_req], 0);
-  g.jne(bail, Xbyak::CodeGenerator::T_NEAR);
   // Leaves the block for the static successor t.
   auto exit_to = [&](uint64_t t) {
-    g.add(r12, n);
-    g.sub(r13, n);
-    g.mov(rax, t);
-    g.mov(qword[rbx + off_pc_], rax);
     if (t == vpc) {
       g.jmp(start, Xbyak::CodeGenerator::T_NEAR);
     } else if (const Block* b = chain_target(vpc, ppc, t)) {
       g.jmp(static_cast<const void*>(b->fn), Xbyak::CodeGenerator::T_NEAR);
     } else {
+      g.mov(rax, t);
       g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
     }
   };
@@ -516,9 +513,6 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
         g.and_(rax, -2);
         g.mov(rcx, npc);
         g.mov(X(d.rd), rcx);
-        g.mov(qword[rbx + off_pc_], rax);
-        g.add(r12, n);
-        g.sub(r13, n);
         g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
         ended = true;
         break;
@@ -612,16 +606,16 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   }
   if (!ended) exit_to(end_pc);
   g.L(bail);
+  g.add(r13, n);
+  g.mov(rax, vpc);
+  g.mov(qword[rbx + off_pc_], rax);
   g.xor_(edx, edx);
   g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   for (Exit& e : exits) {
     g.L(e.label);
     g.mov(rax, e.pc);
     g.mov(qword[rbx + off_pc_], rax);
-    if (e.index) {
-      g.add(r12, e.index);
-      g.sub(r13, e.index);
-    }
+    g.add(r13, n - e.index);  // only e.index instructions retired
     g.mov(edx, 1);
     g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   }
