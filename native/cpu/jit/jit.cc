@@ -365,22 +365,133 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   return b;
 }
 
+// Guest registers live in host registers for the length of a block: loaded
+// on first use, written back (when changed) at every way out of the block —
+// its end, an early exit (the stub stores what was dirty at that point) and
+// before a helper call.
+namespace {
+class RegCache {
+ public:
+  static constexpr int kN = 8;
+  RegCache(Xbyak::CodeGenerator& g) : g_(g) {
+    using namespace Xbyak::util;
+    const Xbyak::Reg64 pool[kN] = {rsi, rdi, r8, r9, r10, r11, rbp, r15};
+    for (int i = 0; i < kN; i++) {
+      pool_[i] = pool[i];
+      guest_[i] = -1;
+      dirty_[i] = false;
+      last_[i] = 0;
+    }
+    for (int& h : host_) h = -1;
+  }
+  void begin_insn() { pinned_ = 0; }
+  // The host register holding guest register r (loaded when needed).
+  Xbyak::Reg64 read(unsigned r) {
+    int h = host_[r];
+    if (h < 0) {
+      h = alloc();
+      g_.mov(pool_[h], mem(r));
+      map(r, h);
+    }
+    touch(h);
+    return pool_[h];
+  }
+  // A host register for writing guest register r (its old value is not loaded).
+  Xbyak::Reg64 write(unsigned r) {
+    int h = host_[r];
+    if (h < 0) {
+      h = alloc();
+      map(r, h);
+    }
+    dirty_[h] = true;
+    touch(h);
+    return pool_[h];
+  }
+  // Stores every changed register (the mappings stay).
+  void flush() {
+    for (int h = 0; h < kN; h++) {
+      if (guest_[h] >= 0 && dirty_[h]) {
+        g_.mov(mem(static_cast<unsigned>(guest_[h])), pool_[h]);
+        dirty_[h] = false;
+      }
+    }
+  }
+  // flush(), then forget everything (before a call that clobbers registers).
+  void drop() {
+    flush();
+    for (int h = 0; h < kN; h++) {
+      if (guest_[h] >= 0) host_[guest_[h]] = -1;
+      guest_[h] = -1;
+    }
+  }
+  // The changed registers now, as (guest, host) pairs: what an early exit stores.
+  std::vector<std::pair<unsigned, Xbyak::Reg64>> dirty() const {
+    std::vector<std::pair<unsigned, Xbyak::Reg64>> v;
+    for (int h = 0; h < kN; h++)
+      if (guest_[h] >= 0 && dirty_[h]) v.emplace_back(static_cast<unsigned>(guest_[h]), pool_[h]);
+    return v;
+  }
+  static Xbyak::Address mem(unsigned r) {
+    using namespace Xbyak::util;
+    return qword[rbx + static_cast<int>(r * 8)];
+  }
+
+ private:
+  int alloc() {
+    for (int h = 0; h < kN; h++)
+      if (guest_[h] < 0) return h;
+    int victim = -1;
+    for (int h = 0; h < kN; h++) {
+      if (pinned_ & (1u << h)) continue;
+      if (victim < 0 || last_[h] < last_[victim]) victim = h;
+    }
+    // At most three registers are pinned per instruction, so a victim exists.
+    if (dirty_[victim]) g_.mov(mem(static_cast<unsigned>(guest_[victim])), pool_[victim]);
+    host_[guest_[victim]] = -1;
+    guest_[victim] = -1;
+    dirty_[victim] = false;
+    return victim;
+  }
+  void map(unsigned r, int h) {
+    host_[r] = h;
+    guest_[h] = static_cast<int>(r);
+    dirty_[h] = false;
+  }
+  void touch(int h) {
+    last_[h] = ++clock_;
+    pinned_ |= 1u << h;
+  }
+  Xbyak::CodeGenerator& g_;
+  Xbyak::Reg64 pool_[kN];
+  int guest_[kN];
+  bool dirty_[kN];
+  uint64_t last_[kN];
+  int host_[33];
+  uint64_t clock_ = 0;
+  unsigned pinned_ = 0;
+};
+}  // namespace
+
 bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* pcs, unsigned n, uint64_t end_pc,
                uint64_t vpc, uint64_t ppc) {
   using namespace Xbyak::util;
-  auto X = [&](unsigned r) { return qword[rbx + static_cast<int>(r * 8)]; };
+  using Xbyak::Reg64;
+  using Xbyak::Reg32;
   struct Exit {
     Xbyak::Label label;
     uint64_t pc;
     unsigned index;
+    std::vector<std::pair<unsigned, Reg64>> dirty;
   };
   std::deque<Exit> exits;
   Xbyak::Label start, bail;
+  RegCache rc(g);
+  auto r32 = [](const Reg64& r) { return Reg32(r.getIdx()); };
   // Entry: the whole block must fit in the budget.
   g.L(start);
   g.sub(r13, n);
   g.jb(bail, Xbyak::CodeGenerator::T_NEAR);
-  // Leaves the block for the static successor t.
+  // Leaves the block for the static successor t (registers already flushed).
   auto exit_to = [&](uint64_t t) {
     if (t == vpc) {
       g.jmp(start, Xbyak::CodeGenerator::T_NEAR);
@@ -398,30 +509,81 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     const uint64_t npc = pc + d.len();
     const int32_t imm = d.imm;
     const uint64_t uimm = static_cast<uint64_t>(static_cast<int64_t>(imm));
+    rc.begin_insn();
+    // rd = rs1 op rs2 (64-bit)
     auto alu_rr = [&](auto op) {
-      g.mov(rax, X(d.rs1));
-      op(rax, X(d.rs2));
-      g.mov(X(d.rd), rax);
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(rax, a);
+      op(rax, b);
+      g.mov(rc.write(d.rd), rax);
     };
     auto alu_ri = [&](auto op) {
-      g.mov(rax, X(d.rs1));
-      op(rax, imm);
-      g.mov(X(d.rd), rax);
+      const Reg64 a = rc.read(d.rs1);
+      const Reg64 w = rc.write(d.rd);
+      if (w.getIdx() != a.getIdx()) g.mov(w, a);
+      op(w, imm);
+    };
+    auto alu_w_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(eax, r32(a));
+      op(eax, r32(b));
+      g.movsxd(rc.write(d.rd), eax);
+    };
+    auto shift_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(rcx, b);
+      g.mov(rax, a);
+      op(rax, cl);
+      g.mov(rc.write(d.rd), rax);
+    };
+    auto shift_w_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(rcx, b);
+      g.mov(eax, r32(a));
+      op(eax, cl);
+      g.movsxd(rc.write(d.rd), eax);
+    };
+    auto shift_ri = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1);
+      const Reg64 w = rc.write(d.rd);
+      if (w.getIdx() != a.getIdx()) g.mov(w, a);
+      op(w, static_cast<uint8_t>(imm & 63));
+    };
+    auto shift_w_ri = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1);
+      g.mov(eax, r32(a));
+      op(eax, static_cast<uint8_t>(imm & 31));
+      g.movsxd(rc.write(d.rd), eax);
+    };
+    auto setcc_rr = [&](auto setcc) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.xor_(ecx, ecx);
+      g.cmp(a, b);
+      setcc(cl);
+      g.mov(rc.write(d.rd), rcx);
+    };
+    auto setcc_ri = [&](auto setcc) {
+      const Reg64 a = rc.read(d.rs1);
+      g.xor_(ecx, ecx);
+      g.cmp(a, imm);
+      setcc(cl);
+      g.mov(rc.write(d.rd), rcx);
     };
     auto call2 = [&](uint64_t (*fn)(uint64_t, uint64_t)) {
-      g.mov(rdi, X(d.rs1));
-      g.mov(rsi, X(d.rs2));
+      rc.drop();
+      g.mov(rdi, RegCache::mem(d.rs1));
+      g.mov(rsi, RegCache::mem(d.rs2));
       g.mov(rax, reinterpret_cast<uint64_t>(fn));
       g.call(rax);
-      g.mov(X(d.rd), rax);
+      rc.begin_insn();
+      g.mov(rc.write(d.rd), rax);
     };
-    // Effective address in rax; on a TLB hit, rax = host address, else jump
-    // to an exit before this instruction.
-    auto tlb = [&](int off_tlb, unsigned size) {
-      exits.push_back(Exit{Xbyak::Label(), pc, i});
+    // Effective address in rax; on a TLB hit rax = the host address, else an
+    // exit before this instruction. The operands are read before the check.
+    auto tlb = [&](int off_tlb, unsigned size, const Reg64& base) {
+      exits.push_back(Exit{Xbyak::Label(), pc, i, rc.dirty()});
       Xbyak::Label& slow = exits.back().label;
-      g.mov(rax, X(d.rs1));
-      if (imm != 0) g.add(rax, imm);
+      g.lea(rax, ptr[base + imm]);
       g.mov(rcx, rax);
       g.shr(rcx, 12);
       g.and_(ecx, kTlbSize - 1);
@@ -437,113 +599,78 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       }
       g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
     };
+    auto load = [&](unsigned size, auto ld) {
+      tlb(off_tlb_r_, size, rc.read(d.rs1));
+      ld();
+      g.mov(rc.write(d.rd), rax);
+    };
+    auto store = [&](unsigned size, auto st) {
+      const Reg64 base = rc.read(d.rs1), v = rc.read(d.rs2);
+      tlb(off_tlb_w_, size, base);
+      st(v);
+    };
     auto branch = [&](auto jcc) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      rc.flush();
       Xbyak::Label taken;
-      g.mov(rax, X(d.rs1));
-      g.cmp(rax, X(d.rs2));
+      g.cmp(a, b);
       jcc(taken);
       exit_to(npc);
       g.L(taken);
       exit_to(pc + uimm);
       ended = true;
     };
-    auto setcc_rr = [&](auto setcc) {
-      g.mov(rax, X(d.rs1));
-      g.xor_(ecx, ecx);
-      g.cmp(rax, X(d.rs2));
-      setcc(cl);
-      g.mov(X(d.rd), rcx);
-    };
-    auto setcc_ri = [&](auto setcc) {
-      g.mov(rax, X(d.rs1));
-      g.xor_(ecx, ecx);
-      g.cmp(rax, imm);
-      setcc(cl);
-      g.mov(X(d.rd), rcx);
-    };
-    auto alu_w_rr = [&](auto op) {
-      g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
-      op(eax, dword[rbx + static_cast<int>(d.rs2 * 8)]);
-      g.movsxd(rax, eax);
-      g.mov(X(d.rd), rax);
-    };
-    auto shift_rr = [&](auto op) {
-      g.mov(rax, X(d.rs1));
-      g.mov(rcx, X(d.rs2));
-      op(rax, cl);
-      g.mov(X(d.rd), rax);
-    };
-    auto shift_w_rr = [&](auto op) {
-      g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
-      g.mov(rcx, X(d.rs2));
-      op(eax, cl);
-      g.movsxd(rax, eax);
-      g.mov(X(d.rd), rax);
-    };
-    auto shift_ri = [&](auto op, unsigned mask) {
-      g.mov(rax, X(d.rs1));
-      op(rax, static_cast<uint8_t>(imm & mask));
-      g.mov(X(d.rd), rax);
-    };
-    auto shift_w_ri = [&](auto op) {
-      g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
-      op(eax, static_cast<uint8_t>(imm & 31));
-      g.movsxd(rax, eax);
-      g.mov(X(d.rd), rax);
-    };
 #define GF(m) [&](const auto& a, const auto& b) { g.m(a, b); }
+#define JCC(m) [&](Xbyak::Label& l) { g.m(l, Xbyak::CodeGenerator::T_NEAR); }
     switch (d.op) {
-      case OP_LUI:
-        g.mov(rax, uimm);
-        g.mov(X(d.rd), rax);
-        break;
-      case OP_AUIPC:
-        g.mov(rax, pc + uimm);
-        g.mov(X(d.rd), rax);
-        break;
+      case OP_LUI: g.mov(rc.write(d.rd), uimm); break;
+      case OP_AUIPC: g.mov(rc.write(d.rd), pc + uimm); break;
       case OP_JAL:
-        g.mov(rax, npc);
-        g.mov(X(d.rd), rax);
+        g.mov(rc.write(d.rd), npc);
+        rc.flush();
         exit_to(pc + uimm);
         ended = true;
         break;
-      case OP_JALR:
-        g.mov(rax, X(d.rs1));
-        if (imm != 0) g.add(rax, imm);
+      case OP_JALR: {
+        const Reg64 a = rc.read(d.rs1);
+        g.lea(rax, ptr[a + imm]);
         g.and_(rax, -2);
-        g.mov(rcx, npc);
-        g.mov(X(d.rd), rcx);
+        g.mov(rc.write(d.rd), npc);
+        rc.flush();
         g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
         ended = true;
         break;
-#define JCC(m) [&](Xbyak::Label& l) { g.m(l, Xbyak::CodeGenerator::T_NEAR); }
+      }
       case OP_BEQ: branch(JCC(je)); break;
       case OP_BNE: branch(JCC(jne)); break;
       case OP_BLT: branch(JCC(jl)); break;
       case OP_BGE: branch(JCC(jge)); break;
       case OP_BLTU: branch(JCC(jb)); break;
       case OP_BGEU: branch(JCC(jae)); break;
-#undef JCC
-      case OP_LB: tlb(off_tlb_r_, 1); g.movsx(rax, byte[rax]); g.mov(X(d.rd), rax); break;
-      case OP_LH: tlb(off_tlb_r_, 2); g.movsx(rax, word[rax]); g.mov(X(d.rd), rax); break;
-      case OP_LW: tlb(off_tlb_r_, 4); g.movsxd(rax, dword[rax]); g.mov(X(d.rd), rax); break;
-      case OP_LD: tlb(off_tlb_r_, 8); g.mov(rax, qword[rax]); g.mov(X(d.rd), rax); break;
-      case OP_LBU: tlb(off_tlb_r_, 1); g.movzx(eax, byte[rax]); g.mov(X(d.rd), rax); break;
-      case OP_LHU: tlb(off_tlb_r_, 2); g.movzx(eax, word[rax]); g.mov(X(d.rd), rax); break;
-      case OP_LWU: tlb(off_tlb_r_, 4); g.mov(eax, dword[rax]); g.mov(X(d.rd), rax); break;
-      case OP_SB: tlb(off_tlb_w_, 1); g.mov(rdx, X(d.rs2)); g.mov(byte[rax], dl); break;
-      case OP_SH: tlb(off_tlb_w_, 2); g.mov(rdx, X(d.rs2)); g.mov(word[rax], dx); break;
-      case OP_SW: tlb(off_tlb_w_, 4); g.mov(rdx, X(d.rs2)); g.mov(dword[rax], edx); break;
-      case OP_SD: tlb(off_tlb_w_, 8); g.mov(rdx, X(d.rs2)); g.mov(qword[rax], rdx); break;
-      case OP_ADDI: alu_ri(GF(add)); break;
+      case OP_LB: load(1, [&] { g.movsx(rax, byte[rax]); }); break;
+      case OP_LH: load(2, [&] { g.movsx(rax, word[rax]); }); break;
+      case OP_LW: load(4, [&] { g.movsxd(rax, dword[rax]); }); break;
+      case OP_LD: load(8, [&] { g.mov(rax, qword[rax]); }); break;
+      case OP_LBU: load(1, [&] { g.movzx(eax, byte[rax]); }); break;
+      case OP_LHU: load(2, [&] { g.movzx(eax, word[rax]); }); break;
+      case OP_LWU: load(4, [&] { g.mov(eax, dword[rax]); }); break;
+      case OP_SB: store(1, [&](const Reg64& v) { g.mov(byte[rax], v.cvt8()); }); break;
+      case OP_SH: store(2, [&](const Reg64& v) { g.mov(word[rax], v.cvt16()); }); break;
+      case OP_SW: store(4, [&](const Reg64& v) { g.mov(dword[rax], v.cvt32()); }); break;
+      case OP_SD: store(8, [&](const Reg64& v) { g.mov(qword[rax], v); }); break;
+      case OP_ADDI: {
+        const Reg64 a = rc.read(d.rs1);
+        g.lea(rc.write(d.rd), ptr[a + imm]);
+        break;
+      }
       case OP_SLTI: setcc_ri([&](const auto& r) { g.setl(r); }); break;
       case OP_SLTIU: setcc_ri([&](const auto& r) { g.setb(r); }); break;
       case OP_XORI: alu_ri(GF(xor_)); break;
       case OP_ORI: alu_ri(GF(or_)); break;
       case OP_ANDI: alu_ri(GF(and_)); break;
-      case OP_SLLI: shift_ri(GF(shl), 63); break;
-      case OP_SRLI: shift_ri(GF(shr), 63); break;
-      case OP_SRAI: shift_ri(GF(sar), 63); break;
+      case OP_SLLI: shift_ri(GF(shl)); break;
+      case OP_SRLI: shift_ri(GF(shr)); break;
+      case OP_SRAI: shift_ri(GF(sar)); break;
       case OP_ADD: alu_rr(GF(add)); break;
       case OP_SUB: alu_rr(GF(sub)); break;
       case OP_SLL: shift_rr(GF(shl)); break;
@@ -554,12 +681,12 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_SRA: shift_rr(GF(sar)); break;
       case OP_OR: alu_rr(GF(or_)); break;
       case OP_AND: alu_rr(GF(and_)); break;
-      case OP_ADDIW:
-        g.mov(eax, dword[rbx + static_cast<int>(d.rs1 * 8)]);
-        if (imm != 0) g.add(eax, imm);
-        g.movsxd(rax, eax);
-        g.mov(X(d.rd), rax);
+      case OP_ADDIW: {
+        const Reg64 a = rc.read(d.rs1);
+        g.lea(eax, ptr[a + imm]);
+        g.movsxd(rc.write(d.rd), eax);
         break;
+      }
       case OP_SLLIW: shift_w_ri(GF(shl)); break;
       case OP_SRLIW: shift_w_ri(GF(shr)); break;
       case OP_SRAIW: shift_w_ri(GF(sar)); break;
@@ -569,26 +696,32 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_SRLW: shift_w_rr(GF(shr)); break;
       case OP_SRAW: shift_w_rr(GF(sar)); break;
       case OP_MUL: alu_rr(GF(imul)); break;
-      case OP_MULH:
-        g.mov(rax, X(d.rs1));
-        g.imul(X(d.rs2));
-        g.mov(X(d.rd), rdx);
+      case OP_MULH: {
+        const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+        g.mov(rax, a);
+        g.imul(b);
+        g.mov(rc.write(d.rd), rdx);
         break;
-      case OP_MULHU:
-        g.mov(rax, X(d.rs1));
-        g.mul(X(d.rs2));
-        g.mov(X(d.rd), rdx);
+      }
+      case OP_MULHU: {
+        const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+        g.mov(rax, a);
+        g.mul(b);
+        g.mov(rc.write(d.rd), rdx);
         break;
-      case OP_MULHSU:
+      }
+      case OP_MULHSU: {
         // signed rs1 × unsigned rs2: the unsigned high half, minus rs2 when rs1 < 0.
-        g.mov(rax, X(d.rs1));
-        g.mov(rcx, rax);
-        g.mul(X(d.rs2));
+        const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+        g.mov(rax, a);
+        g.mov(rcx, a);
+        g.mul(b);
         g.sar(rcx, 63);
-        g.and_(rcx, X(d.rs2));
+        g.and_(rcx, b);
         g.sub(rdx, rcx);
-        g.mov(X(d.rd), rdx);
+        g.mov(rc.write(d.rd), rdx);
         break;
+      }
       case OP_MULW: alu_w_rr(GF(imul)); break;
       case OP_DIV: call2(h_div); break;
       case OP_DIVU: call2(h_divu); break;
@@ -603,8 +736,12 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
         return false;
     }
 #undef GF
+#undef JCC
   }
-  if (!ended) exit_to(end_pc);
+  if (!ended) {
+    rc.flush();
+    exit_to(end_pc);
+  }
   g.L(bail);
   g.add(r13, n);
   g.mov(rax, vpc);
@@ -613,6 +750,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   for (Exit& e : exits) {
     g.L(e.label);
+    for (const auto& [r, h] : e.dirty) g.mov(RegCache::mem(r), h);
     g.mov(rax, e.pc);
     g.mov(qword[rbx + off_pc_], rax);
     g.add(r13, n - e.index);  // only e.index instructions retired
