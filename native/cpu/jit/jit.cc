@@ -180,6 +180,7 @@ class Jit final : public CodeWatcher {
     std::fill(table_.begin(), table_.end(), nullptr);
     blocks_.clear();
     by_page_.clear();
+    pending_.clear();
     used_ = runtime_bytes_;  // the trampoline and the lookup stay
     flushes_++;
   }
@@ -216,6 +217,7 @@ class Jit final : public CodeWatcher {
   bool emit(Xbyak::CodeGenerator& g, const DecodedInsn* d, const uint64_t* pcs, unsigned n, uint64_t end_pc,
             uint64_t vpc, uint64_t ppc);
   bool emit_runtime();
+  void link_pending(const Block* b);
   // A block already translated at vpc on the same physical page, for a chain.
   const Block* chain_target(uint64_t from_vpc, uint64_t from_ppc, uint64_t vpc) const {
     if ((vpc ^ from_vpc) >> 12) return nullptr;
@@ -233,6 +235,16 @@ class Jit final : public CodeWatcher {
   size_t cap_ = 0, used_ = 0;
   uint64_t flushes_ = 0;
   int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
+  // Jumps to same-page successors that were not translated yet (see exit_to).
+  // Sites in blocks that die with their page stay harmless: their code is
+  // unreachable and not reused before flush(), which forgets them.
+  struct Site {
+    uint8_t* at;   // a jmp rel32 (0xe9) to the lookup
+    uint64_t vpc;  // the successor
+    uint64_t ppc;
+  };
+  std::vector<Site> sites_;  // of the block being emitted
+  std::unordered_map<uint64_t, std::vector<Site>> pending_;  // by successor ppc
   Trampoline enter_ = nullptr;
   const uint8_t* lookup_ = nullptr;    // jump here with c.pc set: the next block or back to C++
   const uint8_t* exit_ = nullptr;      // back to C++ (edx = ExitInfo::step)
@@ -362,7 +374,25 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   }
   table_[index(vpc)] = b;
   by_page_[ppc >> 12].push_back(b);
+  if (b->fn) {
+    for (const Site& site : sites_) pending_[site.ppc].push_back(site);
+    link_pending(b);
+  }
+  sites_.clear();
   return b;
+}
+
+// Points the jumps that wait for block b (same page, same vpc) at its code.
+void Jit::link_pending(const Block* b) {
+  auto it = pending_.find(b->ppc);
+  if (it == pending_.end()) return;
+  for (const Site& site : it->second) {
+    if (site.vpc != b->vpc || site.at[0] != 0xe9) continue;
+    const int64_t rel = b->fn - (site.at + 5);
+    const int32_t rel32 = static_cast<int32_t>(rel);
+    std::memcpy(site.at + 1, &rel32, 4);
+  }
+  pending_.erase(it);
 }
 
 // Guest registers live in host registers for the length of a block: loaded
@@ -500,6 +530,9 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     } else {
       g.mov(rax, t);
       g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
+      // A same-page successor not translated yet: this jmp rel32 is pointed
+      // at it once it is (link_pending()).
+      if (((t ^ vpc) >> 12) == 0) sites_.push_back({const_cast<uint8_t*>(g.getCurr()) - 5, t, (ppc & ~0xfffULL) | (t & 0xfff)});
     }
   };
   bool ended = false;
