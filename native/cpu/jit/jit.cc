@@ -38,7 +38,7 @@ constexpr unsigned kMaxInsns = 64;
 // Upper bound of the host code one block can need (the longest instruction
 // sequence is a store: ~70 bytes, plus its out-of-line exit).
 constexpr size_t kMaxBlockCode = kMaxInsns * 128 + 256;
-constexpr unsigned kTableBits = 15;
+constexpr unsigned kTableBits = 16;
 
 // M-extension division (unprivileged spec §7.2: no traps; x/0 and overflow
 // have fixed results). Called from generated code.
@@ -100,6 +100,7 @@ struct Block {
   const uint8_t* fn;  // the code; nullptr: the first instruction is not translated
   uint32_t ninsn;     // 0: see fn
   bool valid;
+  Block* next_same_vpc = nullptr;  // the chain of all_ (invalid ones stay until flush)
 };
 
 // Debugging aid: VMSUP_JIT_OFF=<mask> leaves classes of instructions to the
@@ -160,6 +161,10 @@ class Jit final : public CodeWatcher {
     off_tlb_w_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[1][0]) - base);
   }
   ~Jit() override {
+    if (std::getenv("VMSUP_JIT_STATS"))
+      std::fprintf(stderr, "jit hart %u: %llu translations, %llu invalidated blocks, %llu page writes, %llu flushes, %zu KiB code\n",
+                   c_.hartid, (unsigned long long)n_translated_, (unsigned long long)n_invalidated_,
+                   (unsigned long long)n_page_writes_, (unsigned long long)flushes_, used_ >> 10);
     c_.mem.remove_code_watcher(this);
     if (buf_) munmap(buf_, cap_);
   }
@@ -181,6 +186,7 @@ class Jit final : public CodeWatcher {
     blocks_.clear();
     by_page_.clear();
     pending_.clear();
+    all_.clear();
     used_ = runtime_bytes_;  // the trampoline and the lookup stay
     flushes_++;
   }
@@ -201,8 +207,10 @@ class Jit final : public CodeWatcher {
       flush();
       return;
     }
+    n_page_writes_++;
     auto it = by_page_.find(pfn);
     if (it == by_page_.end()) return;
+    n_invalidated_ += it->second.size();
     for (Block* b : it->second) {
       b->valid = false;
       Block*& slot = table_[index(b->vpc)];
@@ -230,10 +238,21 @@ class Jit final : public CodeWatcher {
   CpuImpl& c_;
   std::vector<Block*> table_;
   std::deque<Block> blocks_;
+  // Every block by vpc: what the direct-mapped table_ lost to a collision is
+  // found here rather than translated again.
+  std::unordered_map<uint64_t, Block*> all_;
+  Block* find(uint64_t vpc, uint64_t ppc) {
+    auto it = all_.find(vpc);
+    if (it == all_.end()) return nullptr;
+    for (Block* b = it->second; b; b = b->next_same_vpc)
+      if (b->valid && b->ppc == ppc) return b;
+    return nullptr;
+  }
   std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
   uint8_t* buf_ = nullptr;
   size_t cap_ = 0, used_ = 0;
   uint64_t flushes_ = 0;
+  uint64_t n_translated_ = 0, n_invalidated_ = 0, n_page_writes_ = 0;  // VMSUP_JIT_STATS
   int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
   // Jumps to same-page successors that were not translated yet (see exit_to).
   // Sites in blocks that die with their page stay harmless: their code is
@@ -339,6 +358,7 @@ bool Jit::emit_runtime() {
 
 Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   if (cap_ - used_ < kMaxBlockCode) flush();
+  n_translated_++;
   DecodedInsn d[kMaxInsns];
   uint64_t pcs[kMaxInsns];
   unsigned n = 0;
@@ -374,6 +394,9 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   }
   table_[index(vpc)] = b;
   by_page_[ppc >> 12].push_back(b);
+  Block*& head = all_[vpc];
+  b->next_same_vpc = head;
+  head = b;
   if (b->fn) {
     for (const Site& site : sites_) pending_[site.ppc].push_back(site);
     link_pending(b);
@@ -821,7 +844,11 @@ uint64_t Jit::run(uint64_t budget) {
       const uint8_t* host = reinterpret_cast<const uint8_t*>(pc + e.addend);
       const uint64_t ppc = static_cast<uint64_t>(host - c.ram) + c.ram_base;
       b = table_[index(pc)];
-      if (!b || b->vpc != pc || b->ppc != ppc) b = translate(pc, ppc, host);
+      if (!b || b->vpc != pc || b->ppc != ppc) {
+        b = find(pc, ppc);
+        if (b) table_[index(pc)] = b;
+        else b = translate(pc, ppc, host);
+      }
     }
     if (!b || b->ninsn == 0 || b->ninsn > left) {
       // Not translated, a fetch-TLB miss, or the budget ends inside the block:
