@@ -213,6 +213,10 @@ void tlb_flush(CpuImpl& c);
 bool pmp_allows(const CpuImpl& c, uint64_t pa, uint64_t len, Access acc, Priv p);
 void pmp_changed(CpuImpl& c);  // after a pmpcfg/pmpaddr write
 void update_keys(CpuImpl& c);  // after priv/mstatus/satp changes
+// For the JIT (cpu/jit): walks va's page for `acc` and puts it in that TLB
+// when it is RAM the TLB may hold (PMP-uniform; for stores not a code page).
+// true = the TLB now maps va. No effect but those of a successful walk (A/D).
+bool tlb_refill(CpuImpl& c, uint64_t va, Access acc, unsigned size);
 // Slow paths of the memory helpers below (misaligned, MMIO, TLB miss).
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val);
 bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val);

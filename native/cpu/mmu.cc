@@ -258,6 +258,14 @@ uint8_t* fetch_host(CpuImpl& c, uint64_t va, bool* cached) {
 
 }  // namespace
 
+bool tlb_refill(CpuImpl& c, uint64_t va, Access acc, unsigned size) {
+  uint64_t pa;
+  uint8_t* h = nullptr;
+  bool cached = false;
+  if (!translate_fill(c, va, acc, &pa, &h, size, &cached)) return false;
+  return cached && h != nullptr;
+}
+
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
   const uint64_t last = va + size - 1;
   if ((va >> 12) == (last >> 12)) {

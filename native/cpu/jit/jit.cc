@@ -56,6 +56,9 @@ uint64_t h_rem(uint64_t a, uint64_t b) {
   return static_cast<uint64_t>(x % y);
 }
 uint64_t h_remu(uint64_t a, uint64_t b) { return b == 0 ? a : a % b; }
+uint64_t h_refill(CpuImpl* c, uint64_t va, uint64_t acc, uint64_t size) {
+  return tlb_refill(*c, va, static_cast<Access>(acc), static_cast<unsigned>(size)) ? 1 : 0;
+}
 uint64_t sx32(uint32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))); }
 uint64_t h_divw(uint64_t a, uint64_t b) {
   const int32_t x = static_cast<int32_t>(a), y = static_cast<int32_t>(b);
@@ -267,6 +270,7 @@ class Jit final : public CodeWatcher {
   Trampoline enter_ = nullptr;
   const uint8_t* lookup_ = nullptr;    // jump here with c.pc set: the next block or back to C++
   const uint8_t* exit_ = nullptr;      // back to C++ (edx = ExitInfo::step)
+  const uint8_t* refill_ = nullptr;    // TLB refill for a load/store (see emit_runtime)
   size_t runtime_bytes_ = 0;
 };
 
@@ -332,6 +336,22 @@ bool Jit::emit_runtime() {
   g.test(rdx, rdx);
   g.jz(miss, Xbyak::CodeGenerator::T_NEAR);
   g.jmp(rdx);
+  // refill_: rax = va, edx = Access, ecx = size; returns ecx = h_refill(),
+  // every other register as it was (the pool's caller-saved registers are
+  // pushed: with the return address, 8 slots keep the stack aligned).
+  g.align(16);
+  refill_ = g.getCurr();
+  {
+    const Xbyak::Reg64 saved[7] = {rsi, rdi, r8, r9, r10, r11, rax};
+    for (const Xbyak::Reg64& r : saved) g.push(r);
+    g.mov(rdi, rbx);
+    g.mov(rsi, rax);
+    g.mov(rax, reinterpret_cast<uint64_t>(&h_refill));
+    g.call(rax);
+    g.mov(ecx, eax);
+    for (int k = 6; k >= 0; k--) g.pop(saved[k]);
+    g.ret();
+  }
   g.L(miss);
   g.mov(qword[rbx + off_pc_], rax);
   g.xor_(edx, edx);
@@ -535,6 +555,8 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     uint64_t pc;
     unsigned index;
     std::vector<std::pair<unsigned, Reg64>> dirty;
+    Xbyak::Label refill, retry;  // a TLB miss: refill (h_refill), then retry the check
+    unsigned acc = 0, size = 0;
   };
   std::deque<Exit> exits;
   Xbyak::Label start, bail;
@@ -637,9 +659,20 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     // Effective address in rax; on a TLB hit rax = the host address, else an
     // exit before this instruction. The operands are read before the check.
     auto tlb = [&](int off_tlb, unsigned size, const Reg64& base) {
-      exits.push_back(Exit{Xbyak::Label(), pc, i, rc.dirty()});
-      Xbyak::Label& slow = exits.back().label;
+      exits.emplace_back();
+      Exit& e = exits.back();
+      e.pc = pc;
+      e.index = i;
+      e.dirty = rc.dirty();
+      e.acc = off_tlb == off_tlb_r_ ? 0 : 1;
+      e.size = size;
+      Xbyak::Label& slow = e.label;
       g.lea(rax, ptr[base + imm]);
+      if (size > 1) {
+        g.test(al, static_cast<uint8_t>(size - 1));
+        g.jnz(slow, Xbyak::CodeGenerator::T_NEAR);
+      }
+      g.L(e.retry);
       g.mov(rcx, rax);
       g.shr(rcx, 12);
       g.and_(ecx, kTlbSize - 1);
@@ -648,11 +681,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       g.and_(rdx, -4096);
       g.or_(rdx, qword[rbx + off_dkey_]);
       g.cmp(rdx, qword[rbx + rcx + off_tlb]);
-      g.jne(slow, Xbyak::CodeGenerator::T_NEAR);
-      if (size > 1) {
-        g.test(al, static_cast<uint8_t>(size - 1));
-        g.jnz(slow, Xbyak::CodeGenerator::T_NEAR);
-      }
+      g.jne(e.refill, Xbyak::CodeGenerator::T_NEAR);
       g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
     };
     auto load = [&](unsigned size, auto ld) {
@@ -805,6 +834,14 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   g.xor_(edx, edx);
   g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   for (Exit& e : exits) {
+    // TLB miss: refill from C++ (refill_ keeps the cached registers).
+    g.L(e.refill);
+    g.mov(edx, e.acc);
+    g.mov(ecx, e.size);
+    g.call(static_cast<const void*>(refill_));
+    g.test(ecx, ecx);
+    g.jnz(e.retry, Xbyak::CodeGenerator::T_NEAR);
+    // Not RAM the TLB may hold, or a fault: the interpreter runs the access.
     g.L(e.label);
     for (const auto& [r, h] : e.dirty) g.mov(RegCache::mem(r), h);
     g.mov(rax, e.pc);

@@ -12,7 +12,7 @@ struct CpuImpl;
 class Jit;
 
 // Host bytes the code cache of one hart may use before it is flushed.
-constexpr size_t kJitCacheBytes = 16u << 20;
+constexpr size_t kJitCacheBytes = 32u << 20;
 
 // A translator for hart `c`, or nullptr when this host has none (not x86-64)
 // or the code cache cannot be mapped.
