@@ -25,7 +25,10 @@ export interface VmTask {
   name: string;
   machine: MachineOptions;
   port: MessagePort;
-  /** Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample. */
+  /**
+   * Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the
+   * sample, [4] codeCacheBytes (the JIT's translated code).
+   */
   shared: SharedArrayBuffer;
   sliceMs: number;
 }
@@ -35,4 +38,4 @@ export interface VmTaskResult {
   exitCode?: number;
 }
 
-export const SHARED_BYTES = 32;
+export const SHARED_BYTES = 40;

@@ -14,7 +14,7 @@ const STATS_INTERVAL_MS = 1000;
 export default function runVm(task: VmTask): VmTaskResult {
   const { port, shared } = task;
   const doorbell = new Int32Array(shared, 0, 1);
-  const stats = new Float64Array(shared, 8, 3);
+  const stats = new Float64Array(shared, 8, 4);
   const post = (m: FromWorker) => port.postMessage(m);
   const a = addon();
 
@@ -44,6 +44,7 @@ export default function runVm(task: VmTask): VmTaskResult {
     stats[0] = s.instret;
     stats[1] = s.residentBytes;
     stats[2] = Date.now();
+    stats[3] = s.codeCacheBytes;
     lastStats = Date.now();
   };
 

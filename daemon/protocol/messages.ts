@@ -159,6 +159,8 @@ export interface VmInfo {
   memory: number;
   /** Guest RAM really backed by the host (stats().residentBytes). */
   curmem: number;
+  /** Host memory held by the JIT's translated code, bytes (stats().codeCacheBytes; capped per hart). */
+  codeCacheBytes: number;
   tty: string | null;
   owner: OwnerInfo;
   enabled: boolean;

@@ -103,7 +103,7 @@ struct Block {
   const uint8_t* fn;  // the code; nullptr: the first instruction is not translated
   uint32_t ninsn;     // 0: see fn
   bool valid;
-  Block* next_same_vpc = nullptr;  // the chain of all_ (invalid ones stay until flush)
+  Block* next_same_vpc = nullptr;  // the chain of all_
 };
 
 // Debugging aid: VMSUP_JIT_OFF=<mask> leaves classes of instructions to the
@@ -218,6 +218,14 @@ class Jit final : public CodeWatcher {
       b->valid = false;
       Block*& slot = table_[index(b->vpc)];
       if (slot == b) slot = nullptr;
+      // Unlink it from all_ (a page written again and again must not grow the chains).
+      auto a = all_.find(b->vpc);
+      if (a != all_.end()) {
+        Block** pp = &a->second;
+        while (*pp && *pp != b) pp = &(*pp)->next_same_vpc;
+        if (*pp) *pp = b->next_same_vpc;
+        if (!a->second) all_.erase(a);
+      }
     }
     by_page_.erase(it);
   }
