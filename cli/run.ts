@@ -15,7 +15,7 @@ import { DEFAULT_FIRMWARE, DEFAULT_UBOOT } from '../daemon/settings.js';
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
   '[--cmdline string] [-d [raw:|raw!:|qcow2:]disk] [-r [raw:|raw!:|qcow2:]cdrom] [-B disk|cdrom|net]\n' +
-  '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [--lladdr xx:xx:xx:xx:xx:xx]\n' +
+  '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [--lladdr xx:xx:xx:xx:xx:xx] [--no-jit]\n' +
   '\t    [--signature file [--signature-granularity 1|2|4|8|16]] [--save file] [-b file]\n' +
   'run --restore file [--force] [--save file] [--timeout seconds]\n' +
   '\t    (-b: an ELF, a Linux Image or a raw binary loaded at 0x80200000; without -b and\n' +
@@ -277,6 +277,7 @@ export function parseRunArgs(args: string[]): RunArgs {
         if (lladdr !== undefined) throw new VmsupError('USAGE', 'lladdr specified multiple times');
         lladdr = parseMac(needValue(args, i++, a));
         break;
+      case '--no-jit': opts.jit = false; break;
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);
@@ -457,7 +458,7 @@ function setUpLocal(nic: NicOptions): string {
 
 export const runCommand: CommandDefinition = {
   names: ['run'],
-  options: { short: 'b:c:d:m:r:', longWithValue: ['bios', 'initrd', 'cmdline', 'cpus', 'timeout', 'stop-timeout', 'signature', 'signature-granularity'] },
+  options: { short: 'b:B:c:d:Lm:r:', longWithValue: ['bios', 'initrd', 'cmdline', 'cpus', 'timeout', 'stop-timeout', 'signature', 'signature-granularity', 'forward', 'lladdr', 'save', 'restore'] },
   usage: USAGE,
   help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {

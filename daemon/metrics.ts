@@ -7,7 +7,7 @@
 // costs the same with or without metrics.
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { MAX_COUNTERS } from '../workers/messages.js';
+import { COUNTERS_OFFSET, MAX_COUNTERS } from '../workers/messages.js';
 
 /** 10 minutes at one sample a second. */
 export const RING_SECONDS = 600;
@@ -77,7 +77,7 @@ export class VmMetrics {
   /** Takes one sample from the worker's shared buffer and the thread's CPU time. */
   sample(shared: SharedArrayBuffer, tid: number | null, at = Date.now()): void {
     const stats = new Float64Array(shared, 8, 3);
-    const slots = new Float64Array(shared, 32, MAX_COUNTERS);
+    const slots = new Float64Array(shared, COUNTERS_OFFSET, MAX_COUNTERS);
     const instret = stats[0];
     const rss = stats[1];
     const cpuSec = tid ? threadCpuSeconds(tid) ?? this.prev?.cpu ?? 0 : 0;

@@ -469,7 +469,12 @@ export class Supervisor {
     const r = this.running.get(vm.id);
     const live = r?.vm ?? vm;
     let curmem = 0;
-    if (r) curmem = new Float64Array(r.shared, 8, 3)[1];
+    let codeCacheBytes = 0;
+    if (r) {
+      const st = new Float64Array(r.shared, 8, 4);
+      curmem = st[1];
+      codeCacheBytes = st[3];
+    }
     return {
       id: live.id,
       name: live.name,
@@ -479,6 +484,7 @@ export class Supervisor {
       memory: live.memory,
       curmem,
       metrics: r ? r.metrics.now : undefined,
+      codeCacheBytes,
       tty: live.state === 'stopped' ? null : live.tty,
       owner: { uid: live.ownerUid, gid: live.ownerGid, user: userName(live.ownerUid), group: groupName(live.ownerGid) },
       enabled: live.enabled,
@@ -1289,7 +1295,7 @@ export class Supervisor {
     });
     if (!w) return { vm: this.info(vm), reason: vm.reason, waited: false };
     const ev = await w;
-    return { vm: { ...this.info(vm), state: 'stopped', tty: null, pid: null, curmem: 0 }, reason: ev.reason, waited: true };
+    return { vm: { ...this.info(vm), state: 'stopped', tty: null, pid: null, curmem: 0, codeCacheBytes: 0 }, reason: ev.reason, waited: true };
   }
 
   async setLog(peer: Peer, p: Params<'log'>): Promise<Results['log']> {

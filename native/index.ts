@@ -66,6 +66,11 @@ export interface MachineOptions {
   wakeFd?: number;
   /** Network interfaces, at most addon().limits.nics. */
   nics?: NicOptions[];
+  /**
+   * Execution engine: true = the JIT (x86-64 hosts; elsewhere the interpreter
+   * runs anyway), false = the interpreter. Unset: the default (see README).
+   */
+  jit?: boolean;
 }
 
 export interface ForwardOptions {
@@ -133,6 +138,10 @@ export interface MachineStats {
   counters: Record<string, number>;
   /** Per-NIC counters, in interface order. */
   nics?: NicStats[];
+  /** Whether the harts run the JIT. */
+  jit: boolean;
+  /** Host memory held by translated code, bytes (capped per hart). */
+  codeCacheBytes: number;
 }
 
 export interface NativeMachine {

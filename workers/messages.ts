@@ -32,7 +32,8 @@ export interface VmTask {
   machine: MachineOptions;
   port: MessagePort;
   /** Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample,
-   * [4 + i] device counter i (names in the 'counterNames' message; at most MAX_COUNTERS). */
+   * [4] codeCacheBytes (the JIT's translated code), [5 + i] device counter i (names in the
+   * 'counterNames' message; at most MAX_COUNTERS). */
   shared: SharedArrayBuffer;
   sliceMs: number;
   /** Restore the new machine from this open snapshot before it runs (vmsup restore). */
@@ -48,4 +49,6 @@ export interface VmTaskResult {
 
 /** Device counters kept in the shared buffer: more are dropped (a cap on what the board may add). */
 export const MAX_COUNTERS = 64;
-export const SHARED_BYTES = 32 + 8 * MAX_COUNTERS;
+/** Where the device counters start in `shared`: after the doorbell and the four stats. */
+export const COUNTERS_OFFSET = 40;
+export const SHARED_BYTES = COUNTERS_OFFSET + 8 * MAX_COUNTERS;

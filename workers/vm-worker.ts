@@ -8,7 +8,7 @@
 // owner (daemon/vmfiles.ts), and the Machine keeps its own duplicates.
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon, type NativeMachine } from '../native/index.js';
-import { MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
+import { COUNTERS_OFFSET, MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
 
 /** How often residentBytes is sampled (it may walk the guest's page table). */
 const STATS_INTERVAL_MS = 1000;
@@ -16,8 +16,8 @@ const STATS_INTERVAL_MS = 1000;
 export default function runVm(task: VmTask): VmTaskResult {
   const { port, shared } = task;
   const doorbell = new Int32Array(shared, 0, 1);
-  const stats = new Float64Array(shared, 8, 3);
-  const counters = new Float64Array(shared, 32, MAX_COUNTERS);
+  const stats = new Float64Array(shared, 8, 4);
+  const counters = new Float64Array(shared, COUNTERS_OFFSET, MAX_COUNTERS);
   let counterNames: string[] | undefined;
   const post = (m: FromWorker) => port.postMessage(m);
   const a = addon();
@@ -62,6 +62,7 @@ export default function runVm(task: VmTask): VmTaskResult {
     stats[0] = s.instret;
     stats[1] = s.residentBytes;
     stats[2] = Date.now();
+    stats[3] = s.codeCacheBytes;
     lastStats = Date.now();
   };
 

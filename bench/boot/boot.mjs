@@ -16,7 +16,7 @@
 //
 // Usage: node bench/boot/boot.mjs GUEST_DIR   (bench/boot/run.sh finds GUEST_DIR)
 // Environment: BENCH_RUNS (5), BENCH_TIMEOUT seconds per run (120), BENCH_IDLE_SECONDS (10),
-//   BENCH_PEERS (comma list, default "vmsup,vmsup-bios,qemu"), BENCH_MB (cpubench MiB, 64).
+//   BENCH_PEERS (comma list, default "vmsup,vmsup-bios,vmsup-nojit,qemu"; vmsup-nojit is the interpreter), BENCH_MB (cpubench MiB, 64).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -65,6 +65,11 @@ const ALL_PEERS = {
     argv: (cmdline) => [path.join(REPO, 'bin/vmsup'), 'run', '-m', '256M', '--bios', G('fw_jump.bin'),
       '-b', G('Image'), '--initrd', G('initramfs.cpio.gz'), '--cmdline', cmdline],
   },
+  'vmsup-nojit': {
+    label: 'vmsup run --no-jit (interpreter)',
+    argv: (cmdline) => [path.join(REPO, 'bin/vmsup'), 'run', '--no-jit', '-m', '256M', '-b', G('Image'),
+      '--initrd', G('initramfs.cpio.gz'), '--cmdline', cmdline],
+  },
   qemu: {
     label: 'qemu -M virt -bios fw_jump',
     argv: (cmdline) => ['qemu-system-riscv64', '-M', 'virt', '-m', '256M', '-nographic',
@@ -72,7 +77,7 @@ const ALL_PEERS = {
       '-append', cmdline],
   },
 };
-const peerNames = (process.env.BENCH_PEERS ?? 'vmsup,vmsup-bios,qemu').split(',').filter(Boolean);
+const peerNames = (process.env.BENCH_PEERS ?? 'vmsup,vmsup-bios,vmsup-nojit,qemu').split(',').filter(Boolean);
 for (const n of peerNames) {
   if (!ALL_PEERS[n]) { console.error(`bench/boot: unknown peer ${n}`); process.exit(2); }
 }

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v qemu-system-riscv64 >/dev/null || {
   echo "bench/boot: qemu-system-riscv64 is missing (bash scripts/install-deps.sh --bench); measuring vmsup alone" >&2
-  export BENCH_PEERS=${BENCH_PEERS:-vmsup,vmsup-bios}
+  export BENCH_PEERS=${BENCH_PEERS:-vmsup,vmsup-bios,vmsup-nojit}
 }
 GUEST=$(bash guest/get.sh)
 exec nice -n "${BENCH_NICE:-0}" node bench/boot/boot.mjs "$GUEST"

@@ -233,6 +233,8 @@ export interface VmInfo {
   curmem: number;
   /** The latest metrics while the VM runs (daemon/metrics.ts). */
   metrics?: MetricsNow;
+  /** Host memory held by the JIT's translated code, bytes (stats().codeCacheBytes; capped per hart). */
+  codeCacheBytes: number;
   tty: string | null;
   owner: OwnerInfo;
   enabled: boolean;

@@ -136,6 +136,8 @@ struct TlbEntry {
   uintptr_t addend;
 };
 
+class Jit;  // cpu/jit/jit.h
+
 struct CpuImpl {
   CpuImpl(uint32_t id, GuestMemory& m, CpuHost& h, Hart* s)
       : hartid(id), mem(m), host(h), self(s) {}
@@ -160,6 +162,8 @@ struct CpuImpl {
   Priv priv = kPrivM;
   HartState state = HartState::kStopped;
   std::atomic<bool> exit_req{false};
+
+  Jit* jit = nullptr;  // the translator, when this hart runs with it (Hart::set_jit)
 
   // Exception raised by a memory helper (cause, tval).
   uint32_t exc_cause = 0;
@@ -209,6 +213,10 @@ void tlb_flush(CpuImpl& c);
 bool pmp_allows(const CpuImpl& c, uint64_t pa, uint64_t len, Access acc, Priv p);
 void pmp_changed(CpuImpl& c);  // after a pmpcfg/pmpaddr write
 void update_keys(CpuImpl& c);  // after priv/mstatus/satp changes
+// For the JIT (cpu/jit): walks va's page for `acc` and puts it in that TLB
+// when it is RAM the TLB may hold (PMP-uniform; for stores not a code page).
+// true = the TLB now maps va. No effect but those of a successful walk (A/D).
+bool tlb_refill(CpuImpl& c, uint64_t va, Access acc, unsigned size);
 // Slow paths of the memory helpers below (misaligned, MMIO, TLB miss).
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val);
 bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val);
@@ -218,6 +226,11 @@ uint64_t fetch_slow(CpuImpl& c);
 // Host pointer for an aligned, naturally-sized atomic access (LR/SC/AMO), or
 // nullptr with the exception set (misaligned → cause 6 or 4, not RAM → access fault).
 uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr);
+
+// --- hart.cc ---
+// The interpreter: at most `budget` instructions from c.pc (Hart::run has done
+// the once-per-slice work). Returns the instructions retired.
+uint64_t interp_run(CpuImpl& c, uint64_t budget);
 
 // --- csr.cc ---
 void take_trap(CpuImpl& c, uint64_t cause, uint64_t tval);

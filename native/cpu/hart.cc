@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cpu/cpu_impl.h"
+#include "cpu/jit/jit.h"
 
 namespace vmsup {
 
@@ -22,7 +23,10 @@ Hart::Hart(uint32_t hartid, GuestMemory& mem, CpuHost& host)
   impl_->state = HartState::kStopped;
 }
 
-Hart::~Hart() = default;
+Hart::~Hart() {
+  jit_destroy(impl_->jit);
+  impl_->jit = nullptr;
+}
 
 void Hart::reset(uint64_t pc, Priv priv) {
   CpuImpl& c = *impl_;
@@ -100,25 +104,19 @@ inline void fs_dirty(CpuImpl& c) { c.mstatus |= ms::FS | ms::SD; }
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-gcse", "no-crossjumping", "omit-frame-pointer")))
 #endif
-uint64_t Hart::run(uint64_t budget) {
-  CpuImpl& c = *impl_;
-  if (c.state == HartState::kStopped) return 0;
-  if ((c.menvcfg & kMenvcfgSTCE) || c.stimecmp_host) poll_stimecmp(c, c.host.mtime());
-  // Harts run one after another in one thread: dropping the reservation at the
-  // start of every slice makes an SC fail whenever another hart (or a device)
-  // may have stored in between (unprivileged spec §8.2 allows spurious failure).
-  c.resv_valid = false;
-  if (c.state == HartState::kWfi) {
-    if (!(c.mip & c.mie)) return 0;
-    c.state = HartState::kRunning;
-  }
+uint64_t interp_run(CpuImpl& c, uint64_t budget) {
   const uint64_t start = c.retired_total;
   // Instructions this call may still retire. Counting down (rather than
   // comparing a retired count with the budget) keeps the per-instruction check
   // to one decrement and one flag test; retired = budget - left.
   uint64_t left = budget;
   uint64_t accounted = 0;  // of which already added to the counters (account())
-  uint64_t slow_steps = 0; // passes through slow_next (bounds trap loops)
+  // Passes through slow_next since an instruction last retired: bounds loops
+  // that retire nothing (a trap loop) without ending a slice that progresses,
+  // so a run retires exactly `budget` unless the hart stops (the JIT's loop
+  // keeps the same rule, and the two engines stop at the same instruction).
+  uint64_t slow_steps = 0;
+  uint64_t slow_left = budget;
   // Copies of hot CpuImpl fields, refreshed whenever the slow path may have
   // changed them (the compiler cannot keep them in registers across the
   // register-file stores otherwise).
@@ -296,6 +294,10 @@ slow_next:
     c.exit_req.store(false, std::memory_order_relaxed);
     goto out;
   }
+  if (left != slow_left) {
+    slow_left = left;
+    slow_steps = 0;
+  }
   if (VM_UNLIKELY(++slow_steps > budget)) goto out;  // e.g. a trap loop retires nothing
   if (c.mip & c.mie) take_pending_interrupt(c);
   pc = c.pc;
@@ -344,6 +346,37 @@ out:
 #undef STORE
   return c.retired_total - start;
 }
+
+uint64_t Hart::run(uint64_t budget) {
+  CpuImpl& c = *impl_;
+  if (c.state == HartState::kStopped) return 0;
+  if ((c.menvcfg & kMenvcfgSTCE) || c.stimecmp_host) poll_stimecmp(c, c.host.mtime());
+  // Harts run one after another in one thread: dropping the reservation at the
+  // start of every slice makes an SC fail whenever another hart (or a device)
+  // may have stored in between (unprivileged spec §8.2 allows spurious failure).
+  c.resv_valid = false;
+  if (c.state == HartState::kWfi) {
+    if (!(c.mip & c.mie)) return 0;
+    c.state = HartState::kRunning;
+  }
+  if (c.jit) return jit_run(*c.jit, budget);
+  return interp_run(c, budget);
+}
+
+bool Hart::set_jit(bool on) {
+  CpuImpl& c = *impl_;
+  if (!on) {
+    jit_destroy(c.jit);
+    c.jit = nullptr;
+    return true;
+  }
+  if (!c.jit) c.jit = jit_create(c);
+  return c.jit != nullptr;
+}
+
+bool Hart::jit_enabled() const { return impl_->jit != nullptr; }
+
+uint64_t Hart::code_cache_bytes() const { return impl_->jit ? jit_code_bytes(*impl_->jit) : 0; }
 
 void Hart::set_irq(uint64_t mip_bit, bool level) {
   CpuImpl& c = *impl_;

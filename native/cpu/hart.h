@@ -132,6 +132,14 @@ class Hart {
   // privilege, satp modes the MMU has, a pc in RAM) and applies them only when
   // all are valid; false with in.error() set otherwise.
   bool restore_state(SnapIn& in);
+  // Execution engine (DESIGN.md "Execution engines"): the dynamic binary
+  // translator (native/cpu/jit) or the interpreter. Returns false when the JIT
+  // is asked for but this host has none (only x86-64 has one); the interpreter
+  // then stays. Both give identical architectural state.
+  bool set_jit(bool on);
+  bool jit_enabled() const;
+  // Host bytes of generated code held by this hart's code cache (capped).
+  uint64_t code_cache_bytes() const;
 
   CpuImpl& impl() { return *impl_; }
 

@@ -193,6 +193,7 @@ bool mmu_translate(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa) {
     // a compare-and-swap that fails (another hart changed the PTE) walks again.
     uint64_t want = pte | PTE_A | (acc == Access::kWrite ? PTE_D : 0);
     if (want != pte) {
+      c.mem.note_write(pte_pa, 8);
       if (!__atomic_compare_exchange_n(pte_host, &pte, want, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return mmu_translate(c, va, acc, pa);
       c.mem.mark_dirty(pte_pa, 8);  // dirty-page tracking (guest_memory.h)
@@ -220,6 +221,12 @@ bool translate_fill(CpuImpl& c, uint64_t va, Access acc, uint64_t* pa, uint8_t**
     if (acc == Access::kWrite) c.mem.mark_dirty(*pa, 1);
     if (!pmp_page_uniform(c, *pa & ~0xfffULL)) {
       *host = c.ram + (*pa - c.ram_base);  // usable for this access only
+      return true;
+    }
+    // Pages holding translated code stay out of the write TLB: every store to
+    // them takes store_slow, which invalidates the translations (cpu/jit).
+    if (acc == Access::kWrite && c.mem.is_code_page(*pa)) {
+      *host = c.ram + (*pa - c.ram_base);
       return true;
     }
     if (cached) *cached = true;
@@ -253,6 +260,14 @@ uint8_t* fetch_host(CpuImpl& c, uint64_t va, bool* cached) {
 }
 
 }  // namespace
+
+bool tlb_refill(CpuImpl& c, uint64_t va, Access acc, unsigned size) {
+  uint64_t pa;
+  uint8_t* h = nullptr;
+  bool cached = false;
+  if (!translate_fill(c, va, acc, &pa, &h, size, &cached)) return false;
+  return cached && h != nullptr;
+}
 
 bool load_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t* val) {
   const uint64_t last = va + size - 1;
@@ -304,6 +319,7 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
     uint8_t* h;
     if (!translate_fill(c, va, Access::kWrite, &pa, &h, size)) return false;
     if (h) {
+      c.mem.note_write(pa, size);
       std::memcpy(h, &val, size);
     } else {
       c.resv_valid = false;  // as for loads: the device may write RAM
@@ -319,6 +335,8 @@ bool store_slow(CpuImpl& c, uint64_t va, unsigned size, uint64_t val) {
   if (!translate_fill(c, va, Access::kWrite, &pa0, &h0, n0)) return false;
   if (!translate_fill(c, va1, Access::kWrite, &pa1, &h1, size - n0)) return false;
   if (!h0 || !h1) return fail(c, kExcStoreAccess, h0 ? va1 : va);
+  c.mem.note_write(pa0, n0);
+  c.mem.note_write(pa1, size - n0);
   uint8_t buf[8];
   std::memcpy(buf, &val, 8);
   std::memcpy(h0, buf, n0);
@@ -399,7 +417,10 @@ uint8_t* amo_ptr(CpuImpl& c, uint64_t va, unsigned size, bool is_lr) {
     fail(c, is_lr ? kExcLoadAccess : kExcStoreAccess, va);
     return nullptr;
   }
-  if (!is_lr) c.mem.mark_dirty(pa, size);  // dirty-page tracking (guest_memory.h)
+  if (!is_lr) {
+    c.mem.mark_dirty(pa, size);  // dirty-page tracking (guest_memory.h)
+    c.mem.note_write(pa, size);  // SC/AMO may write a code page
+  }
   return c.ram + (pa - c.ram_base);
 }
 

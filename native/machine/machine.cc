@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 
 #include "devices/clint.h"
 #include "devices/htif.h"
@@ -87,6 +88,7 @@ bool Machine::init(MachineError* err) {
   for (unsigned i = 0; i < cfg_.cpus; i++) {
     harts_.push_back(std::make_unique<Hart>(i, mem_, *this));
     hp.push_back(harts_.back().get());
+    if (cfg_.jit == 1 || (cfg_.jit < 0 && default_jit())) harts_.back()->set_jit(true);
   }
   clint_ = std::make_unique<Clint>(*time_, hp);
   bus_.add(kClintBase, Clint::kSize, clint_.get());
@@ -362,6 +364,29 @@ RunResult Machine::run(uint32_t max_millis) {
     }
     if (host_ns() >= deadline) return RunResult::kSlice;
   }
+}
+
+}  // namespace vmsup
+
+namespace vmsup {
+
+bool Machine::jit_enabled() const { return !harts_.empty() && harts_[0]->jit_enabled(); }
+
+uint64_t Machine::code_cache_bytes() const {
+  uint64_t n = 0;
+  for (const auto& h : harts_) n += h->code_cache_bytes();
+  return n;
+}
+
+bool Machine::default_jit() {
+  const char* v = std::getenv("VMSUP_JIT");
+  if (v && v[0] == '0') return false;
+  if (v && v[0] == '1') return true;
+#if defined(__x86_64__)
+  return true;  // it passes the ISA, conformance, CPU and boot suites (native/cpu/jit/README.md)
+#else
+  return false;  // no translator for this host
+#endif
 }
 
 }  // namespace vmsup

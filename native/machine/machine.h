@@ -49,6 +49,9 @@ struct MachineConfig {
   int console_in_fd = -1;   // UART input (stdin or a pty master); -1 = none
   int console_out_fd = -1;  // UART output (stdout or a pty master); -1 = discard
   int wake_fd = -1;         // an eventfd the supervisor writes to interrupt an idle sleep
+  // Execution engine: 1 = the JIT (where the host has one), 0 = the
+  // interpreter, -1 = the default (Machine::default_jit()).
+  int jit = -1;
 };
 
 enum class RunResult {
@@ -176,6 +179,13 @@ class Machine : public CpuHost, public BoardHost {
   // (GuestMemory::take_dirty) and flushes every hart's TLB, so the next store
   // to any page refills its entry and marks the page again.
   void take_dirty_pages(std::vector<uint64_t>* bits);
+  // The engine the harts run (the JIT only where the host has one).
+  bool jit_enabled() const;
+  // Host bytes of translated code held by all harts (each hart's cache is capped).
+  uint64_t code_cache_bytes() const;
+  // Whether a machine whose config leaves `jit` at -1 gets the JIT: yes on
+  // hosts that have one, unless VMSUP_JIT=0 is in the environment.
+  static bool default_jit();
 
   // --- hooks for the board (devices, SBI, boot) ---
   // (BoardHost)

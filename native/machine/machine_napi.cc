@@ -3,7 +3,7 @@
 //   run(maxMillis)         runs a slice: { reason, exitCode?, message? }
 //   ctrlAltDel()           the guest's graceful-shutdown request (the board's virtio keyboard)
 //   consoleInput(bytes)    host keystrokes for the UART; returns how many were taken
-//   stats()                { instret, residentBytes, counters: { name: value }, nics: [{ mac, kind, rx/tx counters }] }
+//   stats()                { instret, residentBytes, jit, codeCacheBytes, counters: { name: value }, nics: [{ mac, kind, rx/tx counters }] }
 //   signature()            a Buffer copy of [begin_signature, end_signature) (riscv-arch-test)
 //   close()                frees RAM and fds now
 //   save(fileOrFd, meta?)  writes the machine's state (native/snapshot/snapshot.h) between slices
@@ -205,6 +205,14 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         cfg->disks.push_back(dc);
       }
     }
+    Napi::Value jv = o.Get("jit");
+    if (!jv.IsUndefined()) {
+      if (!jv.IsBoolean()) {
+        ThrowError(env, "ERR_VMSUP_BAD_CONFIG", "option jit must be a boolean");
+        return false;
+      }
+      cfg->jit = jv.As<Napi::Boolean>().Value() ? 1 : 0;
+    }
     return ParseNics(env, o, cfg);
   }
 
@@ -371,6 +379,8 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
       }
     }
     o.Set("nics", nics);
+    o.Set("jit", Napi::Boolean::New(env, machine_->jit_enabled()));
+    o.Set("codeCacheBytes", Napi::Number::New(env, static_cast<double>(machine_->code_cache_bytes())));
     return o;
   }
 

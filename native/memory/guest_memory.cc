@@ -26,6 +26,8 @@ bool GuestMemory::init(uint64_t size, std::string* err) {
   ram_ = static_cast<uint8_t*>(p);
   size_ = size;
   dirty_.assign((pages() + 63) / 64, 0);
+  code_bits_.assign(((size >> 12) + 63) / 64, 0);
+  code_pages_ = 0;
   return true;
 }
 
@@ -46,6 +48,46 @@ uint64_t GuestMemory::resident_bytes() const {
 
 void GuestMemory::discard() {
   if (ram_) madvise(ram_, size_, MADV_DONTNEED);
+  if (code_pages_ != 0) {
+    std::fill(code_bits_.begin(), code_bits_.end(), 0);
+    code_pages_ = 0;
+    for (CodeWatcher* w : watchers_) w->code_page_written(~0ULL);
+  }
+}
+
+void GuestMemory::add_code_watcher(CodeWatcher* w) { watchers_.push_back(w); }
+
+void GuestMemory::remove_code_watcher(CodeWatcher* w) {
+  for (size_t i = 0; i < watchers_.size(); i++) {
+    if (watchers_[i] == w) {
+      watchers_.erase(watchers_.begin() + static_cast<long>(i));
+      return;
+    }
+  }
+}
+
+void GuestMemory::mark_code_page(uint64_t gpa) {
+  if (!check_range(gpa, 1)) return;
+  const uint64_t i = (gpa - kBase) >> 12;
+  uint64_t& word = code_bits_[i >> 6];
+  const uint64_t bit = 1ULL << (i & 63);
+  if (word & bit) return;
+  word |= bit;
+  code_pages_++;
+  for (CodeWatcher* w : watchers_) w->code_page_added(gpa >> 12);
+}
+
+void GuestMemory::note_write_slow(uint64_t gpa, uint64_t len) {
+  // The caller has range-checked [gpa, gpa+len) against RAM.
+  const uint64_t first = (gpa - kBase) >> 12, last = (gpa - kBase + len - 1) >> 12;
+  for (uint64_t i = first; i <= last && code_pages_ != 0; i++) {
+    uint64_t& word = code_bits_[i >> 6];
+    const uint64_t bit = 1ULL << (i & 63);
+    if (!(word & bit)) continue;
+    word &= ~bit;
+    code_pages_--;
+    for (CodeWatcher* w : watchers_) w->code_page_written((kBase >> 12) + i);
+  }
 }
 
 void GuestMemory::take_dirty(std::vector<uint64_t>* out) {

@@ -16,6 +16,17 @@
 
 namespace vmsup {
 
+// Told when guest code pages change (the JIT of each hart, native/cpu/jit).
+class CodeWatcher {
+ public:
+  virtual ~CodeWatcher() = default;
+  // Page `pfn` (guest-physical address >> 12) now holds translated code: drop
+  // any write fast path to it, so every store to it reaches note_write().
+  virtual void code_page_added(uint64_t pfn) = 0;
+  // Page `pfn` was written: its translations are stale. pfn == ~0 means all RAM.
+  virtual void code_page_written(uint64_t pfn) = 0;
+};
+
 class GuestMemory {
  public:
   static constexpr uint64_t kBase = 0x80000000ULL;
@@ -44,10 +55,12 @@ class GuestMemory {
   }
 
   // Host pointer for [gpa, gpa+len), or nullptr when the range is not all RAM.
-  // A writable pointer may be written through: the range is marked dirty.
+  // A writable pointer may be written through: the range is marked dirty,
+  // and counts as written for code-page tracking.
   uint8_t* host_ptr(uint64_t gpa, uint64_t len) {
     if (!check_range(gpa, len)) return nullptr;
     mark_dirty_off(gpa - kBase, len);
+    note_write(gpa, len);
     return ram_ + (gpa - kBase);
   }
   const uint8_t* host_ptr(uint64_t gpa, uint64_t len) const {
@@ -61,7 +74,7 @@ class GuestMemory {
     return true;
   }
   bool write(uint64_t gpa, const void* src, uint64_t len) {
-    uint8_t* p = host_ptr(gpa, len);  // marks the range dirty
+    uint8_t* p = host_ptr(gpa, len);  // marks the range dirty, notes the write
     if (!p) return false;
     std::memcpy(p, src, len);
     return true;
@@ -108,6 +121,24 @@ class GuestMemory {
   // Moves the bitmap out (one bit per page, 64 pages a word) and clears it.
   void take_dirty(std::vector<uint64_t>* out);
 
+  // --- Code pages (for the JIT): one bit per 4 KiB page of RAM. ---
+  // A page is marked when a translation is made from it; the first write to a
+  // marked page (CPU slow path, device DMA through write/fill/host_ptr) clears
+  // the mark and tells every watcher. Cheap when no page is marked.
+  void add_code_watcher(CodeWatcher* w);
+  void remove_code_watcher(CodeWatcher* w);
+  void mark_code_page(uint64_t gpa);  // gpa must be in RAM
+  bool is_code_page(uint64_t gpa) const {
+    if (code_pages_ == 0 || !check_range(gpa, 1)) return false;
+    const uint64_t i = (gpa - kBase) >> 12;
+    return (code_bits_[i >> 6] >> (i & 63)) & 1;
+  }
+  // Called for every write to [gpa, gpa+len) that bypasses the CPU's TLB.
+  void note_write(uint64_t gpa, uint64_t len) {
+    if (code_pages_ != 0 && len != 0) note_write_slow(gpa, len);
+  }
+  uint64_t code_pages() const { return code_pages_; }
+
  private:
   void mark_dirty_off(uint64_t off, uint64_t len) {
     const uint64_t first = off / kPageSize;
@@ -118,6 +149,13 @@ class GuestMemory {
   uint8_t* ram_ = nullptr;
   uint64_t size_ = 0;
   std::vector<uint64_t> dirty_;  // pages() bits
+  void note_write_slow(uint64_t gpa, uint64_t len);
+
+  uint8_t* ram_ = nullptr;
+  uint64_t size_ = 0;
+  std::vector<uint64_t> code_bits_;
+  uint64_t code_pages_ = 0;  // bits set in code_bits_
+  std::vector<CodeWatcher*> watchers_;
 };
 
 }  // namespace vmsup

@@ -1,0 +1,965 @@
+// The dynamic binary translator (see README.md here): RV64 basic blocks to
+// x86-64 code emitted with xbyak. The interpreter (hart.cc) stays the
+// reference and executes everything the translator leaves out.
+//
+// A block is the straight-line code from one pc to the first branch/jump, the
+// first instruction the translator does not handle, the end of its 4 KiB page
+// or kMaxInsns instructions. Its code reads and writes the register file in
+// CpuImpl (rbx holds &CpuImpl for the whole block), sets c.pc and returns the
+// number of instructions it retired. A load or store whose page is not in the
+// host-pointer TLB (or is misaligned, MMIO, a code page, a fault) leaves the
+// block *before* that instruction, with c.pc at it: the interpreter then runs
+// it, so every exception is raised by the same code as without the JIT, with
+// the exact pc, instret and tval.
+#include "cpu/jit/jit.h"
+
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <unordered_map>
+#include <vector>
+
+#include "cpu/cpu_impl.h"
+
+#if defined(__x86_64__)
+#define XBYAK_NO_EXCEPTION
+#include <xbyak/xbyak.h>
+#endif
+
+namespace vmsup {
+
+#if defined(__x86_64__)
+
+namespace {
+
+constexpr unsigned kMaxInsns = 64;
+// Upper bound of the host code one block can need (the longest instruction
+// sequence is a store: ~70 bytes, plus its out-of-line exit).
+constexpr size_t kMaxBlockCode = kMaxInsns * 128 + 256;
+constexpr unsigned kTableBits = 16;
+
+// M-extension division (unprivileged spec §7.2: no traps; x/0 and overflow
+// have fixed results). Called from generated code.
+uint64_t h_div(uint64_t a, uint64_t b) {
+  const int64_t x = static_cast<int64_t>(a), y = static_cast<int64_t>(b);
+  if (y == 0) return ~0ULL;
+  if (x == INT64_MIN && y == -1) return a;
+  return static_cast<uint64_t>(x / y);
+}
+uint64_t h_divu(uint64_t a, uint64_t b) { return b == 0 ? ~0ULL : a / b; }
+uint64_t h_rem(uint64_t a, uint64_t b) {
+  const int64_t x = static_cast<int64_t>(a), y = static_cast<int64_t>(b);
+  if (y == 0) return a;
+  if (x == INT64_MIN && y == -1) return 0;
+  return static_cast<uint64_t>(x % y);
+}
+uint64_t h_remu(uint64_t a, uint64_t b) { return b == 0 ? a : a % b; }
+uint64_t h_refill(CpuImpl* c, uint64_t va, uint64_t acc, uint64_t size) {
+  return tlb_refill(*c, va, static_cast<Access>(acc), static_cast<unsigned>(size)) ? 1 : 0;
+}
+uint64_t sx32(uint32_t v) { return static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(v))); }
+uint64_t h_divw(uint64_t a, uint64_t b) {
+  const int32_t x = static_cast<int32_t>(a), y = static_cast<int32_t>(b);
+  if (y == 0) return ~0ULL;
+  if (x == INT32_MIN && y == -1) return sx32(static_cast<uint32_t>(x));
+  return sx32(static_cast<uint32_t>(x / y));
+}
+uint64_t h_divuw(uint64_t a, uint64_t b) {
+  const uint32_t x = static_cast<uint32_t>(a), y = static_cast<uint32_t>(b);
+  return sx32(y == 0 ? 0xffffffffu : x / y);
+}
+uint64_t h_remw(uint64_t a, uint64_t b) {
+  const int32_t x = static_cast<int32_t>(a), y = static_cast<int32_t>(b);
+  if (y == 0) return sx32(static_cast<uint32_t>(x));
+  if (x == INT32_MIN && y == -1) return 0;
+  return sx32(static_cast<uint32_t>(x % y));
+}
+uint64_t h_remuw(uint64_t a, uint64_t b) {
+  const uint32_t x = static_cast<uint32_t>(a), y = static_cast<uint32_t>(b);
+  return sx32(y == 0 ? x : x % y);
+}
+
+// Generated code runs inside one "session" entered through the trampoline:
+// rbx = &CpuImpl, r12 = the session's budget, r13 = instructions it may still
+// retire, r14 = the block table. A block starts by taking its length from r13
+// (or returns to C++ with c.pc = its pc when the budget is short), runs, and
+// jumps to the next block: directly when that block was already translated
+// from the same page (a chain), else through the shared lookup (rax = pc:
+// fetch TLB, then the table); a miss returns to C++ with c.pc set. c.pc is
+// only written when leaving for C++. request_exit() is seen by the C++ loop
+// between sessions (a session is bounded by the budget), as the interpreter
+// sees it only between slow paths.
+struct ExitInfo {
+  uint64_t retired;
+  uint64_t step;  // 1: stopped before an instruction the interpreter must run
+};
+using Trampoline = ExitInfo (*)(CpuImpl* c, const void* code, uint64_t budget);
+
+struct Block {
+  uint64_t vpc;
+  uint64_t ppc;       // guest-physical address of the first instruction
+  const uint8_t* fn;  // the code; nullptr: the first instruction is not translated
+  uint32_t ninsn;     // 0: see fn
+  bool valid;
+  Block* next_same_vpc = nullptr;  // the chain of all_
+};
+
+// Debugging aid: VMSUP_JIT_OFF=<mask> leaves classes of instructions to the
+// interpreter (1 loads, 2 stores, 4 branches, 8 jumps, 16 M extension).
+unsigned off_mask() {
+  static const unsigned m = [] {
+    const char* v = std::getenv("VMSUP_JIT_OFF");
+    return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 0)) : 0u;
+  }();
+  return m;
+}
+
+bool translatable(uint8_t op) {
+  const unsigned m = off_mask();
+  if (m) {
+    if ((m & 1) && op >= OP_LB && op <= OP_LWU) return false;
+    if ((m & 2) && op >= OP_SB && op <= OP_SD) return false;
+    if ((m & 4) && op >= OP_BEQ && op <= OP_BGEU) return false;
+    if ((m & 8) && (op == OP_JAL || op == OP_JALR)) return false;
+    if ((m & 16) && op >= OP_MUL && op <= OP_REMUW) return false;
+    if ((m & 32) && op == OP_LD) return false;
+    if ((m & 64) && (op == OP_LW || op == OP_LWU)) return false;
+    if ((m & 128) && (op == OP_LB || op == OP_LBU || op == OP_LH || op == OP_LHU)) return false;
+  }
+  switch (op) {
+    case OP_LUI: case OP_AUIPC: case OP_JAL: case OP_JALR:
+    case OP_BEQ: case OP_BNE: case OP_BLT: case OP_BGE: case OP_BLTU: case OP_BGEU:
+    case OP_LB: case OP_LH: case OP_LW: case OP_LD: case OP_LBU: case OP_LHU: case OP_LWU:
+    case OP_SB: case OP_SH: case OP_SW: case OP_SD:
+    case OP_ADDI: case OP_SLTI: case OP_SLTIU: case OP_XORI: case OP_ORI: case OP_ANDI:
+    case OP_SLLI: case OP_SRLI: case OP_SRAI:
+    case OP_ADD: case OP_SUB: case OP_SLL: case OP_SLT: case OP_SLTU: case OP_XOR:
+    case OP_SRL: case OP_SRA: case OP_OR: case OP_AND:
+    case OP_ADDIW: case OP_SLLIW: case OP_SRLIW: case OP_SRAIW:
+    case OP_ADDW: case OP_SUBW: case OP_SLLW: case OP_SRLW: case OP_SRAW:
+    case OP_MUL: case OP_MULH: case OP_MULHSU: case OP_MULHU:
+    case OP_DIV: case OP_DIVU: case OP_REM: case OP_REMU:
+    case OP_MULW: case OP_DIVW: case OP_DIVUW: case OP_REMW: case OP_REMUW:
+    case OP_FENCE:
+      return true;
+  }
+  return false;
+}
+
+bool ends_block(uint8_t op) {
+  return op == OP_JAL || op == OP_JALR || (op >= OP_BEQ && op <= OP_BGEU);
+}
+
+}  // namespace
+
+class Jit final : public CodeWatcher {
+ public:
+  explicit Jit(CpuImpl& c) : c_(c), table_(1u << kTableBits, nullptr) {
+    const char* base = reinterpret_cast<const char*>(&c);
+    off_pc_ = static_cast<int>(reinterpret_cast<const char*>(&c.pc) - base);
+    off_dkey_ = static_cast<int>(reinterpret_cast<const char*>(&c.data_key) - base);
+    off_tlb_r_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[0][0]) - base);
+    off_tlb_w_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[1][0]) - base);
+  }
+  ~Jit() override {
+    if (std::getenv("VMSUP_JIT_STATS"))
+      std::fprintf(stderr, "jit hart %u: %llu translations, %llu invalidated blocks, %llu page writes, %llu flushes, %zu KiB code\n",
+                   c_.hartid, (unsigned long long)n_translated_, (unsigned long long)n_invalidated_,
+                   (unsigned long long)n_page_writes_, (unsigned long long)flushes_, used_ >> 10);
+    c_.mem.remove_code_watcher(this);
+    if (buf_) munmap(buf_, cap_);
+  }
+
+  bool init(size_t cap) {
+    void* p = mmap(nullptr, cap, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return false;
+    buf_ = static_cast<uint8_t*>(p);
+    cap_ = cap;
+    if (!emit_runtime()) return false;
+    c_.mem.add_code_watcher(this);
+    return true;
+  }
+
+  uint64_t run(uint64_t budget);
+  uint64_t code_bytes() const { return used_; }
+  void flush() {
+    std::fill(table_.begin(), table_.end(), nullptr);
+    blocks_.clear();
+    by_page_.clear();
+    pending_.clear();
+    all_.clear();
+    used_ = runtime_bytes_;  // the trampoline and the lookup stay
+    flushes_++;
+  }
+
+  // CodeWatcher.
+  void code_page_added(uint64_t pfn) override {
+    // Drop write-TLB entries that reach this page (translate_fill keeps it out
+    // from now on), so stores to it take store_slow and invalidate.
+    const uintptr_t lo = reinterpret_cast<uintptr_t>(c_.ram) + ((pfn << 12) - c_.ram_base);
+    for (TlbEntry& e : c_.tlb[1]) {
+      if (e.tag == kTlbInvalid) continue;
+      const uintptr_t host = (e.tag & ~0xfffULL) + e.addend;
+      if (host == lo) e.tag = kTlbInvalid;
+    }
+  }
+  void code_page_written(uint64_t pfn) override {
+    if (pfn == ~0ULL) {
+      flush();
+      return;
+    }
+    n_page_writes_++;
+    auto it = by_page_.find(pfn);
+    if (it == by_page_.end()) return;
+    n_invalidated_ += it->second.size();
+    for (Block* b : it->second) {
+      b->valid = false;
+      Block*& slot = table_[index(b->vpc)];
+      if (slot == b) slot = nullptr;
+      // Unlink it from all_ (a page written again and again must not grow the chains).
+      auto a = all_.find(b->vpc);
+      if (a != all_.end()) {
+        Block** pp = &a->second;
+        while (*pp && *pp != b) pp = &(*pp)->next_same_vpc;
+        if (*pp) *pp = b->next_same_vpc;
+        if (!a->second) all_.erase(a);
+      }
+    }
+    by_page_.erase(it);
+  }
+
+ private:
+  static unsigned index(uint64_t vpc) { return static_cast<unsigned>((vpc >> 1) ^ (vpc >> (kTableBits + 1))) & ((1u << kTableBits) - 1); }
+  Block* translate(uint64_t vpc, uint64_t ppc, const uint8_t* host);
+  bool emit(Xbyak::CodeGenerator& g, const DecodedInsn* d, const uint64_t* pcs, unsigned n, uint64_t end_pc,
+            uint64_t vpc, uint64_t ppc);
+  bool emit_runtime();
+  void link_pending(const Block* b);
+  // A block already translated at vpc on the same physical page, for a chain.
+  const Block* chain_target(uint64_t from_vpc, uint64_t from_ppc, uint64_t vpc) const {
+    if ((vpc ^ from_vpc) >> 12) return nullptr;
+    const Block* b = table_[index(vpc)];
+    const uint64_t ppc = (from_ppc & ~0xfffULL) | (vpc & 0xfff);
+    if (!b || b->vpc != vpc || b->ppc != ppc || !b->fn) return nullptr;
+    return b;
+  }
+
+  CpuImpl& c_;
+  std::vector<Block*> table_;
+  std::deque<Block> blocks_;
+  // Every block by vpc: what the direct-mapped table_ lost to a collision is
+  // found here rather than translated again.
+  std::unordered_map<uint64_t, Block*> all_;
+  Block* find(uint64_t vpc, uint64_t ppc) {
+    auto it = all_.find(vpc);
+    if (it == all_.end()) return nullptr;
+    for (Block* b = it->second; b; b = b->next_same_vpc)
+      if (b->valid && b->ppc == ppc) return b;
+    return nullptr;
+  }
+  std::unordered_map<uint64_t, std::vector<Block*>> by_page_;
+  uint8_t* buf_ = nullptr;
+  size_t cap_ = 0, used_ = 0;
+  uint64_t flushes_ = 0;
+  uint64_t n_translated_ = 0, n_invalidated_ = 0, n_page_writes_ = 0;  // VMSUP_JIT_STATS
+  int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
+  // Jumps to same-page successors that were not translated yet (see exit_to).
+  // Sites in blocks that die with their page stay harmless: their code is
+  // unreachable and not reused before flush(), which forgets them.
+  struct Site {
+    uint8_t* at;   // a jmp rel32 (0xe9) to the lookup
+    uint64_t vpc;  // the successor
+    uint64_t ppc;
+  };
+  std::vector<Site> sites_;  // of the block being emitted
+  std::unordered_map<uint64_t, std::vector<Site>> pending_;  // by successor ppc
+  Trampoline enter_ = nullptr;
+  const uint8_t* lookup_ = nullptr;    // jump here with c.pc set: the next block or back to C++
+  const uint8_t* exit_ = nullptr;      // back to C++ (edx = ExitInfo::step)
+  const uint8_t* refill_ = nullptr;    // TLB refill for a load/store (see emit_runtime)
+  size_t runtime_bytes_ = 0;
+};
+
+// The trampoline into generated code and the shared lookup (see ExitInfo).
+bool Jit::emit_runtime() {
+  using namespace Xbyak::util;
+  Xbyak::CodeGenerator g(cap_, buf_);
+  const char* base = reinterpret_cast<const char*>(&c_);
+  const int off_fkey = static_cast<int>(reinterpret_cast<const char*>(&c_.fetch_key) - base);
+  const int off_tlb_f = static_cast<int>(reinterpret_cast<const char*>(&c_.tlb[2][0]) - base);
+  const int off_ram = static_cast<int>(reinterpret_cast<const char*>(&c_.ram) - base);
+  const int off_ram_base = static_cast<int>(reinterpret_cast<const char*>(&c_.ram_base) - base);
+  Xbyak::Label exit, miss;
+  // enter(c, code, budget): callee-saved registers, then 16-byte stack alignment for helper calls.
+  enter_ = reinterpret_cast<Trampoline>(const_cast<uint8_t*>(g.getCurr()));
+  g.push(rbx);
+  g.push(rbp);
+  g.push(r12);
+  g.push(r13);
+  g.push(r14);
+  g.push(r15);
+  g.sub(rsp, 8);
+  g.mov(rbx, rdi);
+  g.mov(r12, rdx);
+  g.mov(r13, rdx);
+  g.mov(r14, reinterpret_cast<uint64_t>(table_.data()));
+  g.jmp(rsi);
+
+  g.align(16);
+  lookup_ = g.getCurr();  // rax = the next pc
+  g.mov(rcx, rax);
+  g.shr(rcx, 12);
+  g.and_(ecx, kTlbSize - 1);
+  g.shl(ecx, 4);
+  g.mov(rdx, rax);
+  g.and_(rdx, -4096);
+  g.or_(rdx, qword[rbx + off_fkey]);
+  g.cmp(rdx, qword[rbx + rcx + off_tlb_f]);
+  g.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.mov(edx, eax);
+  g.and_(edx, 0xfff);
+  g.cmp(edx, 0xffc);
+  g.ja(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.mov(rsi, qword[rbx + rcx + (off_tlb_f + 8)]);
+  g.add(rsi, rax);
+  g.sub(rsi, qword[rbx + off_ram]);
+  g.add(rsi, qword[rbx + off_ram_base]);  // rsi = guest-physical pc
+  // index(): ((vpc >> 1) ^ (vpc >> (kTableBits + 1))) & mask
+  g.mov(rcx, rax);
+  g.shr(rcx, 1);
+  g.mov(rdx, rax);
+  g.shr(rdx, kTableBits + 1);
+  g.xor_(rcx, rdx);
+  g.and_(ecx, (1u << kTableBits) - 1);
+  g.mov(rdx, qword[r14 + rcx * 8]);
+  g.test(rdx, rdx);
+  g.jz(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.cmp(rax, qword[rdx + static_cast<int>(offsetof(Block, vpc))]);
+  g.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.cmp(rsi, qword[rdx + static_cast<int>(offsetof(Block, ppc))]);
+  g.jne(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.mov(rdx, qword[rdx + static_cast<int>(offsetof(Block, fn))]);
+  g.test(rdx, rdx);
+  g.jz(miss, Xbyak::CodeGenerator::T_NEAR);
+  g.jmp(rdx);
+  // refill_: rax = va, edx = Access, ecx = size; returns ecx = h_refill(),
+  // every other register as it was (the pool's caller-saved registers are
+  // pushed: with the return address, 8 slots keep the stack aligned).
+  g.align(16);
+  refill_ = g.getCurr();
+  {
+    const Xbyak::Reg64 saved[7] = {rsi, rdi, r8, r9, r10, r11, rax};
+    for (const Xbyak::Reg64& r : saved) g.push(r);
+    g.mov(rdi, rbx);
+    g.mov(rsi, rax);
+    g.mov(rax, reinterpret_cast<uint64_t>(&h_refill));
+    g.call(rax);
+    g.mov(ecx, eax);
+    for (int k = 6; k >= 0; k--) g.pop(saved[k]);
+    g.ret();
+  }
+  g.L(miss);
+  g.mov(qword[rbx + off_pc_], rax);
+  g.xor_(edx, edx);
+  g.align(16);
+  exit_ = g.getCurr();
+  g.L(exit);
+  g.mov(rax, r12);
+  g.sub(rax, r13);
+  g.add(rsp, 8);
+  g.pop(r15);
+  g.pop(r14);
+  g.pop(r13);
+  g.pop(r12);
+  g.pop(rbp);
+  g.pop(rbx);
+  g.ret();
+  if (Xbyak::GetError() != 0) {
+    Xbyak::ClearError();
+    return false;
+  }
+  used_ = runtime_bytes_ = (g.getSize() + 15) & ~size_t{15};
+  return true;
+}
+
+Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
+  if (cap_ - used_ < kMaxBlockCode) flush();
+  n_translated_++;
+  DecodedInsn d[kMaxInsns];
+  uint64_t pcs[kMaxInsns];
+  unsigned n = 0;
+  uint64_t pc = vpc;
+  const uint8_t* h = host;
+  while (n < kMaxInsns) {
+    // The block stays inside the page of vpc (the next virtual page may map
+    // anywhere), and an instruction at 0xffe may cross it: the interpreter.
+    if (((pc ^ vpc) >> 12) != 0 || (pc & 0xfff) > 0xffc) break;
+    uint32_t raw;
+    std::memcpy(&raw, h, 4);
+    decode_insn(raw, &d[n]);
+    if (!translatable(d[n].op)) break;
+    pcs[n] = pc;
+    const unsigned len = d[n].len();
+    n++;
+    pc += len;
+    h += len;
+    if (ends_block(d[n - 1].op)) break;
+  }
+  c_.mem.mark_code_page(ppc);
+  blocks_.push_back(Block{vpc, ppc, nullptr, n, true});
+  Block* b = &blocks_.back();
+  if (n > 0) {
+    Xbyak::CodeGenerator g(cap_ - used_, buf_ + used_);
+    if (!emit(g, d, pcs, n, pc, vpc, ppc) || Xbyak::GetError() != 0) {
+      Xbyak::ClearError();
+      b->ninsn = 0;  // leave it to the interpreter
+    } else {
+      b->fn = buf_ + used_;
+      used_ += (g.getSize() + 15) & ~size_t{15};
+    }
+  }
+  table_[index(vpc)] = b;
+  by_page_[ppc >> 12].push_back(b);
+  Block*& head = all_[vpc];
+  b->next_same_vpc = head;
+  head = b;
+  if (b->fn) {
+    for (const Site& site : sites_) pending_[site.ppc].push_back(site);
+    link_pending(b);
+  }
+  sites_.clear();
+  return b;
+}
+
+// Points the jumps that wait for block b (same page, same vpc) at its code.
+void Jit::link_pending(const Block* b) {
+  auto it = pending_.find(b->ppc);
+  if (it == pending_.end()) return;
+  for (const Site& site : it->second) {
+    if (site.vpc != b->vpc || site.at[0] != 0xe9) continue;
+    const int64_t rel = b->fn - (site.at + 5);
+    const int32_t rel32 = static_cast<int32_t>(rel);
+    std::memcpy(site.at + 1, &rel32, 4);
+  }
+  pending_.erase(it);
+}
+
+// Guest registers live in host registers for the length of a block: loaded
+// on first use, written back (when changed) at every way out of the block —
+// its end, an early exit (the stub stores what was dirty at that point) and
+// before a helper call.
+namespace {
+class RegCache {
+ public:
+  static constexpr int kN = 8;
+  RegCache(Xbyak::CodeGenerator& g) : g_(g) {
+    using namespace Xbyak::util;
+    const Xbyak::Reg64 pool[kN] = {rsi, rdi, r8, r9, r10, r11, rbp, r15};
+    for (int i = 0; i < kN; i++) {
+      pool_[i] = pool[i];
+      guest_[i] = -1;
+      dirty_[i] = false;
+      last_[i] = 0;
+    }
+    for (int& h : host_) h = -1;
+  }
+  void begin_insn() { pinned_ = 0; }
+  // The host register holding guest register r (loaded when needed).
+  Xbyak::Reg64 read(unsigned r) {
+    int h = host_[r];
+    if (h < 0) {
+      h = alloc();
+      g_.mov(pool_[h], mem(r));
+      map(r, h);
+    }
+    touch(h);
+    return pool_[h];
+  }
+  // A host register for writing guest register r (its old value is not loaded).
+  Xbyak::Reg64 write(unsigned r) {
+    int h = host_[r];
+    if (h < 0) {
+      h = alloc();
+      map(r, h);
+    }
+    dirty_[h] = true;
+    touch(h);
+    return pool_[h];
+  }
+  // Stores every changed register (the mappings stay).
+  void flush() {
+    for (int h = 0; h < kN; h++) {
+      if (guest_[h] >= 0 && dirty_[h]) {
+        g_.mov(mem(static_cast<unsigned>(guest_[h])), pool_[h]);
+        dirty_[h] = false;
+      }
+    }
+  }
+  // flush(), then forget everything (before a call that clobbers registers).
+  void drop() {
+    flush();
+    for (int h = 0; h < kN; h++) {
+      if (guest_[h] >= 0) host_[guest_[h]] = -1;
+      guest_[h] = -1;
+    }
+  }
+  // The changed registers now, as (guest, host) pairs: what an early exit stores.
+  std::vector<std::pair<unsigned, Xbyak::Reg64>> dirty() const {
+    std::vector<std::pair<unsigned, Xbyak::Reg64>> v;
+    for (int h = 0; h < kN; h++)
+      if (guest_[h] >= 0 && dirty_[h]) v.emplace_back(static_cast<unsigned>(guest_[h]), pool_[h]);
+    return v;
+  }
+  static Xbyak::Address mem(unsigned r) {
+    using namespace Xbyak::util;
+    return qword[rbx + static_cast<int>(r * 8)];
+  }
+
+ private:
+  int alloc() {
+    for (int h = 0; h < kN; h++)
+      if (guest_[h] < 0) return h;
+    int victim = -1;
+    for (int h = 0; h < kN; h++) {
+      if (pinned_ & (1u << h)) continue;
+      if (victim < 0 || last_[h] < last_[victim]) victim = h;
+    }
+    // At most three registers are pinned per instruction, so a victim exists.
+    if (dirty_[victim]) g_.mov(mem(static_cast<unsigned>(guest_[victim])), pool_[victim]);
+    host_[guest_[victim]] = -1;
+    guest_[victim] = -1;
+    dirty_[victim] = false;
+    return victim;
+  }
+  void map(unsigned r, int h) {
+    host_[r] = h;
+    guest_[h] = static_cast<int>(r);
+    dirty_[h] = false;
+  }
+  void touch(int h) {
+    last_[h] = ++clock_;
+    pinned_ |= 1u << h;
+  }
+  Xbyak::CodeGenerator& g_;
+  Xbyak::Reg64 pool_[kN];
+  int guest_[kN];
+  bool dirty_[kN];
+  uint64_t last_[kN];
+  int host_[33];
+  uint64_t clock_ = 0;
+  unsigned pinned_ = 0;
+};
+}  // namespace
+
+bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* pcs, unsigned n, uint64_t end_pc,
+               uint64_t vpc, uint64_t ppc) {
+  using namespace Xbyak::util;
+  using Xbyak::Reg64;
+  using Xbyak::Reg32;
+  struct Exit {
+    Xbyak::Label label;
+    uint64_t pc;
+    unsigned index;
+    std::vector<std::pair<unsigned, Reg64>> dirty;
+    Xbyak::Label refill, retry;  // a TLB miss: refill (h_refill), then retry the check
+    unsigned acc = 0, size = 0;
+  };
+  std::deque<Exit> exits;
+  Xbyak::Label start, bail;
+  RegCache rc(g);
+  auto r32 = [](const Reg64& r) { return Reg32(r.getIdx()); };
+  // Entry: the whole block must fit in the budget.
+  g.L(start);
+  g.sub(r13, n);
+  g.jb(bail, Xbyak::CodeGenerator::T_NEAR);
+  // Leaves the block for the static successor t (registers already flushed).
+  auto exit_to = [&](uint64_t t) {
+    if (t == vpc) {
+      g.jmp(start, Xbyak::CodeGenerator::T_NEAR);
+    } else if (const Block* b = chain_target(vpc, ppc, t)) {
+      g.jmp(static_cast<const void*>(b->fn), Xbyak::CodeGenerator::T_NEAR);
+    } else {
+      g.mov(rax, t);
+      g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
+      // A same-page successor not translated yet: this jmp rel32 is pointed
+      // at it once it is (link_pending()).
+      if (((t ^ vpc) >> 12) == 0) sites_.push_back({const_cast<uint8_t*>(g.getCurr()) - 5, t, (ppc & ~0xfffULL) | (t & 0xfff)});
+    }
+  };
+  bool ended = false;
+  for (unsigned i = 0; i < n; i++) {
+    const DecodedInsn& d = ds[i];
+    const uint64_t pc = pcs[i];
+    const uint64_t npc = pc + d.len();
+    const int32_t imm = d.imm;
+    const uint64_t uimm = static_cast<uint64_t>(static_cast<int64_t>(imm));
+    rc.begin_insn();
+    // rd = rs1 op rs2 (64-bit)
+    auto alu_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(rax, a);
+      op(rax, b);
+      g.mov(rc.write(d.rd), rax);
+    };
+    auto alu_ri = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1);
+      const Reg64 w = rc.write(d.rd);
+      if (w.getIdx() != a.getIdx()) g.mov(w, a);
+      op(w, imm);
+    };
+    auto alu_w_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(eax, r32(a));
+      op(eax, r32(b));
+      g.movsxd(rc.write(d.rd), eax);
+    };
+    auto shift_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(rcx, b);
+      g.mov(rax, a);
+      op(rax, cl);
+      g.mov(rc.write(d.rd), rax);
+    };
+    auto shift_w_rr = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.mov(rcx, b);
+      g.mov(eax, r32(a));
+      op(eax, cl);
+      g.movsxd(rc.write(d.rd), eax);
+    };
+    auto shift_ri = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1);
+      const Reg64 w = rc.write(d.rd);
+      if (w.getIdx() != a.getIdx()) g.mov(w, a);
+      op(w, static_cast<uint8_t>(imm & 63));
+    };
+    auto shift_w_ri = [&](auto op) {
+      const Reg64 a = rc.read(d.rs1);
+      g.mov(eax, r32(a));
+      op(eax, static_cast<uint8_t>(imm & 31));
+      g.movsxd(rc.write(d.rd), eax);
+    };
+    auto setcc_rr = [&](auto setcc) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      g.xor_(ecx, ecx);
+      g.cmp(a, b);
+      setcc(cl);
+      g.mov(rc.write(d.rd), rcx);
+    };
+    auto setcc_ri = [&](auto setcc) {
+      const Reg64 a = rc.read(d.rs1);
+      g.xor_(ecx, ecx);
+      g.cmp(a, imm);
+      setcc(cl);
+      g.mov(rc.write(d.rd), rcx);
+    };
+    auto call2 = [&](uint64_t (*fn)(uint64_t, uint64_t)) {
+      rc.drop();
+      g.mov(rdi, RegCache::mem(d.rs1));
+      g.mov(rsi, RegCache::mem(d.rs2));
+      g.mov(rax, reinterpret_cast<uint64_t>(fn));
+      g.call(rax);
+      rc.begin_insn();
+      g.mov(rc.write(d.rd), rax);
+    };
+    // Effective address in rax; on a TLB hit rax = the host address, else an
+    // exit before this instruction. The operands are read before the check.
+    auto tlb = [&](int off_tlb, unsigned size, const Reg64& base) {
+      exits.emplace_back();
+      Exit& e = exits.back();
+      e.pc = pc;
+      e.index = i;
+      e.dirty = rc.dirty();
+      e.acc = off_tlb == off_tlb_r_ ? 0 : 1;
+      e.size = size;
+      Xbyak::Label& slow = e.label;
+      g.lea(rax, ptr[base + imm]);
+      if (size > 1) {
+        g.test(al, static_cast<uint8_t>(size - 1));
+        g.jnz(slow, Xbyak::CodeGenerator::T_NEAR);
+      }
+      g.L(e.retry);
+      g.mov(rcx, rax);
+      g.shr(rcx, 12);
+      g.and_(ecx, kTlbSize - 1);
+      g.shl(ecx, 4);
+      g.mov(rdx, rax);
+      g.and_(rdx, -4096);
+      g.or_(rdx, qword[rbx + off_dkey_]);
+      g.cmp(rdx, qword[rbx + rcx + off_tlb]);
+      g.jne(e.refill, Xbyak::CodeGenerator::T_NEAR);
+      g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
+    };
+    auto load = [&](unsigned size, auto ld) {
+      tlb(off_tlb_r_, size, rc.read(d.rs1));
+      ld();
+      g.mov(rc.write(d.rd), rax);
+    };
+    auto store = [&](unsigned size, auto st) {
+      const Reg64 base = rc.read(d.rs1), v = rc.read(d.rs2);
+      tlb(off_tlb_w_, size, base);
+      st(v);
+    };
+    auto branch = [&](auto jcc) {
+      const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+      rc.flush();
+      Xbyak::Label taken;
+      g.cmp(a, b);
+      jcc(taken);
+      exit_to(npc);
+      g.L(taken);
+      exit_to(pc + uimm);
+      ended = true;
+    };
+#define GF(m) [&](const auto& a, const auto& b) { g.m(a, b); }
+#define JCC(m) [&](Xbyak::Label& l) { g.m(l, Xbyak::CodeGenerator::T_NEAR); }
+    switch (d.op) {
+      case OP_LUI: g.mov(rc.write(d.rd), uimm); break;
+      case OP_AUIPC: g.mov(rc.write(d.rd), pc + uimm); break;
+      case OP_JAL:
+        g.mov(rc.write(d.rd), npc);
+        rc.flush();
+        exit_to(pc + uimm);
+        ended = true;
+        break;
+      case OP_JALR: {
+        const Reg64 a = rc.read(d.rs1);
+        g.lea(rax, ptr[a + imm]);
+        g.and_(rax, -2);
+        g.mov(rc.write(d.rd), npc);
+        rc.flush();
+        g.jmp(static_cast<const void*>(lookup_), Xbyak::CodeGenerator::T_NEAR);
+        ended = true;
+        break;
+      }
+      case OP_BEQ: branch(JCC(je)); break;
+      case OP_BNE: branch(JCC(jne)); break;
+      case OP_BLT: branch(JCC(jl)); break;
+      case OP_BGE: branch(JCC(jge)); break;
+      case OP_BLTU: branch(JCC(jb)); break;
+      case OP_BGEU: branch(JCC(jae)); break;
+      case OP_LB: load(1, [&] { g.movsx(rax, byte[rax]); }); break;
+      case OP_LH: load(2, [&] { g.movsx(rax, word[rax]); }); break;
+      case OP_LW: load(4, [&] { g.movsxd(rax, dword[rax]); }); break;
+      case OP_LD: load(8, [&] { g.mov(rax, qword[rax]); }); break;
+      case OP_LBU: load(1, [&] { g.movzx(eax, byte[rax]); }); break;
+      case OP_LHU: load(2, [&] { g.movzx(eax, word[rax]); }); break;
+      case OP_LWU: load(4, [&] { g.mov(eax, dword[rax]); }); break;
+      case OP_SB: store(1, [&](const Reg64& v) { g.mov(byte[rax], v.cvt8()); }); break;
+      case OP_SH: store(2, [&](const Reg64& v) { g.mov(word[rax], v.cvt16()); }); break;
+      case OP_SW: store(4, [&](const Reg64& v) { g.mov(dword[rax], v.cvt32()); }); break;
+      case OP_SD: store(8, [&](const Reg64& v) { g.mov(qword[rax], v); }); break;
+      case OP_ADDI: {
+        const Reg64 a = rc.read(d.rs1);
+        g.lea(rc.write(d.rd), ptr[a + imm]);
+        break;
+      }
+      case OP_SLTI: setcc_ri([&](const auto& r) { g.setl(r); }); break;
+      case OP_SLTIU: setcc_ri([&](const auto& r) { g.setb(r); }); break;
+      case OP_XORI: alu_ri(GF(xor_)); break;
+      case OP_ORI: alu_ri(GF(or_)); break;
+      case OP_ANDI: alu_ri(GF(and_)); break;
+      case OP_SLLI: shift_ri(GF(shl)); break;
+      case OP_SRLI: shift_ri(GF(shr)); break;
+      case OP_SRAI: shift_ri(GF(sar)); break;
+      case OP_ADD: alu_rr(GF(add)); break;
+      case OP_SUB: alu_rr(GF(sub)); break;
+      case OP_SLL: shift_rr(GF(shl)); break;
+      case OP_SLT: setcc_rr([&](const auto& r) { g.setl(r); }); break;
+      case OP_SLTU: setcc_rr([&](const auto& r) { g.setb(r); }); break;
+      case OP_XOR: alu_rr(GF(xor_)); break;
+      case OP_SRL: shift_rr(GF(shr)); break;
+      case OP_SRA: shift_rr(GF(sar)); break;
+      case OP_OR: alu_rr(GF(or_)); break;
+      case OP_AND: alu_rr(GF(and_)); break;
+      case OP_ADDIW: {
+        const Reg64 a = rc.read(d.rs1);
+        g.lea(eax, ptr[a + imm]);
+        g.movsxd(rc.write(d.rd), eax);
+        break;
+      }
+      case OP_SLLIW: shift_w_ri(GF(shl)); break;
+      case OP_SRLIW: shift_w_ri(GF(shr)); break;
+      case OP_SRAIW: shift_w_ri(GF(sar)); break;
+      case OP_ADDW: alu_w_rr(GF(add)); break;
+      case OP_SUBW: alu_w_rr(GF(sub)); break;
+      case OP_SLLW: shift_w_rr(GF(shl)); break;
+      case OP_SRLW: shift_w_rr(GF(shr)); break;
+      case OP_SRAW: shift_w_rr(GF(sar)); break;
+      case OP_MUL: alu_rr(GF(imul)); break;
+      case OP_MULH: {
+        const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+        g.mov(rax, a);
+        g.imul(b);
+        g.mov(rc.write(d.rd), rdx);
+        break;
+      }
+      case OP_MULHU: {
+        const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+        g.mov(rax, a);
+        g.mul(b);
+        g.mov(rc.write(d.rd), rdx);
+        break;
+      }
+      case OP_MULHSU: {
+        // signed rs1 × unsigned rs2: the unsigned high half, minus rs2 when rs1 < 0.
+        const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
+        g.mov(rax, a);
+        g.mov(rcx, a);
+        g.mul(b);
+        g.sar(rcx, 63);
+        g.and_(rcx, b);
+        g.sub(rdx, rcx);
+        g.mov(rc.write(d.rd), rdx);
+        break;
+      }
+      case OP_MULW: alu_w_rr(GF(imul)); break;
+      case OP_DIV: call2(h_div); break;
+      case OP_DIVU: call2(h_divu); break;
+      case OP_REM: call2(h_rem); break;
+      case OP_REMU: call2(h_remu); break;
+      case OP_DIVW: call2(h_divw); break;
+      case OP_DIVUW: call2(h_divuw); break;
+      case OP_REMW: call2(h_remw); break;
+      case OP_REMUW: call2(h_remuw); break;
+      case OP_FENCE: break;  // one hart per thread, in order: nothing to order
+      default:
+        return false;
+    }
+#undef GF
+#undef JCC
+  }
+  if (!ended) {
+    rc.flush();
+    exit_to(end_pc);
+  }
+  g.L(bail);
+  g.add(r13, n);
+  g.mov(rax, vpc);
+  g.mov(qword[rbx + off_pc_], rax);
+  g.xor_(edx, edx);
+  g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
+  for (Exit& e : exits) {
+    // TLB miss: refill from C++ (refill_ keeps the cached registers).
+    g.L(e.refill);
+    g.mov(edx, e.acc);
+    g.mov(ecx, e.size);
+    g.call(static_cast<const void*>(refill_));
+    g.test(ecx, ecx);
+    g.jnz(e.retry, Xbyak::CodeGenerator::T_NEAR);
+    // Not RAM the TLB may hold, or a fault: the interpreter runs the access.
+    g.L(e.label);
+    for (const auto& [r, h] : e.dirty) g.mov(RegCache::mem(r), h);
+    g.mov(rax, e.pc);
+    g.mov(qword[rbx + off_pc_], rax);
+    g.add(r13, n - e.index);  // only e.index instructions retired
+    g.mov(edx, 1);
+    g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
+  }
+  return true;
+}
+
+uint64_t Jit::run(uint64_t budget) {
+  CpuImpl& c = c_;
+  const uint64_t start = c.retired_total;
+  uint64_t left = budget;
+  // Passes since an instruction last retired: bounds loops that retire
+  // nothing (a trap loop), with the interpreter's rule (hart.cc).
+  uint64_t steps = 0, steps_left = budget;
+  while (left > 0) {
+    if (left != steps_left) {
+      steps_left = left;
+      steps = 0;
+    }
+    if (VM_UNLIKELY(c.state != HartState::kRunning)) break;
+    if (VM_UNLIKELY(c.exit_req.load(std::memory_order_relaxed))) {
+      c.exit_req.store(false, std::memory_order_relaxed);
+      break;
+    }
+    if (VM_UNLIKELY(++steps > budget)) break;
+    // Interrupts at block boundaries (the interpreter takes them at the same
+    // places or earlier: nothing inside a block changes mip, mie or mstatus).
+    if (c.mip & c.mie) take_pending_interrupt(c);
+    const uint64_t pc = c.pc;
+    Block* b = nullptr;
+    const TlbEntry& e = c.tlb[2][(pc >> 12) & (kTlbSize - 1)];
+    if (VM_LIKELY(e.tag == ((pc & ~0xfffULL) | c.fetch_key)) && (pc & 0xfff) <= 0xffc) {
+      const uint8_t* host = reinterpret_cast<const uint8_t*>(pc + e.addend);
+      const uint64_t ppc = static_cast<uint64_t>(host - c.ram) + c.ram_base;
+      b = table_[index(pc)];
+      if (!b || b->vpc != pc || b->ppc != ppc) {
+        b = find(pc, ppc);
+        if (b) table_[index(pc)] = b;
+        else b = translate(pc, ppc, host);
+      }
+    }
+    if (!b || b->ninsn == 0 || b->ninsn > left) {
+      // Not translated, a fetch-TLB miss, or the budget ends inside the block:
+      // the interpreter (which also raises fetch faults).
+      left -= interp_run(c, b && b->ninsn > left ? left : 1);
+      continue;
+    }
+    if (VM_UNLIKELY(off_mask() & 0x100)) {
+      // Debugging aid (VMSUP_JIT_OFF=0x102, with stores off): every block
+      // runs alone, then again on the interpreter, and the registers must agree.
+      uint64_t saved[33];
+      std::memcpy(saved, c.x, sizeof saved);
+      const uint64_t pc0 = c.pc;
+      const ExitInfo r = enter_(&c, b->fn, b->ninsn);
+      uint64_t got[33];
+      std::memcpy(got, c.x, sizeof got);
+      const uint64_t got_pc = c.pc;
+      std::memcpy(c.x, saved, sizeof saved);
+      c.pc = pc0;
+      uint64_t n = 0;
+      for (int k = 0; k < 100 && n < r.retired; k++) n += interp_run(c, r.retired - n);
+      if (std::memcmp(got, c.x, sizeof got) != 0 || got_pc != c.pc) {
+        std::fprintf(stderr, "JIT MISMATCH block %llx (%u insns, retired %llu): pc %llx vs %llx\n",
+                     (unsigned long long)pc0, b->ninsn, (unsigned long long)r.retired,
+                     (unsigned long long)got_pc, (unsigned long long)c.pc);
+        for (int k = 0; k < 33; k++)
+          if (got[k] != c.x[k])
+            std::fprintf(stderr, "  x%d jit %llx interp %llx\n", k, (unsigned long long)got[k],
+                         (unsigned long long)c.x[k]);
+      }
+      left -= n;
+      if (r.step && left > 0) left -= interp_run(c, 1);
+      continue;
+    }
+    const ExitInfo r = enter_(&c, b->fn, left);
+    account(c, r.retired);
+    left -= r.retired;
+    // An early exit stops before a load or store the inline TLB path cannot
+    // do (miss, misaligned, MMIO, code page, fault): the interpreter runs it.
+    if (r.step && left > 0) left -= interp_run(c, 1);
+  }
+  return c.retired_total - start;
+}
+
+Jit* jit_create(CpuImpl& c, size_t cache_bytes) {
+  auto* j = new Jit(c);
+  if (!j->init(cache_bytes)) {
+    delete j;
+    return nullptr;
+  }
+  return j;
+}
+void jit_destroy(Jit* j) { delete j; }
+uint64_t jit_run(Jit& j, uint64_t budget) { return j.run(budget); }
+uint64_t jit_code_bytes(const Jit& j) { return j.code_bytes(); }
+void jit_flush(Jit& j) { j.flush(); }
+
+#else  // no translator on this host: the interpreter runs everything
+
+class Jit {};
+Jit* jit_create(CpuImpl&, size_t) { return nullptr; }
+void jit_destroy(Jit* j) { delete j; }
+uint64_t jit_run(Jit&, uint64_t) { return 0; }
+uint64_t jit_code_bytes(const Jit&) { return 0; }
+void jit_flush(Jit&) {}
+
+#endif
+
+}  // namespace vmsup
