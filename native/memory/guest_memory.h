@@ -148,11 +148,9 @@ class GuestMemory {
 
   uint8_t* ram_ = nullptr;
   uint64_t size_ = 0;
-  std::vector<uint64_t> dirty_;  // pages() bits
   void note_write_slow(uint64_t gpa, uint64_t len);
 
-  uint8_t* ram_ = nullptr;
-  uint64_t size_ = 0;
+  std::vector<uint64_t> dirty_;  // pages() bits
   std::vector<uint64_t> code_bits_;
   uint64_t code_pages_ = 0;  // bits set in code_bits_
   std::vector<CodeWatcher*> watchers_;
