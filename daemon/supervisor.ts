@@ -16,7 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
-import { addon, type MachineOptions, type Pty } from '../native/index.js';
+import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
+import { formatIpv4, LOCAL_NEEDS_ROOT, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
@@ -130,6 +131,8 @@ interface Running {
   saving?: { fd: number; resolve: (m: FromWorker) => void };
   /** Resuming after a daemon restart: the saved files, and whether the VM was paused. */
   resume?: { base: string; paused: boolean };
+  /** Per NIC (same order as vm.nics): the tap made for it (-L, -i) and the guest's address. */
+  nicState: { tap?: string; address?: string; localHost?: number }[];
 }
 
 /** One web console session watching a VM's console. */
@@ -491,6 +494,7 @@ export class Supervisor {
       cmdline: live.cmdline,
       bios: live.bios,
       disks: live.disks,
+      nics: live.nics.map((n, i) => ({ ...n, ...(r ? { tap: r.nicState[i]?.tap, address: r.nicState[i]?.address } : {}) })),
       bootDevice: live.bootDevice,
       reason: live.reason,
       restarts: r?.restarts ?? 0,
@@ -550,6 +554,8 @@ export class Supervisor {
       bios: cfg.bios !== undefined ? absolutePath(cfg.bios, 'bios') : base?.bios ?? null,
       bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
       disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
+      // An instance gets its own MACs: the template's would collide with it on a switch.
+      nics: this.checkNics(nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
       enabled: false,
       transient,
       template: base?.name ?? null,
@@ -561,6 +567,52 @@ export class Supervisor {
     // distro boot tries virtio0 first, so the -B device goes into the first slot.
     if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
     return def;
+  }
+
+  /** -L and -i make taps: only a root daemon can (vmd's rule); --nat needs nothing. */
+  private checkNics(nics: NicSpec[]): NicSpec[] {
+    if (process.getuid?.() !== 0) {
+      if (nics.some((n) => n.kind === 'local')) throw new VmsupError('NET', `${LOCAL_NEEDS_ROOT}: this vmsupd is not root`);
+      if (nics.some((n) => n.kind === 'tap')) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root; use --nat for user-mode networking');
+    }
+    return nics;
+  }
+
+  /**
+   * The worker's NICs for a VM: -L and -i taps are made here (the machine owns
+   * their descriptors from then on, and a tap that is not persistent goes away
+   * with its last descriptor: when the VM stops, or when vmsupd dies).
+   */
+  private machineNics(vm: VmRecord, state: Running['nicState']): NicOptions[] {
+    const out: NicOptions[] = [];
+    const a = addon();
+    try {
+      for (const n of vm.nics) {
+        const o = machineNic(n);
+        if (n.kind === 'local') {
+          const taken = new Set<number>();
+          for (const x of this.running.values()) for (const st of x.nicState) if (st.localHost !== undefined) taken.add(st.localHost);
+          for (const st of state) if (st.localHost !== undefined) taken.add(st.localHost);
+          const { tap, host } = setUpLocal(o, parsePrefix(this.settings.localPrefix), taken);
+          state.push({ tap, address: formatIpv4(host + 1), localHost: host });
+        } else if (n.kind === 'tap') {
+          if (process.getuid?.() !== 0) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root');
+          const t = a.openTap('');
+          o.tapFd = t.fd;
+          state.push({ tap: t.name });
+        } else if (n.kind === 'nat') {
+          state.push({ address: '10.0.2.15' }); // slirp's first DHCP lease (native/net/slirp_backend.h)
+        } else {
+          if (!a.switchList().some((w) => w.name === n.switch)) throw new VmsupError('NO_SWITCH', `switch not found: ${n.switch}`);
+          state.push({});
+        }
+        out.push(o);
+      }
+    } catch (e) {
+      for (const o of out) if (o.tapFd !== undefined) a.closeFd(o.tapFd);
+      throw e;
+    }
+    return out;
   }
 
   // ---- quotas ----------------------------------------------------------------
@@ -611,9 +663,20 @@ export class Supervisor {
       a.closeFd(pty.slave);
       throw e;
     }
+    const nicState: Running['nicState'] = [];
+    let nics: NicOptions[];
+    try {
+      nics = this.machineNics(vm, nicState);
+    } catch (e) {
+      a.closeFd(wakeFd);
+      a.closeFd(pty.master);
+      a.closeFd(pty.slave);
+      throw e;
+    }
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     const { port1, port2 } = new MessageChannel();
     const machine: MachineOptions = {
+      ...(nics.length ? { nics } : {}),
       memory: vm.memory,
       cpus: vm.cpus,
       cmdline: vm.cmdline,
@@ -646,6 +709,7 @@ export class Supervisor {
       viewers: [],
       files,
       restoreFd,
+      nicState,
     };
     drain.on('data', (chunk: Buffer) => {
       for (const v of r.viewers) {
@@ -896,7 +960,7 @@ export class Supervisor {
       const existing = this.find(p.name);
       if (existing?.id !== plan.existingId) throw new VmsupError('EXISTS', `vm ${p.name} changed while it was being defined: try again`);
       if (p.dryRun) {
-        const probe: VmRecord = { ...def, id: existing?.id ?? 0, state: existing?.state ?? 'stopped', tty: null, tid: null, startedAt: null, reason: null };
+        const probe: VmRecord = { ...def, nics: def.nics ?? [], id: existing?.id ?? 0, state: existing?.state ?? 'stopped', tty: null, tid: null, startedAt: null, reason: null };
         return { vm: this.info(probe) };
       }
       if (existing) return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
@@ -953,6 +1017,7 @@ export class Supervisor {
       [cfg?.memory !== undefined || cfg?.cpus !== undefined, 'memory', 'memory or cpus'],
       [cfg?.kernel !== undefined || cfg?.initrd !== undefined || cfg?.bios !== undefined || cfg?.cmdline !== undefined, 'boot', 'the boot image'],
       [cfg?.disks !== undefined, 'disk', 'disks'],
+      [cfg?.nics !== undefined, 'interface', 'interfaces'],
       [cfg?.bootDevice !== undefined, 'boot', 'the boot device'],
       [allow !== undefined, 'instance', 'instances of its own'],
     ];

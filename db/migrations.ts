@@ -98,6 +98,12 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE vms ADD COLUMN source TEXT;
   ALTER TABLE vms ADD COLUMN allow_instance TEXT;
   `,
+  // 4: networking (issue 9): each interface's kind (nat, local, tap, switch) and,
+  // for nat, its port forwards as JSON [{hostAddr, hostPort, guestPort}].
+  `
+  ALTER TABLE interfaces ADD COLUMN kind TEXT NOT NULL DEFAULT 'switch' CHECK (kind IN ('nat', 'local', 'tap', 'switch'));
+  ALTER TABLE interfaces ADD COLUMN forwards TEXT;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

@@ -17,6 +17,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AllowInstance, DiskSpec, EventRecord, VmState } from '../daemon/protocol/messages.js';
 import { migrate } from './migrations.js';
+import type { NicSpec } from '../daemon/nics.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 
 /** One state change as the database stores it (runtime row + event). */
@@ -51,6 +52,8 @@ export interface VmDefinition {
   bios: string | null;
   bootDevice: string | null;
   disks: DiskSpec[];
+  /** Its NICs, MACs fixed at define (the interfaces table); none when absent. */
+  nics?: NicSpec[];
   enabled: boolean;
   transient: boolean;
   template: string | null;
@@ -61,6 +64,7 @@ export interface VmDefinition {
 }
 
 export interface VmRecord extends VmDefinition {
+  nics: NicSpec[];
   id: number;
   state: VmState;
   tty: string | null;
@@ -144,6 +148,9 @@ export class Repository {
            cmdline = @cmdline, bios = @bios, boot_device = @bootDevice, enabled = @enabled, transient = @transient, template = @template,
            source = @source, allow_instance = @allowInstanceJson WHERE id = @id`,
       ),
+      nics: d.prepare(`SELECT kind, switch, lladdr, forwards FROM interfaces WHERE vm_id = ? ORDER BY idx`),
+      insertNic: d.prepare(`INSERT INTO interfaces (vm_id, idx, kind, switch, lladdr, forwards) VALUES (?, ?, ?, ?, ?, ?)`),
+      deleteNics: d.prepare(`DELETE FROM interfaces WHERE vm_id = ?`),
       deleteDisks: d.prepare(`DELETE FROM disks WHERE vm_id = ?`),
       setTransient: d.prepare(`UPDATE vms SET transient = ? WHERE id = ?`),
       insertDisk: d.prepare(`INSERT INTO disks (vm_id, idx, path, format, read_only) VALUES (?, ?, ?, ?, ?)`),
@@ -172,8 +179,24 @@ export class Repository {
     };
   }
 
+  private nicsOf(id: number): NicSpec[] {
+    return (this.stmt.nics.all(id) as { kind: NicSpec['kind']; switch: string | null; lladdr: string; forwards: string | null }[]).map((n) => {
+      const spec: NicSpec = { kind: n.kind, lladdr: n.lladdr };
+      if (n.switch !== null) spec.switch = n.switch;
+      if (n.kind === 'nat') spec.forwards = n.forwards ? JSON.parse(n.forwards) : [];
+      return spec;
+    });
+  }
+
+  private insertNics(id: number, nics: NicSpec[] | undefined): void {
+    (nics ?? []).forEach((n, i) =>
+      this.stmt.insertNic.run(id, i, n.kind, n.switch ?? null, n.lladdr, n.kind === 'nat' ? JSON.stringify(n.forwards ?? []) : null),
+    );
+  }
+
   private toRecord(r: VmRowRaw, disks: DiskSpec[]): VmRecord {
     return {
+      nics: this.nicsOf(r.id),
       id: r.id,
       name: r.name,
       ownerUid: r.owner_uid,
@@ -241,6 +264,7 @@ export class Repository {
       });
       const vmId = Number(info.lastInsertRowid);
       def.disks.forEach((d, i) => this.stmt.insertDisk.run(vmId, i, d.path, d.format, d.readOnly ? 1 : 0));
+      this.insertNics(vmId, def.nics);
       this.stmt.insertRuntime.run(vmId, reason);
       this.stmt.appendEvent.run(now, vmId, def.name, null, 'defined', reason);
       return vmId;
@@ -264,6 +288,8 @@ export class Repository {
       });
       this.stmt.deleteDisks.run(id);
       def.disks.forEach((d, i) => this.stmt.insertDisk.run(id, i, d.path, d.format, d.readOnly ? 1 : 0));
+      this.stmt.deleteNics.run(id);
+      this.insertNics(id, def.nics);
       return Number(this.stmt.appendEvent.run(time, id, def.name, state, state, reason).lastInsertRowid);
     })();
   }
