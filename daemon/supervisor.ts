@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
-import { formatIpv4, LOCAL_NEEDS_ROOT, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
+import { checkSwitchName, formatIpv4, LOCAL_NEEDS_ROOT, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
@@ -35,6 +35,7 @@ import {
   type VmConfigInput,
   type VmInfo,
   type VmState,
+  type SwitchInfo,
 } from './protocol/messages.js';
 import {
   groupName,
@@ -555,7 +556,7 @@ export class Supervisor {
       bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
       disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
       // An instance gets its own MACs: the template's would collide with it on a switch.
-      nics: this.checkNics(nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
+      nics: this.checkNics(peer, nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
       enabled: false,
       transient,
       template: base?.name ?? null,
@@ -570,7 +571,19 @@ export class Supervisor {
   }
 
   /** -L and -i make taps: only a root daemon can (vmd's rule); --nat needs nothing. */
-  private checkNics(nics: NicSpec[]): NicSpec[] {
+  private checkNics(peer: Peer, nics: NicSpec[]): NicSpec[] {
+    const switches = this.repo.listSwitches();
+    for (const n of nics) {
+      if (n.kind !== 'switch') continue;
+      const sw = switches.find((x) => x.name === n.switch);
+      if (!sw) throw new VmsupError('NO_SWITCH', `switch not found: ${n.switch}`, 'create it with vmsup switch create');
+      // vmd's switch `group`: a non-root user attaches only to a switch of a group they are in.
+      if (!isRoot(peer) && (sw.groupGid === null || !peer.groups.has(sw.groupGid)))
+        throw new VmsupError(
+          'PERMISSION',
+          `permission denied: switch ${sw.name} ${sw.groupGid === null ? 'has no group (root only)' : `belongs to group ${groupName(sw.groupGid)}, which ${userName(peer.uid)} is not in`}`,
+        );
+    }
     if (process.getuid?.() !== 0) {
       if (nics.some((n) => n.kind === 'local')) throw new VmsupError('NET', `${LOCAL_NEEDS_ROOT}: this vmsupd is not root`);
       if (nics.some((n) => n.kind === 'tap')) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root; use --nat for user-mode networking');
@@ -1424,10 +1437,109 @@ export class Supervisor {
   /** Set by main.ts: changes the control socket's owner and group (uid/gid -1: unchanged). */
   setSocketOwner?: (uid: number, gid: number) => void;
 
+  // ---- switches -----------------------------------------------------------
+
+  /** Running VMs with a port on switch `name`. */
+  private switchUsers(name: string): string[] {
+    return [...this.running.values()].filter((r) => r.vm.nics.some((n) => n.kind === 'switch' && n.switch === name)).map((r) => r.vm.name);
+  }
+
+  /**
+   * Makes the native registry match the stored switches (daemon start, `reset
+   * switches`): stored ones that are missing are created; native ones that are
+   * no longer stored and have no running VM on them are removed.
+   */
+  private syncSwitches(): number {
+    const a = addon();
+    const stored = this.repo.listSwitches();
+    const live = a.switchList();
+    let made = 0;
+    for (const sw of stored) {
+      if (live.some((l) => l.name === sw.name)) continue;
+      try {
+        a.switchCreate(sw.name, sw.lockedLladdr);
+        made++;
+      } catch (e) {
+        this.log.warn(`switch ${sw.name}: ${asVmsupError(e).message}`);
+      }
+    }
+    for (const l of live) {
+      if (stored.some((sw) => sw.name === l.name) || this.switchUsers(l.name).length) continue;
+      try {
+        a.switchDelete(l.name);
+      } catch (e) {
+        this.log.warn(`switch ${l.name}: ${asVmsupError(e).message}`);
+      }
+    }
+    return made;
+  }
+
+  private switchInfo(name: string): SwitchInfo {
+    const sw = this.repo.listSwitches().find((x) => x.name === name);
+    const l = addon().switchList().find((x) => x.name === name);
+    return {
+      name,
+      lockedLladdr: sw?.lockedLladdr ?? l?.lockedLladdr ?? false,
+      group: sw?.groupGid != null ? groupName(sw.groupGid) : null,
+      ports: l?.ports ?? 0,
+      rxFrames: l?.rxFrames ?? 0,
+      txFrames: l?.txFrames ?? 0,
+      drops: l?.drops ?? 0,
+      lockedDrops: l?.lockedDrops ?? 0,
+      vms: this.switchUsers(name),
+    };
+  }
+
+  async switchCreate(peer: Peer, p: Params<'switch-create'>): Promise<Results['switch-create']> {
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may create switches");
+    checkSwitchName(p.name);
+    let groupGid: number | null = null;
+    if (p.group !== undefined) {
+      const g = lookupGroup(p.group);
+      if (g === undefined) throw new VmsupError('NO_GROUP', `invalid group: ${p.group}`);
+      groupGid = g;
+    }
+    return this.call(() => {
+      if (this.repo.listSwitches().some((x) => x.name === p.name)) throw new VmsupError('EXISTS', `switch ${p.name} exists`);
+      addon().switchCreate(p.name, Boolean(p.lockedLladdr));
+      try {
+        this.repo.insertSwitch({ name: p.name, lockedLladdr: Boolean(p.lockedLladdr), groupGid });
+      } catch (e) {
+        addon().switchDelete(p.name);
+        throw e;
+      }
+      this.log.info(`switch ${p.name} created by ${who(peer)}`);
+      return { switch: this.switchInfo(p.name) };
+    });
+  }
+
+  async switchDelete(peer: Peer, p: Params<'switch-delete'>): Promise<Results['switch-delete']> {
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may delete switches");
+    return this.call(() => {
+      if (!this.repo.listSwitches().some((x) => x.name === p.name)) throw new VmsupError('NO_SWITCH', `switch not found: ${p.name}`);
+      const users = this.switchUsers(p.name);
+      if (users.length) throw new VmsupError('BUSY', `switch ${p.name} is in use by running vms: ${users.join(', ')}`);
+      const a = addon();
+      if (a.switchList().some((l) => l.name === p.name)) a.switchDelete(p.name);
+      this.repo.deleteSwitch(p.name);
+      this.log.info(`switch ${p.name} deleted by ${who(peer)}`);
+      return { name: p.name };
+    });
+  }
+
+  async switchStatus(_peer: Peer): Promise<Results['switch-status']> {
+    return this.call(() => {
+      const names = new Set([...this.repo.listSwitches().map((s) => s.name), ...addon().switchList().map((l) => l.name)]);
+      return { switches: [...names].sort().map((n) => this.switchInfo(n)) };
+    });
+  }
+
   async reset(peer: Peer, p: Params<'reset'>): Promise<Results['reset']> {
     if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may reset vmsupd");
-    if (p.what === 'switches') return { stopped: 0 }; // no switches exist until networking lands
+    // vmctl reset switches: the switches made again from their stored definitions.
+    if (p.what === 'switches') return this.call(() => (this.syncSwitches(), { stopped: 0 }));
     const res = await this.stop(peer, { all: true, force: true });
+    if (p.what === 'all') await this.call(() => this.syncSwitches());
     return { stopped: res.stopped.length };
   }
 
@@ -1619,6 +1731,7 @@ export class Supervisor {
   /** After a crash or kill -9: VMs recorded as running did not survive. */
   async reconcile(): Promise<void> {
     await this.call(() => {
+      this.syncSwitches();
       for (const vm of this.listVms()) {
         if (vm.state === 'stopped') continue;
         const was = vm.state;

@@ -63,6 +63,12 @@ export interface VmDefinition {
   allowInstance: AllowInstance | null;
 }
 
+export interface SwitchRecord {
+  name: string;
+  lockedLladdr: boolean;
+  groupGid: number | null;
+}
+
 export interface VmRecord extends VmDefinition {
   nics: NicSpec[];
   id: number;
@@ -151,6 +157,9 @@ export class Repository {
       nics: d.prepare(`SELECT kind, switch, lladdr, forwards FROM interfaces WHERE vm_id = ? ORDER BY idx`),
       insertNic: d.prepare(`INSERT INTO interfaces (vm_id, idx, kind, switch, lladdr, forwards) VALUES (?, ?, ?, ?, ?, ?)`),
       deleteNics: d.prepare(`DELETE FROM interfaces WHERE vm_id = ?`),
+      switches: d.prepare(`SELECT name, locked_lladdr, group_gid FROM switches ORDER BY name`),
+      insertSwitch: d.prepare(`INSERT INTO switches (name, locked_lladdr, group_gid, created_at) VALUES (?, ?, ?, ?)`),
+      deleteSwitch: d.prepare(`DELETE FROM switches WHERE name = ?`),
       deleteDisks: d.prepare(`DELETE FROM disks WHERE vm_id = ?`),
       setTransient: d.prepare(`UPDATE vms SET transient = ? WHERE id = ?`),
       insertDisk: d.prepare(`INSERT INTO disks (vm_id, idx, path, format, read_only) VALUES (?, ?, ?, ?, ?)`),
@@ -306,6 +315,23 @@ export class Repository {
       return Number(this.stmt.appendEvent.run(time, vm.id, vm.name, vm.state, 'undefined', reason).lastInsertRowid);
     })();
     return { seq, time, vmId: vm.id, vm: vm.name, from: vm.state, to: 'undefined', reason };
+  }
+
+  /** The switches `vmsup switch create` stored. */
+  listSwitches(): SwitchRecord[] {
+    return (this.stmt.switches.all() as { name: string; locked_lladdr: number; group_gid: number | null }[]).map((r) => ({
+      name: r.name,
+      lockedLladdr: r.locked_lladdr === 1,
+      groupGid: r.group_gid,
+    }));
+  }
+
+  insertSwitch(sw: SwitchRecord): void {
+    this.stmt.insertSwitch.run(sw.name, sw.lockedLladdr ? 1 : 0, sw.groupGid, new Date().toISOString());
+  }
+
+  deleteSwitch(name: string): void {
+    this.stmt.deleteSwitch.run(name);
   }
 
   setEnabled(id: number, enabled: boolean): void {

@@ -224,6 +224,11 @@ export const REQUESTS = {
   save: obj({ vm: vmRef, path }),
   /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
   restore: obj({ path, force: bool }, ['force']),
+  /** vmd's switch blocks (root or vmsupd's own user): a persistent vmsup switch. */
+  'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1) }, ['lockedLladdr', 'group']),
+  /** Refused while running VMs have a port on it (they are listed). */
+  'switch-delete': obj({ name: str(32, 1) }),
+  'switch-status': obj({}),
 };
 
 /** Requests whose answer holds a list that may outgrow one frame (10,000 definitions,
@@ -318,6 +323,24 @@ export interface Results {
   stats: DaemonStats;
   save: { vm: VmInfo; bytes: number; ms: number };
   restore: { vm: VmInfo };
+  'switch-create': { switch: SwitchInfo };
+  'switch-delete': { name: string };
+  'switch-status': { switches: SwitchInfo[] };
+}
+
+/** A vmsup switch: its definition and the native registry's counters. */
+export interface SwitchInfo {
+  name: string;
+  lockedLladdr: boolean;
+  /** Non-root users in this group may attach VMs to it; null: root's VMs only. */
+  group: string | null;
+  ports: number;
+  rxFrames: number;
+  txFrames: number;
+  drops: number;
+  lockedDrops: number;
+  /** Running VMs with a port on it. */
+  vms: string[];
 }
 
 export interface DaemonStats {
