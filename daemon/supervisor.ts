@@ -1441,7 +1441,7 @@ export class Supervisor {
 
   /** Running VMs with a port on switch `name`. */
   private switchUsers(name: string): string[] {
-    return [...this.running.values()].filter((r) => r.vm.nics.some((n) => n.kind === 'switch' && n.switch === name)).map((r) => r.vm.name);
+    return [...this.running.values()].filter((r) => r.vm.nics.some((n) => n.kind === 'switch' && n.switch === name)).map((r) => r.vm.name).sort();
   }
 
   /**

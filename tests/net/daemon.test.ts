@@ -2,10 +2,11 @@
 // daemon with --nat/--forward/--lladdr, -n SWITCH; their NICs stored (MACs
 // fixed at define) and shown by status --json. The shared guest, driven
 // through bin/vmsup and its console on a pty.
+import { spawnSync } from 'node:child_process';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { Daemon, GUEST, onPty } from '../daemon/harness.js';
 
 const LINUX = ['-m', '128M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz'), '--cmdline', 'console=ttyS0'];
@@ -96,9 +97,109 @@ test('NIC options are checked: the limit, --forward without --nat, a bad lladdr,
   const given = await d.vmsup(['define', ...LINUX, '--nat', '--lladdr', 'FE:E1:BA:D0:AB:CD', 'given']);
   expect(given.code).toBe(0);
   expect((await nicsOf('given'))[0].lladdr).toBe('fe:e1:ba:d0:ab:cd');
-  await d.vmsup(['define', ...LINUX, '-n', 'nosuch', 'lonely']);
+  const nosw = await d.vmsup(['define', ...LINUX, '-n', 'nosuch', 'lonely']);
+  expect(nosw.stderr).toMatch(/switch not found: nosuch/);
+  // A switch deleted after the define: the start is refused, nothing is left running.
+  expect((await d.vmsup(['switch', 'create', 'gone'])).code).toBe(0);
+  expect((await d.vmsup(['define', ...LINUX, '-n', 'gone', 'lonely'])).code).toBe(0);
+  expect((await d.vmsup(['switch', 'delete', 'gone'])).code).toBe(0);
   const st = await d.vmsup(['start', 'lonely']);
   expect(st.code).not.toBe(0);
-  expect(st.stderr).toMatch(/switch not found: nosuch/);
+  expect(st.stderr).toMatch(/switch not found: gone/);
   expect((await d.status('lonely'))?.state).toBe('stopped');
 }, 120_000);
+
+test('two VMs on one switch ping each other; the switch cannot be deleted while they run', async () => {
+  d = await Daemon.create();
+  expect((await d.vmsup(['switch', 'create', 'lan'])).code).toBe(0);
+  for (const n of ['sw1', 'sw2']) {
+    const r = await d.vmsup(['define', ...LINUX, '-n', 'lan', n]);
+    expect(r.code, r.stderr).toBe(0);
+  }
+  expect((await nicsOf('sw1'))[0]).toMatchObject({ kind: 'switch', switch: 'lan' });
+  const c1 = onPty(d, ['start', '-c', 'sw1'], 240_000);
+  const c2 = onPty(d, ['start', '-c', 'sw2'], 240_000);
+  try {
+    await c1.waitFor(/vmsup-guest:\/# /);
+    await c2.waitFor(/vmsup-guest:\/# /);
+    c1.type('ip addr add 10.77.0.1/24 dev eth0; ip link set eth0 up; echo UP1\r');
+    c2.type('ip addr add 10.77.0.2/24 dev eth0; ip link set eth0 up; echo UP2\r');
+    await c1.waitFor(/UP1\s/);
+    await c2.waitFor(/UP2\s/);
+    c1.type('ping -c 3 -W 5 10.77.0.2 >/dev/null && echo PING1-OK || echo PING1-FAIL\r');
+    await c1.waitFor(/PING1-(OK|FAIL)\s/);
+    c2.type('ping -c 3 -W 5 10.77.0.1 >/dev/null && echo PING2-OK || echo PING2-FAIL\r');
+    await c2.waitFor(/PING2-(OK|FAIL)\s/);
+    expect(c1.screen()).toMatch(/PING1-OK\s/);
+    expect(c2.screen()).toMatch(/PING2-OK\s/);
+
+    const del = await d.vmsup(['switch', 'delete', 'lan']);
+    expect(del.code).not.toBe(0);
+    expect(del.stderr).toMatch(/switch lan is in use by running vms: sw1, sw2/);
+    const st = JSON.parse((await d.vmsup(['switch', 'status', '--json'])).stdout) as { name: string; ports: number; rxFrames: number; vms: string[] }[];
+    expect(st).toHaveLength(1);
+    expect(st[0]).toMatchObject({ name: 'lan', ports: 2, vms: ['sw1', 'sw2'] });
+    expect(st[0].rxFrames).toBeGreaterThan(0);
+    c1.type('\r~.');
+    c2.type('\r~.');
+    await c1.exited;
+    await c2.exited;
+  } finally {
+    c1.close();
+    c2.close();
+  }
+  await d.vmsup(['stop', '-f', 'sw1']);
+  await d.vmsup(['stop', '-f', 'sw2']);
+  await d.waitState('sw1', 'stopped');
+  await d.waitState('sw2', 'stopped');
+  // The switch survives a daemon restart (stored), and then it may go.
+  await d.stop();
+  await d.start();
+  const again = JSON.parse((await d.vmsup(['switch', 'status', '--json'])).stdout) as { name: string }[];
+  expect(again.map((x) => x.name)).toEqual(['lan']);
+  const ok = await d.vmsup(['switch', 'delete', 'lan']);
+  expect(ok.code, ok.stderr).toBe(0);
+  expect(JSON.parse((await d.vmsup(['switch', 'status', '--json'])).stdout)).toEqual([]);
+}, 400_000);
+
+describe('switch groups', () => {
+  const GROUP = 'vmsupng';
+  const ALICE = 'vmsupna';
+  const OTHER = 'vmsupno'; // a group Alice is not in
+  const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' });
+  beforeAll(() => {
+    sh('userdel', [ALICE]);
+    sh('groupadd', ['-f', GROUP]);
+    sh('groupadd', ['-f', OTHER]);
+    sh('useradd', ['-M', '-U', '-G', GROUP, ALICE]);
+  });
+  afterAll(() => {
+    sh('userdel', [ALICE]);
+    sh('groupdel', [GROUP]);
+    sh('groupdel', [OTHER]);
+  });
+
+  test('a non-root user attaches only to a switch of a group they are in', async () => {
+    d = await Daemon.create({}, ['--group', GROUP]);
+    expect((await d.vmsup(['switch', 'create', '--group', GROUP, 'shared'])).code).toBe(0);
+    expect((await d.vmsup(['switch', 'create', '--locked-lladdr', 'rootonly'])).code).toBe(0);
+    const mine = await d.vmsup(['define', '-b', path.join(GUEST, 'Image'), '-n', 'shared', 'alicevm'], { asUser: ALICE });
+    expect(mine.code, mine.stderr).toBe(0);
+    const other = await d.vmsup(['define', '-b', path.join(GUEST, 'Image'), '-n', 'rootonly', 'alicevm2'], { asUser: ALICE });
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/permission denied: switch rootonly has no group/);
+    expect((await d.vmsup(['switch', 'create', '--group', OTHER, 'theirs'])).code).toBe(0);
+    const theirs = await d.vmsup(['define', '-b', path.join(GUEST, 'Image'), '-n', 'theirs', 'alicevm3'], { asUser: ALICE });
+    expect(theirs.code).not.toBe(0);
+    expect(theirs.stderr).toMatch(new RegExp(`permission denied: switch theirs belongs to group ${OTHER}, which ${ALICE} is not in`));
+    const m = await d.vmsup(['switch', 'create', 'mine'], { asUser: ALICE });
+    expect(m.code).not.toBe(0);
+    expect(m.stderr).toMatch(/permission denied: only root/);
+    const st = JSON.parse((await d.vmsup(['switch', 'status', '--json'])).stdout) as { name: string; group: string | null; lockedLladdr: boolean }[];
+    expect(st).toEqual([
+      expect.objectContaining({ name: 'rootonly', group: null, lockedLladdr: true }),
+      expect.objectContaining({ name: 'shared', group: GROUP, lockedLladdr: false }),
+      expect.objectContaining({ name: 'theirs', group: OTHER }),
+    ]);
+  }, 120_000);
+});
