@@ -3,11 +3,14 @@
 // fixed at define) and shown by status --json. The shared guest, driven
 // through bin/vmsup and its console on a pty.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { Daemon, GUEST, onPty } from '../daemon/harness.js';
+import { spawn } from 'node:child_process';
+import { Daemon, GUEST, onPty, sleep, VMSUPD } from '../daemon/harness.js';
 
 const LINUX = ['-m', '128M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz'), '--cmdline', 'console=ttyS0'];
 
@@ -45,6 +48,7 @@ interface Nic {
   lladdr: string;
   switch?: string;
   address?: string;
+  tap?: string;
   forwards?: { hostAddr: number; hostPort: number; guestPort: number }[];
 }
 const nicsOf = async (name: string) => ((await d!.status(name)) as unknown as { nics: Nic[] }).nics;
@@ -202,4 +206,79 @@ describe('switch groups', () => {
       expect.objectContaining({ name: 'theirs', group: OTHER }),
     ]);
   }, 120_000);
+});
+
+/** A vmsupd inside the named network namespace `ns` (ip netns), so that -L's taps stay off the host. */
+class NsDaemon extends Daemon {
+  ns = '';
+  override async start(): Promise<void> {
+    this.log = '';
+    const p = spawn('ip', ['netns', 'exec', this.ns, process.execPath, VMSUPD, '-d', '-v', '--state-dir', this.stateDir, '--socket', this.socket], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.proc = p;
+    p.stdout!.on('data', (b) => (this.log += b));
+    p.stderr!.on('data', (b) => (this.log += b));
+    const deadline = Date.now() + 30_000;
+    while (!this.log.includes('listening on')) {
+      if (p.exitCode !== null) throw new Error(`vmsupd exited early (${p.exitCode}):\n${this.log}`);
+      if (Date.now() > deadline) throw new Error(`vmsupd did not come up:\n${this.log}`);
+      await sleep(50);
+    }
+  }
+}
+
+const isRoot = process.getuid?.() === 0;
+const NS = `vmsupnetd${process.pid}`;
+const canNetns = isRoot && spawnSync('ip', ['netns', 'add', NS]).status === 0;
+const inNs = (args: string[]) => spawnSync('ip', ['netns', 'exec', NS, ...args], { encoding: 'utf8', timeout: 60_000 });
+const taps = () => inNs(['ip', '-o', 'link', 'show']).stdout.split('\n').filter((l) => /vmsup\d/.test(l));
+
+// Top level, so that it runs also when a filter skips the describe below.
+afterAll(() => {
+  if (canNetns) spawnSync('ip', ['netns', 'del', NS]);
+});
+
+describe.skipIf(!canNetns)('-L through the daemon (in a network namespace)', () => {
+  test('DHCP and host->guest HTTP over -L; the tap goes when the VM stops and when vmsupd is killed', async () => {
+    inNs(['ip', 'link', 'set', 'lo', 'up']);
+    const nd = new NsDaemon(fs.mkdtempSync(path.join(os.tmpdir(), 'vmsupd-test-')));
+    nd.ns = NS;
+    d = nd;
+    nd.writeSettings({ shutdown_timeout: 3 });
+    await nd.start();
+    const def = await nd.vmsup(['define', ...LINUX, '-L', 'lvm']);
+    expect(def.code, def.stderr).toBe(0);
+    const c = onPty(nd, ['start', '-c', 'lvm'], 240_000);
+    try {
+      await c.waitFor(/vmsup-guest:\/# /);
+      c.type('udhcpc -i eth0 -n -q -t 5 -T 2 >/dev/null 2>&1; ip -4 addr show eth0; echo DHCP-DONE\r');
+      await c.waitFor(/DHCP-DONE\s[\s\S]*# /);
+      expect(c.screen()).toMatch(/inet 100\.64\.0\.1\/31/);
+      c.type('mkdir -p /tmp/www && echo GUEST-LOCAL-OK > /tmp/www/index.html && httpd -p 80 -h /tmp/www && echo HTTPD-UP\r');
+      await c.waitFor(/HTTPD-UP\s/);
+      const r = inNs(['curl', '-s', '--max-time', '30', 'http://100.64.0.1/index.html']);
+      expect(r.stdout).toContain('GUEST-LOCAL-OK');
+      const nic = (await nicsOf('lvm'))[0];
+      expect(nic).toMatchObject({ kind: 'local', address: '100.64.0.1' });
+      expect(nic.tap).toMatch(/^vmsup\d+$/);
+      expect(taps()).toHaveLength(1);
+      c.type('\r~.');
+      await c.exited;
+    } finally {
+      c.close();
+    }
+    await nd.vmsup(['stop', '-f', 'lvm']);
+    await nd.waitState('lvm', 'stopped');
+    await nd.waitFor(async () => taps().length === 0, 30_000);
+    // Started again and vmsupd killed: at the next start nothing of it is left, and the /31 is free again.
+    expect((await nd.vmsup(['start', 'lvm'])).code).toBe(0);
+    await nd.waitFor(async () => taps().length === 1, 60_000);
+    await nd.kill9();
+    await nd.waitFor(async () => taps().length === 0, 30_000);
+    await nd.start();
+    expect(taps()).toHaveLength(0);
+    expect((await nd.vmsup(['start', 'lvm'])).code).toBe(0);
+    await nd.waitFor(async () => (await nicsOf('lvm'))[0]?.address === '100.64.0.1', 60_000);
+  }, 400_000);
 });
