@@ -9,7 +9,7 @@ import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './comman
 import { parseSize } from './size.js';
 import { bootOrder } from '../daemon/boot-order.js';
 import { DEFAULT_FIRMWARE, DEFAULT_UBOOT } from '../daemon/settings.js';
-import { formatIpv4, generateMac, parseForward, parseMac, setUpLocal as setUpLocalNic, checkForwards } from '../daemon/nics.js';
+import { formatIpv4, machineNic, NicArgs, nicSpecs, setUpLocal as setUpLocalNic } from '../daemon/nics.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
@@ -196,10 +196,8 @@ export function parseRunArgs(args: string[]): RunArgs {
   if (args.includes('--restore')) return parseRestoreArgs(args);
   const opts: MachineOptions = { memory: 256 * 1024 * 1024, cpus: 1, disks: [] };
   const limits = addon().limits;
-  let nat = false;
-  let local = false;
-  let lladdr: string | undefined;
-  const forwards: ReturnType<typeof parseForward>[] = [];
+  // --nat, -L, --forward, --lladdr: parsed as define/start parse them (daemon/nics.ts).
+  const nicArgs = new NicArgs();
   let timeoutSec: number | undefined;
   let stopTimeoutSec = DEFAULT_STOP_TIMEOUT;
   let signatureFile: string | undefined;
@@ -208,6 +206,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   let saveFile: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if ((a === '--nat' || a === '-L' || a === '--forward' || a === '--lladdr') && nicArgs.take(a, () => needValue(args, i++, a))) continue;
     switch (a) {
       case '-m': opts.memory = parseSize(needValue(args, i++, a), 'memory'); break;
       case '-c': case '--cpus': {
@@ -229,13 +228,6 @@ export function parseRunArgs(args: string[]): RunArgs {
         bootDevice = v;
         break;
       }
-      case '--nat': nat = true; break;
-      case '-L': local = true; break;
-      case '--forward': forwards.push(parseForward(needValue(args, i++, a))); break;
-      case '--lladdr':
-        if (lladdr !== undefined) throw new VmsupError('USAGE', 'lladdr specified multiple times');
-        lladdr = parseMac(needValue(args, i++, a));
-        break;
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);
@@ -266,12 +258,10 @@ export function parseRunArgs(args: string[]): RunArgs {
     }
   }
   if ((opts.disks?.length ?? 0) > limits.disks) throw new VmsupError('USAGE', `too many disks (at most ${limits.disks})`);
-  if (forwards.length && !nat) throw new VmsupError('USAGE', '--forward needs --nat');
-  if (lladdr !== undefined && !nat && !local) throw new VmsupError('USAGE', '--lladdr needs --nat or -L');
-  if (nat && local) throw new VmsupError('USAGE', '--nat and -L each give the one interface `run` sets up: choose one');
-  checkForwards(forwards);
-  if (nat) opts.nics = [{ kind: 'nat', mac: lladdr ?? generateMac(), forwards } satisfies NicOptions];
-  if (local) opts.nics = [{ kind: 'local', mac: lladdr ?? generateMac() }];
+  const reqs = nicArgs.finish() ?? [];
+  if (reqs.length > 1) throw new VmsupError('USAGE', '--nat and -L each give the one interface `run` sets up: choose one');
+  if (reqs.length) opts.nics = nicSpecs(reqs).map(machineNic);
+  const local = reqs[0]?.kind === 'local';
   if (granularity !== undefined && signatureFile === undefined) {
     throw new VmsupError('USAGE', '--signature-granularity needs --signature file');
   }
