@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
-import { checkSwitchName, formatIpv4, LOCAL_NEEDS_ROOT, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
+import { checkSwitchName, formatIpv4, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
@@ -585,7 +585,8 @@ export class Supervisor {
         );
     }
     if (process.getuid?.() !== 0) {
-      if (nics.some((n) => n.kind === 'local')) throw new VmsupError('NET', `${LOCAL_NEEDS_ROOT}: this vmsupd is not root`);
+      if (nics.some((n) => n.kind === 'local'))
+        throw new VmsupError('NET', '-L needs root (a tap and a host address) and this vmsupd is not root; use --nat for user-mode networking');
       if (nics.some((n) => n.kind === 'tap')) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root; use --nat for user-mode networking');
     }
     return nics;

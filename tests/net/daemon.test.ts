@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { Daemon, GUEST, onPty, sleep, VMSUPD } from '../daemon/harness.js';
+import { Daemon, GUEST, onPty, sleep, VMSUP, VMSUPD } from '../daemon/harness.js';
 
 const LINUX = ['-m', '128M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz'), '--cmdline', 'console=ttyS0'];
 
@@ -166,7 +166,7 @@ test('two VMs on one switch ping each other; the switch cannot be deleted while 
   expect(JSON.parse((await d.vmsup(['switch', 'status', '--json'])).stdout)).toEqual([]);
 }, 400_000);
 
-describe('switch groups', () => {
+describe('non-root users', () => {
   const GROUP = 'vmsupng';
   const ALICE = 'vmsupna';
   const OTHER = 'vmsupno'; // a group Alice is not in
@@ -205,6 +205,54 @@ describe('switch groups', () => {
       expect.objectContaining({ name: 'shared', group: GROUP, lockedLladdr: false }),
       expect.objectContaining({ name: 'theirs', group: OTHER }),
     ]);
+  }, 120_000);
+
+  test("a non-root user's vmsupd: --nat with a forwarded port works, -L says in one line that it needs root", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmsupd-user-'));
+    fs.chmodSync(dir, 0o755);
+    spawnSync('chown', [ALICE, dir]);
+    const sock = path.join(dir, 'vmsup.sock');
+    const p = spawn('runuser', ['-u', ALICE, '--', process.execPath, VMSUPD, '-d', '--state-dir', path.join(dir, 'state'), '--socket', sock], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    p.stderr!.on('data', (b) => (log += b));
+    p.stdout!.on('data', (b) => (log += b));
+    const as = (args: string[]) =>
+      spawnSync('runuser', ['-u', ALICE, '--', process.execPath, VMSUP, ...args], { env: { ...process.env, VMSUP_SOCKET: sock }, encoding: 'utf8', timeout: 60_000 });
+    try {
+      for (let i = 0; i < 300 && !log.includes('listening on'); i++) await sleep(100);
+      expect(log).toContain('listening on');
+      const l = as(['define', ...LINUX, '-L', 'local']);
+      expect(l.status).not.toBe(0);
+      expect(l.stderr).toBe('vmsup: -L needs root (a tap and a host address) and this vmsupd is not root; use --nat for user-mode networking\n');
+      expect(as(['define', ...LINUX, '-i', '1', 'taps']).stderr).toMatch(/-i needs root/);
+      const fwd = await freePort();
+      const n = as(['start', ...LINUX, '--nat', '--forward', `tcp:${fwd}:8080`, 'usernat']);
+      expect(n.status, n.stderr).toBe(0);
+      const st = JSON.parse(as(['status', '--json']).stdout) as { name: string; state: string; nics: Nic[] }[];
+      const vm = st.find((v) => v.name === 'usernat')!;
+      expect(vm.nics[0]).toMatchObject({ kind: 'nat', address: '10.0.2.15', forwards: [{ hostAddr: 0x7f000001, hostPort: fwd, guestPort: 8080 }] });
+      // The console, through the user's daemon's socket (root may attach to any VM's console).
+      const c = onPty({ env: () => ({ ...process.env, VMSUP_SOCKET: sock }) } as Daemon, ['console', 'usernat'], 240_000);
+      try {
+        await c.waitFor(/Connected\./);
+        c.type('\r');
+        await c.waitFor(/vmsup-guest:\/# /);
+        c.type('udhcpc -i eth0 -n -q -t 5 -T 2 >/dev/null 2>&1; mkdir -p /tmp/www && echo USER-NAT-OK > /tmp/www/index.html && httpd -p 8080 -h /tmp/www && echo HTTPD-UP\r');
+        await c.waitFor(/HTTPD-UP\s/);
+        const r = await httpGet(fwd);
+        expect(r.body).toContain('USER-NAT-OK');
+        c.type('\r~.');
+        await c.exited;
+      } finally {
+        c.close();
+      }
+      as(['stop', '-f', 'usernat']);
+    } finally {
+      p.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
 
