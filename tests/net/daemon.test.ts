@@ -111,6 +111,19 @@ test('NIC options are checked: the limit, --forward without --nat, a bad lladdr,
   expect(st.code).not.toBe(0);
   expect(st.stderr).toMatch(/switch not found: gone/);
   expect((await d.status('lonely'))?.state).toBe('stopped');
+  // A forwarded port already in use: the start fails with the reason, the VM stays stopped.
+  const busy = net.createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  const port = (busy.address() as net.AddressInfo).port;
+  try {
+    expect((await d.vmsup(['define', ...LINUX, '--nat', '--forward', `tcp:${port}:80`, 'clash'])).code).toBe(0);
+    const cl = await d.vmsup(['start', 'clash']);
+    expect(cl.code).not.toBe(0);
+    expect(cl.stderr).toMatch(new RegExp(`cannot forward tcp:127\\.0\\.0\\.1:${port}:80: port already in use`));
+    expect((await d.status('clash'))?.state).toBe('stopped');
+  } finally {
+    busy.close();
+  }
 }, 120_000);
 
 test('two VMs on one switch ping each other; the switch cannot be deleted while they run', async () => {
