@@ -341,5 +341,15 @@ describe.skipIf(!canNetns)('-L through the daemon (in a network namespace)', () 
     expect(taps()).toHaveLength(0);
     expect((await nd.vmsup(['start', 'lvm'])).code).toBe(0);
     await nd.waitFor(async () => (await nicsOf('lvm'))[0]?.address === '100.64.0.1', 60_000);
+    // -i 2: two NICs with a tap each, next to lvm's; gone again when the VM stops.
+    expect((await nd.vmsup(['define', ...LINUX, '-i', '2', 'tvm'])).code).toBe(0);
+    expect((await nd.vmsup(['start', 'tvm'])).code).toBe(0);
+    await nd.waitFor(async () => taps().length === 3, 60_000);
+    const tn = await nicsOf('tvm');
+    expect(tn.map((n) => n.kind)).toEqual(['tap', 'tap']);
+    expect(new Set(tn.map((n) => n.tap)).size).toBe(2);
+    await nd.vmsup(['stop', '-f', 'tvm']);
+    await nd.waitState('tvm', 'stopped');
+    await nd.waitFor(async () => taps().length === 1, 30_000);
   }, 400_000);
 });
