@@ -63,6 +63,13 @@ export interface VmDefinition {
   allowInstance: AllowInstance | null;
 }
 
+interface NicRow {
+  kind: NicSpec['kind'];
+  switch: string | null;
+  lladdr: string;
+  forwards: string | null;
+}
+
 export interface SwitchRecord {
   name: string;
   lockedLladdr: boolean;
@@ -155,6 +162,7 @@ export class Repository {
            source = @source, allow_instance = @allowInstanceJson WHERE id = @id`,
       ),
       nics: d.prepare(`SELECT kind, switch, lladdr, forwards FROM interfaces WHERE vm_id = ? ORDER BY idx`),
+      allNics: d.prepare(`SELECT vm_id, kind, switch, lladdr, forwards FROM interfaces ORDER BY vm_id, idx`),
       insertNic: d.prepare(`INSERT INTO interfaces (vm_id, idx, kind, switch, lladdr, forwards) VALUES (?, ?, ?, ?, ?, ?)`),
       deleteNics: d.prepare(`DELETE FROM interfaces WHERE vm_id = ?`),
       switches: d.prepare(`SELECT name, locked_lladdr, group_gid FROM switches ORDER BY name`),
@@ -188,13 +196,15 @@ export class Repository {
     };
   }
 
+  private static nicOfRow(n: NicRow): NicSpec {
+    const spec: NicSpec = { kind: n.kind, lladdr: n.lladdr };
+    if (n.switch !== null) spec.switch = n.switch;
+    if (n.kind === 'nat') spec.forwards = n.forwards ? JSON.parse(n.forwards) : [];
+    return spec;
+  }
+
   private nicsOf(id: number): NicSpec[] {
-    return (this.stmt.nics.all(id) as { kind: NicSpec['kind']; switch: string | null; lladdr: string; forwards: string | null }[]).map((n) => {
-      const spec: NicSpec = { kind: n.kind, lladdr: n.lladdr };
-      if (n.switch !== null) spec.switch = n.switch;
-      if (n.kind === 'nat') spec.forwards = n.forwards ? JSON.parse(n.forwards) : [];
-      return spec;
-    });
+    return (this.stmt.nics.all(id) as NicRow[]).map(Repository.nicOfRow);
   }
 
   private insertNics(id: number, nics: NicSpec[] | undefined): void {
@@ -203,9 +213,9 @@ export class Repository {
     );
   }
 
-  private toRecord(r: VmRowRaw, disks: DiskSpec[]): VmRecord {
+  private toRecord(r: VmRowRaw, disks: DiskSpec[], nics?: NicSpec[]): VmRecord {
     return {
-      nics: this.nicsOf(r.id),
+      nics: nics ?? this.nicsOf(r.id),
       id: r.id,
       name: r.name,
       ownerUid: r.owner_uid,
@@ -246,7 +256,13 @@ export class Repository {
       list.push({ path: d.path, format: d.format, readOnly: d.read_only === 1 });
       disks.set(d.vm_id, list);
     }
-    return (this.stmt.all.all() as VmRowRaw[]).map((r) => this.toRecord(r, disks.get(r.id) ?? []));
+    const nics = new Map<number, NicSpec[]>();
+    for (const n of this.stmt.allNics.all() as (NicRow & { vm_id: number })[]) {
+      const list = nics.get(n.vm_id) ?? [];
+      list.push(Repository.nicOfRow(n));
+      nics.set(n.vm_id, list);
+    }
+    return (this.stmt.all.all() as VmRowRaw[]).map((r) => this.toRecord(r, disks.get(r.id) ?? [], nics.get(r.id) ?? []));
   }
 
   /** By numeric id ("3") or by name. */

@@ -225,7 +225,8 @@ describe('non-root users', () => {
     fs.chmodSync(dir, 0o755);
     spawnSync('chown', [ALICE, dir]);
     const sock = path.join(dir, 'vmsup.sock');
-    const p = spawn('runuser', ['-u', ALICE, '--', process.execPath, VMSUPD, '-d', '--state-dir', path.join(dir, 'state'), '--socket', sock], {
+    // setpriv execs node itself (runuser would fork): the kill below reaches the daemon.
+    const p = spawn('setpriv', ['--reuid', ALICE, '--regid', ALICE, '--init-groups', process.execPath, VMSUPD, '-d', '--state-dir', path.join(dir, 'state'), '--socket', sock], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let log = '';
@@ -263,7 +264,9 @@ describe('non-root users', () => {
       }
       as(['stop', '-f', 'usernat']);
     } finally {
+      const gone = new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : p.once('exit', r)));
       p.kill('SIGKILL');
+      await gone;
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
