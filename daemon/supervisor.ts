@@ -977,7 +977,16 @@ export class Supervisor {
         const probe: VmRecord = { ...def, nics: def.nics ?? [], id: existing?.id ?? 0, state: existing?.state ?? 'stopped', tty: null, tid: null, startedAt: null, reason: null };
         return { vm: this.info(probe) };
       }
-      if (existing) return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
+      if (existing) {
+        // MACs stay the VM's across a redefinition: a NIC of the same kind (and switch) in the
+        // same place keeps its stored MAC unless --lladdr gives one.
+        def.nics = def.nics?.map((n, i) => {
+          const was = existing.nics[i];
+          const given = p.config.nics?.[i]?.lladdr !== undefined;
+          return !given && was && was.kind === n.kind && was.switch === n.switch ? { ...n, lladdr: was.lladdr } : n;
+        });
+        return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
+      }
       this.checkDefinitionQuota(def);
       const vm = this.create(def, `defined by ${who(peer)}`);
       this.log.info(`${vm.name}: defined by ${who(peer)}`);

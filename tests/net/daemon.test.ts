@@ -101,6 +101,10 @@ test('NIC options are checked: the limit, --forward without --nat, a bad lladdr,
   const given = await d.vmsup(['define', ...LINUX, '--nat', '--lladdr', 'FE:E1:BA:D0:AB:CD', 'given']);
   expect(given.code).toBe(0);
   expect((await nicsOf('given'))[0].lladdr).toBe('fe:e1:ba:d0:ab:cd');
+  // define --replace keeps a NIC's MAC (same kind, same place); a new NIC gets a new one.
+  const re = await d.vmsup(['define', '--replace', ...LINUX, '--cpus', '2', '--nat', '--forward', 'tcp:18080:80', 'given']);
+  expect(re.code, re.stderr).toBe(0);
+  expect((await nicsOf('given'))[0]).toMatchObject({ lladdr: 'fe:e1:ba:d0:ab:cd', forwards: [{ hostPort: 18080, guestPort: 80 }] });
   const nosw = await d.vmsup(['define', ...LINUX, '-n', 'nosuch', 'lonely']);
   expect(nosw.stderr).toMatch(/switch not found: nosuch/);
   // A switch deleted after the define: the start is refused, nothing is left running.
