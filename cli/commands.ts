@@ -12,6 +12,7 @@ import { logCommand } from './log.js';
 import { pauseCommand } from './pause.js';
 import { reloadCommand } from './reload.js';
 import { resetCommand } from './reset.js';
+import { switchCommand } from './switch.js';
 import { startCommand } from './start.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
@@ -37,6 +38,7 @@ export const commands: CommandDefinition[] = [
   pauseCommand,
   reloadCommand,
   resetCommand,
+  switchCommand,
   statusCommand,
   startCommand,
   stopCommand,

@@ -2,8 +2,6 @@
 // The console is this terminal; power-off ends the run.
 import fs from 'node:fs';
 import path from 'node:path';
-import os from 'node:os';
-import crypto from 'node:crypto';
 import { addon, type DiskOptions, type MachineOptions, type NicOptions } from '../native/index.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import type { DiskInput } from '../daemon/protocol/messages.js';
@@ -11,6 +9,7 @@ import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './comman
 import { parseSize } from './size.js';
 import { bootOrder } from '../daemon/boot-order.js';
 import { DEFAULT_FIRMWARE, DEFAULT_UBOOT } from '../daemon/settings.js';
+import { formatIpv4, machineNic, NicArgs, nicSpecs, setUpLocal as setUpLocalNic } from '../daemon/nics.js';
 
 const USAGE =
   'run [-m size] [-c cpus] [--timeout seconds] [--stop-timeout seconds] [--bios file] [--initrd file] ' +
@@ -190,57 +189,15 @@ export function resolveDiskFormat(d: DiskInput): DiskOptions {
   return { path: d.path, format: d.format ?? sig, readOnly: Boolean(d.readOnly) };
 }
 
-/** A MAC as vmd makes them: fe:e1:ba:d0 and two random bytes (locally administered, unicast). */
-export function generateMac(): string {
-  const r = crypto.randomBytes(2);
-  return `fe:e1:ba:d0:${r[0].toString(16).padStart(2, '0')}:${r[1].toString(16).padStart(2, '0')}`;
-}
-
-/** --lladdr: six hex pairs, unicast. */
-export function parseMac(v: string): string {
-  if (!/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v)) throw new VmsupError('USAGE', `invalid lladdr: ${v}`);
-  if (parseInt(v.slice(0, 2), 16) & 1) throw new VmsupError('USAGE', `invalid lladdr: ${v} (a multicast address)`);
-  return v.toLowerCase();
-}
-
-function parseIpv4(v: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(v);
-  if (!m) return undefined;
-  const p = m.slice(1).map(Number);
-  if (p.some((x) => x > 255)) return undefined;
-  return ((p[0] << 24) >>> 0) + (p[1] << 16) + (p[2] << 8) + p[3];
-}
-
-/** --forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT (tcp only, as the issue asks; HOSTADDR IPv4). */
-export function parseForward(v: string): { hostAddr: number; hostPort: number; guestPort: number } {
-  const bad = (why: string): never => {
-    throw new VmsupError('USAGE', `invalid forward: ${v} (${why}; expected tcp:[HOSTADDR:]HOSTPORT:GUESTPORT)`);
-  };
-  const parts = v.split(':');
-  if (parts[0] !== 'tcp') bad('only tcp is supported');
-  if (parts.length !== 3 && parts.length !== 4) bad('wrong number of fields');
-  let hostAddr = 0x7f000001;
-  if (parts.length === 4) {
-    const a = parseIpv4(parts[1]);
-    if (a === undefined) bad(`bad host address ${parts[1]}`);
-    hostAddr = a as number;
-  }
-  const port = (s: string): number => {
-    const n = Number(s);
-    if (!/^\d+$/.test(s) || n < 1 || n > 65535) bad(`bad port ${s}`);
-    return n;
-  };
-  return { hostAddr, hostPort: port(parts[parts.length - 2]), guestPort: port(parts[parts.length - 1]) };
-}
+// The NIC helpers live in daemon/nics.ts, shared with the daemon's define/start.
+export { generateMac, parseMac, parseForward, formatIpv4, pickLocalPair, LOCAL_PREFIX } from '../daemon/nics.js';
 
 export function parseRunArgs(args: string[]): RunArgs {
   if (args.includes('--restore')) return parseRestoreArgs(args);
   const opts: MachineOptions = { memory: 256 * 1024 * 1024, cpus: 1, disks: [] };
   const limits = addon().limits;
-  let nat = false;
-  let local = false;
-  let lladdr: string | undefined;
-  const forwards: ReturnType<typeof parseForward>[] = [];
+  // --nat, -L, --forward, --lladdr: parsed as define/start parse them (daemon/nics.ts).
+  const nicArgs = new NicArgs();
   let timeoutSec: number | undefined;
   let stopTimeoutSec = DEFAULT_STOP_TIMEOUT;
   let signatureFile: string | undefined;
@@ -249,6 +206,7 @@ export function parseRunArgs(args: string[]): RunArgs {
   let saveFile: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if ((a === '--nat' || a === '-L' || a === '--forward' || a === '--lladdr') && nicArgs.take(a, () => needValue(args, i++, a))) continue;
     switch (a) {
       case '-m': opts.memory = parseSize(needValue(args, i++, a), 'memory'); break;
       case '-c': case '--cpus': {
@@ -270,13 +228,6 @@ export function parseRunArgs(args: string[]): RunArgs {
         bootDevice = v;
         break;
       }
-      case '--nat': nat = true; break;
-      case '-L': local = true; break;
-      case '--forward': forwards.push(parseForward(needValue(args, i++, a))); break;
-      case '--lladdr':
-        if (lladdr !== undefined) throw new VmsupError('USAGE', 'lladdr specified multiple times');
-        lladdr = parseMac(needValue(args, i++, a));
-        break;
       case '--no-jit': opts.jit = false; break;
       case '--timeout': {
         const v = needValue(args, i++, a);
@@ -308,17 +259,10 @@ export function parseRunArgs(args: string[]): RunArgs {
     }
   }
   if ((opts.disks?.length ?? 0) > limits.disks) throw new VmsupError('USAGE', `too many disks (at most ${limits.disks})`);
-  if (forwards.length && !nat) throw new VmsupError('USAGE', '--forward needs --nat');
-  if (lladdr !== undefined && !nat && !local) throw new VmsupError('USAGE', '--lladdr needs --nat or -L');
-  if (nat && local) throw new VmsupError('USAGE', '--nat and -L each give the one interface `run` sets up: choose one');
-  const seenPorts = new Set<string>();
-  for (const f of forwards) {
-    const k = `${f.hostAddr}:${f.hostPort}`;
-    if (seenPorts.has(k)) throw new VmsupError('USAGE', `host port ${f.hostPort} is forwarded twice`);
-    seenPorts.add(k);
-  }
-  if (nat) opts.nics = [{ kind: 'nat', mac: lladdr ?? generateMac(), forwards } satisfies NicOptions];
-  if (local) opts.nics = [{ kind: 'local', mac: lladdr ?? generateMac() }];
+  const reqs = nicArgs.finish() ?? [];
+  if (reqs.length > 1) throw new VmsupError('USAGE', '--nat and -L each give the one interface `run` sets up: choose one');
+  if (reqs.length) opts.nics = nicSpecs(reqs).map(machineNic);
+  const local = reqs[0]?.kind === 'local';
   if (granularity !== undefined && signatureFile === undefined) {
     throw new VmsupError('USAGE', '--signature-granularity needs --signature file');
   }
@@ -409,51 +353,10 @@ function checkDisks(disks: DiskOptions[]): void {
 
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** vmd's default local_prefix. */
-export const LOCAL_PREFIX = { base: (100 << 24) | (64 << 16), bits: 10 };
-
-export function formatIpv4(a: number): string {
-  return [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join('.');
-}
-
-/**
- * The first /31 of 100.64.0.0/10 whose two addresses no interface of this host
- * (in this network namespace) uses: the host side gets the first address.
- */
-export function pickLocalPair(): number {
-  const used = new Set<number>();
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) {
-      if (a.family === 'IPv4') {
-        const n = parseIpv4(a.address);
-        if (n !== undefined) used.add(n & ~1);
-      }
-    }
-  }
-  const count = 2 ** (32 - LOCAL_PREFIX.bits) / 2;
-  for (let i = 0; i < count; i++) {
-    const host = (LOCAL_PREFIX.base >>> 0) + 2 * i;
-    if (!used.has(host)) return host;
-  }
-  throw new VmsupError('NET', 'no free /31 left in 100.64.0.0/10');
-}
-
 /** -L: a tap with the first address of a /31; the guest gets the second from the built-in DHCP. */
 function setUpLocal(nic: NicOptions): string {
-  if (process.getuid?.() !== 0) {
-    throw new VmsupError('NET', '-L needs root (a tap and a host address); use --nat for user-mode networking');
-  }
-  const host = pickLocalPair();
-  const tap = addon().openTap('');
-  try {
-    addon().setInterfaceAddr(tap.name, host, 31);
-  } catch (err) {
-    addon().closeFd(tap.fd);
-    throw err;
-  }
-  nic.tapFd = tap.fd;
-  nic.localHostAddr = host;
-  return `${tap.name}: host ${formatIpv4(host)}, guest ${formatIpv4(host + 1)}/31`;
+  const { tap, host } = setUpLocalNic(nic);
+  return `${tap}: host ${formatIpv4(host)}, guest ${formatIpv4(host + 1)}/31`;
 }
 
 export const runCommand: CommandDefinition = {

@@ -7,12 +7,14 @@ import { LIMITS, type VmConfigInput } from '../daemon/protocol/messages.js';
 import { parseDisk } from './run.js';
 import { parseSize } from './size.js';
 import { checkVmArg } from './idarg.js';
+import { NicArgs } from '../daemon/nics.js';
 
 export const VM_OPTIONS_USAGE =
-  '[-b path] [-B device] [-d [raw:|raw!:|qcow2:]disk] [-r path] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]';
+  '[-b path] [-B device] [-d [raw:|raw!:|qcow2:]disk] [-r path] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]\n' +
+  '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [-i count] [-n switch]... [--lladdr xx:xx:xx:xx:xx:xx]...';
 
 /** The long options of start/define that take a value (for the getopt forms). */
-export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner'];
+export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner', 'forward', 'lladdr'];
 
 export interface VmArgs {
   name?: string;
@@ -31,6 +33,7 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
   const fail = (msg: string): never => {
     throw new VmsupError('USAGE', `${msg}\nusage: vmsup ${usage}`);
   };
+  const nics = new NicArgs();
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const val = () => {
@@ -38,6 +41,7 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
       if (v === undefined) fail(`option ${a} requires an argument`);
       return v as string;
     };
+    if (nics.take(a, val)) continue;
     switch (a) {
       case '-c':
         if (!allowConsole) fail(`unknown option: ${a}`);
@@ -104,16 +108,14 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         if (allowConsole) fail(`unknown option: ${a}`);
         out.replace = true;
         break;
-      case '-i':
-      case '-n':
-      case '-L':
-        throw new VmsupError('UNSUPPORTED', `option ${a} is not supported yet: networking comes later`);
       default:
         if (a.startsWith('-')) fail(`unknown option: ${a}`);
         if (out.name !== undefined) fail(`unexpected argument: ${a}`);
         out.name = a;
     }
   }
+  const n = nics.finish();
+  if (n) cfg.nics = n;
   if (out.name === undefined) fail('missing id or name');
   checkVmArg(out.name!, !allowConsole);
   return out;

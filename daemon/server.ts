@@ -82,6 +82,9 @@ const HANDLERS: Record<RequestType, Handler> = {
   stats: () => Promise.reject(new VmsupError('INTERNAL', 'stats is answered by the server')),
   save: (s, peer, p) => s.save(peer, p),
   restore: (s, peer, p) => s.restore(peer, p),
+  'switch-create': (s, peer, p) => s.switchCreate(peer, p),
+  'switch-delete': (s, peer, p) => s.switchDelete(peer, p),
+  'switch-status': (s, peer) => s.switchStatus(peer),
 };
 
 export interface ServerOptions {

@@ -16,7 +16,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
-import { addon, type MachineOptions, type Pty } from '../native/index.js';
+import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
+import { checkSwitchName, formatIpv4, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
@@ -34,6 +35,7 @@ import {
   type VmConfigInput,
   type VmInfo,
   type VmState,
+  type SwitchInfo,
 } from './protocol/messages.js';
 import {
   groupName,
@@ -130,6 +132,8 @@ interface Running {
   saving?: { fd: number; resolve: (m: FromWorker) => void };
   /** Resuming after a daemon restart: the saved files, and whether the VM was paused. */
   resume?: { base: string; paused: boolean };
+  /** Per NIC (same order as vm.nics): the tap made for it (-L, -i) and the guest's address. */
+  nicState: { tap?: string; address?: string; localHost?: number }[];
 }
 
 /** One web console session watching a VM's console. */
@@ -497,6 +501,7 @@ export class Supervisor {
       cmdline: live.cmdline,
       bios: live.bios,
       disks: live.disks,
+      nics: live.nics.map((n, i) => ({ ...n, ...(r ? { tap: r.nicState[i]?.tap, address: r.nicState[i]?.address } : {}) })),
       bootDevice: live.bootDevice,
       reason: live.reason,
       restarts: r?.restarts ?? 0,
@@ -556,6 +561,8 @@ export class Supervisor {
       bios: cfg.bios !== undefined ? absolutePath(cfg.bios, 'bios') : base?.bios ?? null,
       bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
       disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
+      // An instance gets its own MACs: the template's would collide with it on a switch.
+      nics: this.checkNics(peer, nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
       enabled: false,
       transient,
       template: base?.name ?? null,
@@ -567,6 +574,65 @@ export class Supervisor {
     // distro boot tries virtio0 first, so the -B device goes into the first slot.
     if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
     return def;
+  }
+
+  /** -L and -i make taps: only a root daemon can (vmd's rule); --nat needs nothing. */
+  private checkNics(peer: Peer, nics: NicSpec[]): NicSpec[] {
+    const switches = this.repo.listSwitches();
+    for (const n of nics) {
+      if (n.kind !== 'switch') continue;
+      const sw = switches.find((x) => x.name === n.switch);
+      if (!sw) throw new VmsupError('NO_SWITCH', `switch not found: ${n.switch}`, 'create it with vmsup switch create');
+      // vmd's switch `group`: a non-root user attaches only to a switch of a group they are in.
+      if (!isRoot(peer) && (sw.groupGid === null || !peer.groups.has(sw.groupGid)))
+        throw new VmsupError(
+          'PERMISSION',
+          `permission denied: switch ${sw.name} ${sw.groupGid === null ? 'has no group (root only)' : `belongs to group ${groupName(sw.groupGid)}, which ${userName(peer.uid)} is not in`}`,
+        );
+    }
+    if (process.getuid?.() !== 0) {
+      if (nics.some((n) => n.kind === 'local'))
+        throw new VmsupError('NET', '-L needs root (a tap and a host address) and this vmsupd is not root; use --nat for user-mode networking');
+      if (nics.some((n) => n.kind === 'tap')) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root; use --nat for user-mode networking');
+    }
+    return nics;
+  }
+
+  /**
+   * The worker's NICs for a VM: -L and -i taps are made here (the machine owns
+   * their descriptors from then on, and a tap that is not persistent goes away
+   * with its last descriptor: when the VM stops, or when vmsupd dies).
+   */
+  private machineNics(vm: VmRecord, state: Running['nicState']): NicOptions[] {
+    const out: NicOptions[] = [];
+    const a = addon();
+    try {
+      for (const n of vm.nics) {
+        const o = machineNic(n);
+        if (n.kind === 'local') {
+          const taken = new Set<number>();
+          for (const x of this.running.values()) for (const st of x.nicState) if (st.localHost !== undefined) taken.add(st.localHost);
+          for (const st of state) if (st.localHost !== undefined) taken.add(st.localHost);
+          const { tap, host } = setUpLocal(o, parsePrefix(this.settings.localPrefix), taken);
+          state.push({ tap, address: formatIpv4(host + 1), localHost: host });
+        } else if (n.kind === 'tap') {
+          if (process.getuid?.() !== 0) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root');
+          const t = a.openTap('');
+          o.tapFd = t.fd;
+          state.push({ tap: t.name });
+        } else if (n.kind === 'nat') {
+          state.push({ address: '10.0.2.15' }); // slirp's first DHCP lease (native/net/slirp_backend.h)
+        } else {
+          if (!a.switchList().some((w) => w.name === n.switch)) throw new VmsupError('NO_SWITCH', `switch not found: ${n.switch}`);
+          state.push({});
+        }
+        out.push(o);
+      }
+    } catch (e) {
+      for (const o of out) if (o.tapFd !== undefined) a.closeFd(o.tapFd);
+      throw e;
+    }
+    return out;
   }
 
   // ---- quotas ----------------------------------------------------------------
@@ -617,9 +683,20 @@ export class Supervisor {
       a.closeFd(pty.slave);
       throw e;
     }
+    const nicState: Running['nicState'] = [];
+    let nics: NicOptions[];
+    try {
+      nics = this.machineNics(vm, nicState);
+    } catch (e) {
+      a.closeFd(wakeFd);
+      a.closeFd(pty.master);
+      a.closeFd(pty.slave);
+      throw e;
+    }
     const shared = new SharedArrayBuffer(SHARED_BYTES);
     const { port1, port2 } = new MessageChannel();
     const machine: MachineOptions = {
+      ...(nics.length ? { nics } : {}),
       memory: vm.memory,
       cpus: vm.cpus,
       cmdline: vm.cmdline,
@@ -652,6 +729,7 @@ export class Supervisor {
       viewers: [],
       files,
       restoreFd,
+      nicState,
     };
     drain.on('data', (chunk: Buffer) => {
       for (const v of r.viewers) {
@@ -902,10 +980,19 @@ export class Supervisor {
       const existing = this.find(p.name);
       if (existing?.id !== plan.existingId) throw new VmsupError('EXISTS', `vm ${p.name} changed while it was being defined: try again`);
       if (p.dryRun) {
-        const probe: VmRecord = { ...def, id: existing?.id ?? 0, state: existing?.state ?? 'stopped', tty: null, tid: null, startedAt: null, reason: null };
+        const probe: VmRecord = { ...def, nics: def.nics ?? [], id: existing?.id ?? 0, state: existing?.state ?? 'stopped', tty: null, tid: null, startedAt: null, reason: null };
         return { vm: this.info(probe) };
       }
-      if (existing) return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
+      if (existing) {
+        // MACs stay the VM's across a redefinition: a NIC of the same kind (and switch) in the
+        // same place keeps its stored MAC unless --lladdr gives one.
+        def.nics = def.nics?.map((n, i) => {
+          const was = existing.nics[i];
+          const given = p.config.nics?.[i]?.lladdr !== undefined;
+          return !given && was && was.kind === n.kind && was.switch === n.switch ? { ...n, lladdr: was.lladdr } : n;
+        });
+        return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
+      }
       this.checkDefinitionQuota(def);
       const vm = this.create(def, `defined by ${who(peer)}`);
       this.log.info(`${vm.name}: defined by ${who(peer)}`);
@@ -959,6 +1046,7 @@ export class Supervisor {
       [cfg?.memory !== undefined || cfg?.cpus !== undefined, 'memory', 'memory or cpus'],
       [cfg?.kernel !== undefined || cfg?.initrd !== undefined || cfg?.bios !== undefined || cfg?.cmdline !== undefined, 'boot', 'the boot image'],
       [cfg?.disks !== undefined, 'disk', 'disks'],
+      [cfg?.nics !== undefined, 'interface', 'interfaces'],
       [cfg?.bootDevice !== undefined, 'boot', 'the boot device'],
       [allow !== undefined, 'instance', 'instances of its own'],
     ];
@@ -1365,10 +1453,109 @@ export class Supervisor {
   /** Set by main.ts: changes the control socket's owner and group (uid/gid -1: unchanged). */
   setSocketOwner?: (uid: number, gid: number) => void;
 
+  // ---- switches -----------------------------------------------------------
+
+  /** Running VMs with a port on switch `name`. */
+  private switchUsers(name: string): string[] {
+    return [...this.running.values()].filter((r) => r.vm.nics.some((n) => n.kind === 'switch' && n.switch === name)).map((r) => r.vm.name).sort();
+  }
+
+  /**
+   * Makes the native registry match the stored switches (daemon start, `reset
+   * switches`): stored ones that are missing are created; native ones that are
+   * no longer stored and have no running VM on them are removed.
+   */
+  private syncSwitches(): number {
+    const a = addon();
+    const stored = this.repo.listSwitches();
+    const live = a.switchList();
+    let made = 0;
+    for (const sw of stored) {
+      if (live.some((l) => l.name === sw.name)) continue;
+      try {
+        a.switchCreate(sw.name, sw.lockedLladdr);
+        made++;
+      } catch (e) {
+        this.log.warn(`switch ${sw.name}: ${asVmsupError(e).message}`);
+      }
+    }
+    for (const l of live) {
+      if (stored.some((sw) => sw.name === l.name) || this.switchUsers(l.name).length) continue;
+      try {
+        a.switchDelete(l.name);
+      } catch (e) {
+        this.log.warn(`switch ${l.name}: ${asVmsupError(e).message}`);
+      }
+    }
+    return made;
+  }
+
+  private switchInfo(name: string): SwitchInfo {
+    const sw = this.repo.listSwitches().find((x) => x.name === name);
+    const l = addon().switchList().find((x) => x.name === name);
+    return {
+      name,
+      lockedLladdr: sw?.lockedLladdr ?? l?.lockedLladdr ?? false,
+      group: sw?.groupGid != null ? groupName(sw.groupGid) : null,
+      ports: l?.ports ?? 0,
+      rxFrames: l?.rxFrames ?? 0,
+      txFrames: l?.txFrames ?? 0,
+      drops: l?.drops ?? 0,
+      lockedDrops: l?.lockedDrops ?? 0,
+      vms: this.switchUsers(name),
+    };
+  }
+
+  async switchCreate(peer: Peer, p: Params<'switch-create'>): Promise<Results['switch-create']> {
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may create switches");
+    checkSwitchName(p.name);
+    let groupGid: number | null = null;
+    if (p.group !== undefined) {
+      const g = lookupGroup(p.group);
+      if (g === undefined) throw new VmsupError('NO_GROUP', `invalid group: ${p.group}`);
+      groupGid = g;
+    }
+    return this.call(() => {
+      if (this.repo.listSwitches().some((x) => x.name === p.name)) throw new VmsupError('EXISTS', `switch ${p.name} exists`);
+      addon().switchCreate(p.name, Boolean(p.lockedLladdr));
+      try {
+        this.repo.insertSwitch({ name: p.name, lockedLladdr: Boolean(p.lockedLladdr), groupGid });
+      } catch (e) {
+        addon().switchDelete(p.name);
+        throw e;
+      }
+      this.log.info(`switch ${p.name} created by ${who(peer)}`);
+      return { switch: this.switchInfo(p.name) };
+    });
+  }
+
+  async switchDelete(peer: Peer, p: Params<'switch-delete'>): Promise<Results['switch-delete']> {
+    if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may delete switches");
+    return this.call(() => {
+      if (!this.repo.listSwitches().some((x) => x.name === p.name)) throw new VmsupError('NO_SWITCH', `switch not found: ${p.name}`);
+      const users = this.switchUsers(p.name);
+      if (users.length) throw new VmsupError('BUSY', `switch ${p.name} is in use by running vms: ${users.join(', ')}`);
+      const a = addon();
+      if (a.switchList().some((l) => l.name === p.name)) a.switchDelete(p.name);
+      this.repo.deleteSwitch(p.name);
+      this.log.info(`switch ${p.name} deleted by ${who(peer)}`);
+      return { name: p.name };
+    });
+  }
+
+  async switchStatus(_peer: Peer): Promise<Results['switch-status']> {
+    return this.call(() => {
+      const names = new Set([...this.repo.listSwitches().map((s) => s.name), ...addon().switchList().map((l) => l.name)]);
+      return { switches: [...names].sort().map((n) => this.switchInfo(n)) };
+    });
+  }
+
   async reset(peer: Peer, p: Params<'reset'>): Promise<Results['reset']> {
     if (!isAdmin(peer)) throw new VmsupError('PERMISSION', "permission denied: only root or vmsupd's own user may reset vmsupd");
-    if (p.what === 'switches') return { stopped: 0 }; // no switches exist until networking lands
+    // vmctl reset switches: the switches made again from their stored definitions.
+    if (p.what === 'switches') return this.call(() => (this.syncSwitches(), { stopped: 0 }));
     const res = await this.stop(peer, { all: true, force: true });
+    if (p.what === 'all') await this.call(() => this.syncSwitches());
     return { stopped: res.stopped.length };
   }
 
@@ -1560,6 +1747,7 @@ export class Supervisor {
   /** After a crash or kill -9: VMs recorded as running did not survive. */
   async reconcile(): Promise<void> {
     await this.call(() => {
+      this.syncSwitches();
       for (const vm of this.listVms()) {
         if (vm.state === 'stopped') continue;
         const was = vm.state;

@@ -98,6 +98,21 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE vms ADD COLUMN source TEXT;
   ALTER TABLE vms ADD COLUMN allow_instance TEXT;
   `,
+  // 4: networking (issue 9): each interface's kind (nat, local, tap, switch) and,
+  // for nat, its port forwards as JSON [{hostAddr, hostPort, guestPort}].
+  `
+  ALTER TABLE interfaces ADD COLUMN kind TEXT NOT NULL DEFAULT 'switch' CHECK (kind IN ('nat', 'local', 'tap', 'switch'));
+  ALTER TABLE interfaces ADD COLUMN forwards TEXT;
+  `,
+  // 5: vmsup switches (vmsup switch create), made again in the native registry at each start.
+  `
+  CREATE TABLE switches (
+    name          TEXT PRIMARY KEY,
+    locked_lladdr INTEGER NOT NULL DEFAULT 0 CHECK (locked_lladdr IN (0, 1)),
+    group_gid     INTEGER,          -- non-root users of this group may attach VMs; NULL: root only
+    created_at    TEXT NOT NULL
+  );
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

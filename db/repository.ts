@@ -17,6 +17,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { AllowInstance, DiskSpec, EventRecord, VmState } from '../daemon/protocol/messages.js';
 import { migrate } from './migrations.js';
+import type { NicSpec } from '../daemon/nics.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 
 /** One state change as the database stores it (runtime row + event). */
@@ -51,6 +52,8 @@ export interface VmDefinition {
   bios: string | null;
   bootDevice: string | null;
   disks: DiskSpec[];
+  /** Its NICs, MACs fixed at define (the interfaces table); none when absent. */
+  nics?: NicSpec[];
   enabled: boolean;
   transient: boolean;
   template: string | null;
@@ -60,7 +63,21 @@ export interface VmDefinition {
   allowInstance: AllowInstance | null;
 }
 
+interface NicRow {
+  kind: NicSpec['kind'];
+  switch: string | null;
+  lladdr: string;
+  forwards: string | null;
+}
+
+export interface SwitchRecord {
+  name: string;
+  lockedLladdr: boolean;
+  groupGid: number | null;
+}
+
 export interface VmRecord extends VmDefinition {
+  nics: NicSpec[];
   id: number;
   state: VmState;
   tty: string | null;
@@ -144,6 +161,13 @@ export class Repository {
            cmdline = @cmdline, bios = @bios, boot_device = @bootDevice, enabled = @enabled, transient = @transient, template = @template,
            source = @source, allow_instance = @allowInstanceJson WHERE id = @id`,
       ),
+      nics: d.prepare(`SELECT kind, switch, lladdr, forwards FROM interfaces WHERE vm_id = ? ORDER BY idx`),
+      allNics: d.prepare(`SELECT vm_id, kind, switch, lladdr, forwards FROM interfaces ORDER BY vm_id, idx`),
+      insertNic: d.prepare(`INSERT INTO interfaces (vm_id, idx, kind, switch, lladdr, forwards) VALUES (?, ?, ?, ?, ?, ?)`),
+      deleteNics: d.prepare(`DELETE FROM interfaces WHERE vm_id = ?`),
+      switches: d.prepare(`SELECT name, locked_lladdr, group_gid FROM switches ORDER BY name`),
+      insertSwitch: d.prepare(`INSERT INTO switches (name, locked_lladdr, group_gid, created_at) VALUES (?, ?, ?, ?)`),
+      deleteSwitch: d.prepare(`DELETE FROM switches WHERE name = ?`),
       deleteDisks: d.prepare(`DELETE FROM disks WHERE vm_id = ?`),
       setTransient: d.prepare(`UPDATE vms SET transient = ? WHERE id = ?`),
       insertDisk: d.prepare(`INSERT INTO disks (vm_id, idx, path, format, read_only) VALUES (?, ?, ?, ?, ?)`),
@@ -172,8 +196,26 @@ export class Repository {
     };
   }
 
-  private toRecord(r: VmRowRaw, disks: DiskSpec[]): VmRecord {
+  private static nicOfRow(n: NicRow): NicSpec {
+    const spec: NicSpec = { kind: n.kind, lladdr: n.lladdr };
+    if (n.switch !== null) spec.switch = n.switch;
+    if (n.kind === 'nat') spec.forwards = n.forwards ? JSON.parse(n.forwards) : [];
+    return spec;
+  }
+
+  private nicsOf(id: number): NicSpec[] {
+    return (this.stmt.nics.all(id) as NicRow[]).map(Repository.nicOfRow);
+  }
+
+  private insertNics(id: number, nics: NicSpec[] | undefined): void {
+    (nics ?? []).forEach((n, i) =>
+      this.stmt.insertNic.run(id, i, n.kind, n.switch ?? null, n.lladdr, n.kind === 'nat' ? JSON.stringify(n.forwards ?? []) : null),
+    );
+  }
+
+  private toRecord(r: VmRowRaw, disks: DiskSpec[], nics?: NicSpec[]): VmRecord {
     return {
+      nics: nics ?? this.nicsOf(r.id),
       id: r.id,
       name: r.name,
       ownerUid: r.owner_uid,
@@ -214,7 +256,13 @@ export class Repository {
       list.push({ path: d.path, format: d.format, readOnly: d.read_only === 1 });
       disks.set(d.vm_id, list);
     }
-    return (this.stmt.all.all() as VmRowRaw[]).map((r) => this.toRecord(r, disks.get(r.id) ?? []));
+    const nics = new Map<number, NicSpec[]>();
+    for (const n of this.stmt.allNics.all() as (NicRow & { vm_id: number })[]) {
+      const list = nics.get(n.vm_id) ?? [];
+      list.push(Repository.nicOfRow(n));
+      nics.set(n.vm_id, list);
+    }
+    return (this.stmt.all.all() as VmRowRaw[]).map((r) => this.toRecord(r, disks.get(r.id) ?? [], nics.get(r.id) ?? []));
   }
 
   /** By numeric id ("3") or by name. */
@@ -241,6 +289,7 @@ export class Repository {
       });
       const vmId = Number(info.lastInsertRowid);
       def.disks.forEach((d, i) => this.stmt.insertDisk.run(vmId, i, d.path, d.format, d.readOnly ? 1 : 0));
+      this.insertNics(vmId, def.nics);
       this.stmt.insertRuntime.run(vmId, reason);
       this.stmt.appendEvent.run(now, vmId, def.name, null, 'defined', reason);
       return vmId;
@@ -264,6 +313,8 @@ export class Repository {
       });
       this.stmt.deleteDisks.run(id);
       def.disks.forEach((d, i) => this.stmt.insertDisk.run(id, i, d.path, d.format, d.readOnly ? 1 : 0));
+      this.stmt.deleteNics.run(id);
+      this.insertNics(id, def.nics);
       return Number(this.stmt.appendEvent.run(time, id, def.name, state, state, reason).lastInsertRowid);
     })();
   }
@@ -280,6 +331,23 @@ export class Repository {
       return Number(this.stmt.appendEvent.run(time, vm.id, vm.name, vm.state, 'undefined', reason).lastInsertRowid);
     })();
     return { seq, time, vmId: vm.id, vm: vm.name, from: vm.state, to: 'undefined', reason };
+  }
+
+  /** The switches `vmsup switch create` stored. */
+  listSwitches(): SwitchRecord[] {
+    return (this.stmt.switches.all() as { name: string; locked_lladdr: number; group_gid: number | null }[]).map((r) => ({
+      name: r.name,
+      lockedLladdr: r.locked_lladdr === 1,
+      groupGid: r.group_gid,
+    }));
+  }
+
+  insertSwitch(sw: SwitchRecord): void {
+    this.stmt.insertSwitch.run(sw.name, sw.lockedLladdr ? 1 : 0, sw.groupGid, new Date().toISOString());
+  }
+
+  deleteSwitch(name: string): void {
+    this.stmt.deleteSwitch.run(name);
   }
 
   setEnabled(id: number, enabled: boolean): void {

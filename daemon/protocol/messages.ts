@@ -131,6 +131,25 @@ export interface DiskSpec {
   readOnly?: boolean;
 }
 
+/** A NIC as a client asks for it (daemon/nics.ts checks it again and fixes the MAC). */
+const forwardShape = obj({ hostAddr: int(0, 0xffffffff), hostPort: int(1, 65535), guestPort: int(1, 65535) });
+const nicShape = obj(
+  { kind: oneOf('nat', 'local', 'tap', 'switch'), switch: str(32, 1), lladdr: str(17, 17), forwards: arr(forwardShape, 64) },
+  ['switch', 'lladdr', 'forwards'],
+);
+export type NicInput = ReturnType<typeof nicShape>;
+/** A NIC of a definition, as status shows it; address: what vmsup hands out, where it knows it. */
+export interface NicInfo {
+  kind: 'nat' | 'local' | 'tap' | 'switch';
+  lladdr: string;
+  switch?: string;
+  forwards?: { hostAddr: number; hostPort: number; guestPort: number }[];
+  /** While running: the tap's name (-L, -i). */
+  tap?: string;
+  /** The guest's address: slirp's first DHCP lease for --nat, the /31's second address for -L. */
+  address?: string;
+}
+
 const configShape = obj(
   {
     memory,
@@ -143,8 +162,9 @@ const configShape = obj(
     bootDevice: oneOf('disk', 'net', 'cdrom'),
     /** root only: "user", "user:group" or ":group" */
     owner,
+    nics: arr(nicShape, LIMITS.nicsMax),
   },
-  ['memory', 'cpus', 'kernel', 'initrd', 'cmdline', 'bios', 'disks', 'bootDevice', 'owner'],
+  ['memory', 'cpus', 'kernel', 'initrd', 'cmdline', 'bios', 'disks', 'bootDevice', 'owner', 'nics'],
 );
 /** What a client may say about a VM; the daemon fills in the defaults. */
 export type VmConfigInput = ReturnType<typeof configShape>;
@@ -204,6 +224,11 @@ export const REQUESTS = {
   save: obj({ vm: vmRef, path }),
   /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
   restore: obj({ path, force: bool }, ['force']),
+  /** vmd's switch blocks (root or vmsupd's own user): a persistent vmsup switch. */
+  'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1) }, ['lockedLladdr', 'group']),
+  /** Refused while running VMs have a port on it (they are listed). */
+  'switch-delete': obj({ name: str(32, 1) }),
+  'switch-status': obj({}),
 };
 
 /** Requests whose answer holds a list that may outgrow one frame (10,000 definitions,
@@ -248,6 +273,8 @@ export interface VmInfo {
   cmdline: string;
   bios: string | null;
   disks: DiskSpec[];
+  /** Its NICs (define/start --nat, -L, -i, -n). */
+  nics: NicInfo[];
   bootDevice: string | null;
   /** Why the VM is in its state (the last event's reason). */
   reason: string | null;
@@ -298,6 +325,24 @@ export interface Results {
   stats: DaemonStats;
   save: { vm: VmInfo; bytes: number; ms: number };
   restore: { vm: VmInfo };
+  'switch-create': { switch: SwitchInfo };
+  'switch-delete': { name: string };
+  'switch-status': { switches: SwitchInfo[] };
+}
+
+/** A vmsup switch: its definition and the native registry's counters. */
+export interface SwitchInfo {
+  name: string;
+  lockedLladdr: boolean;
+  /** Non-root users in this group may attach VMs to it; null: root's VMs only. */
+  group: string | null;
+  ports: number;
+  rxFrames: number;
+  txFrames: number;
+  drops: number;
+  lockedDrops: number;
+  /** Running VMs with a port on it. */
+  vms: string[];
 }
 
 export interface DaemonStats {
