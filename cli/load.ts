@@ -33,9 +33,20 @@ function readConf(p: string): string {
 /** What the daemon does not do yet, as file:line errors. */
 function unsupported(conf: VmConf): string[] {
   const errors: string[] = [];
-  for (const sw of conf.switches) errors.push(`${sw.file}:${sw.line}: switch "${sw.name}": vmsupd has no switches yet (vmsup run --nat and -L give a guest a network)`);
+  for (const sw of conf.switches) {
+    const at = `${sw.file}:${sw.line}: switch "${sw.name}"`;
+    if (sw.interface !== undefined) errors.push(`${at}: uplinks (interface ${sw.interface}) are not supported yet`);
+    if (!sw.enabled || !sw.up) errors.push(`${at}: a disabled or down switch is not supported; leave it out`);
+  }
+  const lockedSwitches = new Set(conf.switches.filter((sw) => sw.lockedLladdr).map((sw) => sw.name));
   for (const vm of conf.vms) {
-    if (vm.interfaces.length) errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": interfaces are not supported by vmsupd yet`);
+    for (const itf of vm.interfaces) {
+      const at = `${vm.file}:${vm.line}: vm "${vm.name}"`;
+      if (itf.name !== undefined) errors.push(`${at}: interface ${itf.name}: vmsupd names its taps itself; leave the name out`);
+      if (itf.group !== undefined || itf.up !== undefined) errors.push(`${at}: interface group, up and down are not supported`);
+      if (itf.locked && !(itf.switch !== undefined && lockedSwitches.has(itf.switch)))
+        errors.push(`${at}: locked lladdr on an interface: set 'locked lladdr' in the block of switch ${itf.switch ?? '(none)'}`);
+    }
     if (vm.cdrom !== undefined && vm.disks.length >= 4)
       errors.push(`${vm.file}:${vm.line}: vm "${vm.name}": too many disks (a cdrom counts as one of the 4)`);
   }
@@ -66,6 +77,13 @@ export function defineParams(vm: ConfVm, source: string): Params<'define'> {
   // vmd's cdrom: an ISO 9660 image, attached read-only, as `-r` does.
   if (vm.cdrom !== undefined) config.disks = [...(config.disks ?? []), { path: vm.cdrom, format: 'raw', readOnly: true }];
   if (vm.owner !== undefined) config.owner = vm.owner;
+  // vmd's interfaces: on a switch, a local interface (-L), or a tap (-i).
+  if (vm.interfaces.length)
+    config.nics = vm.interfaces.map((i) => ({
+      kind: i.local ? ('local' as const) : i.switch !== undefined ? ('switch' as const) : ('tap' as const),
+      ...(i.switch !== undefined ? { switch: i.switch } : {}),
+      ...(i.lladdr !== undefined ? { lladdr: i.lladdr } : {}),
+    }));
   return {
     name: vm.name,
     config,
@@ -126,11 +144,20 @@ export async function loadConf(file: string, dryRun: boolean): Promise<LoadOutco
       errors.push(`${at.file}:${at.line}: global settings: ${(e as Error).message}`);
     }
   }
+  const switches = new Map((await call('switch-status', {})).switches.map((sw) => [sw.name, sw]));
+  const newSwitches = conf.switches.filter((sw) => !switches.has(sw.name));
+  for (const sw of conf.switches) {
+    const have = switches.get(sw.name);
+    if (have && (have.lockedLladdr !== sw.lockedLladdr || (have.group ?? undefined) !== sw.group))
+      errors.push(`${sw.file}:${sw.line}: switch "${sw.name}" exists with other settings (delete it first)`);
+  }
+  const waitsForSwitch = (vm: ConfVm) => vm.interfaces.some((i) => i.switch !== undefined && newSwitches.some((sw) => sw.name === i.switch));
   for (const vm of vms) {
     const other = existing.get(vm.name);
     if (other && other.source !== abs && other.source !== null)
       errors.push(`${vm.file}:${vm.line}: vm "${vm.name}" was defined by ${other.source}`);
     if (vm.instanceOf !== undefined && inFile.has(vm.instanceOf) && !existing.has(vm.instanceOf)) continue;
+    if (waitsForSwitch(vm)) continue;
     try {
       await call('define', { ...defineParams(vm, abs), dryRun: true });
     } catch (e) {
@@ -140,7 +167,15 @@ export async function loadConf(file: string, dryRun: boolean): Promise<LoadOutco
   if (errors.length) throw new VmConfError(errors);
   const out: LoadOutcome = { defined: [], redefined: [], undefined: [], started: [] };
   if (dryRun) return out;
-  // 2. Apply: the globals, then the VMs.
+  // 2. Apply: the switches (root's, like the globals: a refusal stops here,
+  // before anything changed), the globals, then the VMs.
+  for (const sw of newSwitches) {
+    try {
+      await call('switch-create', { name: sw.name, lockedLladdr: sw.lockedLladdr, ...(sw.group !== undefined ? { group: sw.group } : {}) });
+    } catch (e) {
+      throw new VmConfError([`${sw.file}:${sw.line}: switch "${sw.name}": ${(e as Error).message}`]);
+    }
+  }
   if (globals) await call('configure', globals);
   for (const vm of vms) {
     try {

@@ -81,7 +81,7 @@ describe('vmsup load', () => {
     expect((await vms()).map((v) => v.name)).toEqual(['alpha', 'beta']);
   });
 
-  test('global settings apply (root only); switches and interfaces are refused with their line until vmsupd has networking', async () => {
+  test('global settings (root only), switch blocks and interfaces apply; what vmsupd cannot do is refused with its line', async () => {
     const g = path.join(work, 'globals.conf');
     fs.writeFileSync(g, `staggered start parallel 2 delay 5\nlocal prefix 10.77.0.0/16\nsocket owner root:${GROUP}\n`);
     fs.chmodSync(g, 0o644);
@@ -91,14 +91,27 @@ describe('vmsup load', () => {
     const r = await d.vmsup(['load', g]);
     expect(r.stderr).toBe(`vmsup: ${g}: loaded: 0 defined, 0 redefined, 0 undefined, 0 started\n`);
     expect(d.log).toContain('global settings from vm.conf: socket owner, local prefix, staggered start (by root)');
+    // vmd's switch blocks and interfaces: a switch is made, the VM's NICs are stored.
     const n = path.join(work, 'net.conf');
-    fs.writeFileSync(n, `switch "sw" {\n  locked lladdr\n}\nvm "kappa" {\n  boot "${IDLE}"\n  interface { switch "sw" }\n}\n`);
+    fs.writeFileSync(n, `switch "sw" {\n  locked lladdr\n}\nvm "kappa" {\n  boot "${IDLE}"\n  interface { switch "sw" }\n  local interface\n  disable\n}\n`);
     const x = await d.vmsup(['load', n]);
-    expect(x.code).toBe(1);
-    expect(x.stderr.split('\n').slice(0, 2)).toEqual([
-      `vmsup: ${n}:1: switch "sw": vmsupd has no switches yet (vmsup run --nat and -L give a guest a network)`,
-      `vmsup: ${n}:4: vm "kappa": interfaces are not supported by vmsupd yet`,
+    expect(x.stderr).toBe(`vmsup: ${n}: loaded: 1 defined, 0 redefined, 0 undefined, 0 started\n`);
+    const sw = JSON.parse((await d.vmsup(['switch', 'status', '--json'])).stdout) as { switches?: { name: string; lockedLladdr: boolean }[] } | { name: string; lockedLladdr: boolean }[];
+    const list = Array.isArray(sw) ? sw : sw.switches ?? [];
+    expect(list.find((s) => s.name === 'sw')?.lockedLladdr).toBe(true);
+    const kappa = (JSON.parse((await d.vmsup(['status', '--json'])).stdout) as { name: string; nics: { kind: string; switch?: string; lladdr: string }[] }[]).find((v) => v.name === 'kappa')!;
+    expect(kappa.nics.map((i) => [i.kind, i.switch])).toEqual([['switch', 'sw'], ['local', undefined]]);
+    expect(kappa.nics[0].lladdr).toMatch(/^fe:e1:ba:d0(:[0-9a-f]{2}){2}$/);
+    // What vmsupd cannot do is refused with its line, and nothing loads.
+    const up = path.join(work, 'uplink.conf');
+    fs.writeFileSync(up, `switch "up" {\n  interface bridge0\n}\nvm "lambda" {\n  boot "${IDLE}"\n  interface tap7\n}\n`);
+    const y = await d.vmsup(['load', up]);
+    expect(y.code).toBe(1);
+    expect(y.stderr.split('\n').slice(0, 2)).toEqual([
+      `vmsup: ${up}:1: switch "up": uplinks (interface bridge0) are not supported yet`,
+      `vmsup: ${up}:4: vm "lambda": interface tap7: vmsupd names its taps itself; leave the name out`,
     ]);
+    expect((await d.vmsup(['undefine', 'kappa'])).code).toBe(0);
     expect((await vms()).map((v) => v.name)).toEqual(['alpha', 'beta']);
   });
 
