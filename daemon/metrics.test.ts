@@ -1,15 +1,16 @@
 // The metrics ring: rates from two samples of a worker's shared buffer.
 import { expect, test } from 'vitest';
 import { RING_SECONDS, VmMetrics, threadCpuSeconds } from './metrics.js';
-import { SHARED_BYTES } from '../workers/messages.js';
+import { COUNTERS_OFFSET, SHARED_BYTES } from '../workers/messages.js';
 import { parseListen } from './settings.js';
 
 function shared(instret: number, rss: number, counters: number[]): SharedArrayBuffer {
   const b = new SharedArrayBuffer(SHARED_BYTES);
-  const f = new Float64Array(b, 8, 3);
+  const f = new Float64Array(b, 8, 4);
   f[0] = instret;
   f[1] = rss;
-  new Float64Array(b, 32, counters.length).set(counters);
+  f[3] = 4096; // the JIT's code cache
+  new Float64Array(b, COUNTERS_OFFSET, counters.length).set(counters);
   return b;
 }
 

@@ -33,6 +33,8 @@ export interface MetricsNow {
   rss: number;
   instret: number;
   cpuSeconds: number;
+  /** Host memory held by the JIT's translated code (0 on the interpreter). */
+  codeCacheBytes: number;
   /** device counters since the VM started: console_out_bytes, console_in_bytes,
    * interrupts, blk0_reads, blk0_read_bytes, … (net devices add theirs) */
   counters: Record<string, number>;
@@ -72,11 +74,11 @@ export class VmMetrics {
   readonly ring: MetricSample[] = [];
   names: string[] = [];
   private prev?: { t: number; instret: number; cpu: number; counters: number[] };
-  now: MetricsNow = { mips: 0, cpu: 0, rss: 0, instret: 0, cpuSeconds: 0, counters: {}, rates: {} };
+  now: MetricsNow = { mips: 0, cpu: 0, rss: 0, instret: 0, cpuSeconds: 0, codeCacheBytes: 0, counters: {}, rates: {} };
 
   /** Takes one sample from the worker's shared buffer and the thread's CPU time. */
   sample(shared: SharedArrayBuffer, tid: number | null, at = Date.now()): void {
-    const stats = new Float64Array(shared, 8, 3);
+    const stats = new Float64Array(shared, 8, 4);
     const slots = new Float64Array(shared, COUNTERS_OFFSET, MAX_COUNTERS);
     const instret = stats[0];
     const rss = stats[1];
@@ -97,7 +99,7 @@ export class VmMetrics {
       if (this.ring.length > RING_SECONDS) this.ring.shift();
     }
     this.prev = { t: at, instret, cpu: cpuSec, counters: values };
-    this.now = { mips, cpu, rss, instret, cpuSeconds: cpuSec, counters, rates };
+    this.now = { mips, cpu, rss, instret, cpuSeconds: cpuSec, codeCacheBytes: stats[3], counters, rates };
   }
 
   /** The last `seconds` samples. */

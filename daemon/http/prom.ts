@@ -21,6 +21,7 @@ export async function prometheusText(vms: VmInfo[]): Promise<{ text: string; con
   const vcpus = g('vmsup_vm_vcpus', 'Virtual CPUs.');
   const memory = g('vmsup_vm_memory_bytes', 'Guest RAM size.');
   const resident = g('vmsup_vm_resident_bytes', 'Guest RAM backed by the host.');
+  const codeCache = g('vmsup_vm_code_cache_bytes', "Host memory held by the JIT's translated code.");
   const mips = g('vmsup_vm_mips', 'Guest instructions retired in the last second, millions per second.');
   const cpu = g('vmsup_vm_cpu_percent', 'Host CPU used by the VM thread in the last second, % of one core.');
   const instr = c('vmsup_vm_instructions_total', 'Guest instructions retired since the VM started.');
@@ -36,6 +37,7 @@ export async function prometheusText(vms: VmInfo[]): Promise<{ text: string; con
     const m = vm.metrics;
     if (!m) continue;
     resident.set({ vm: vm.name }, m.rss);
+    codeCache.set({ vm: vm.name }, m.codeCacheBytes ?? 0);
     mips.set({ vm: vm.name }, m.mips);
     cpu.set({ vm: vm.name }, m.cpu);
     instr.inc({ vm: vm.name }, m.instret);

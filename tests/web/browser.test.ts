@@ -257,6 +257,9 @@ test('/metrics is Prometheus text with the VM and its device counters', async ()
   expect(get('vmsup_vm_info', { owner: ALICE })?.value).toBe(1);
   expect(get('vmsup_vm_instructions_total')!.value).toBeGreaterThan(1e6);
   expect(get('vmsup_vm_resident_bytes')!.value).toBeGreaterThan(1 << 20);
+  // The JIT (the default on x86-64) holds translated code; the interpreter none.
+  expect(types.get('vmsup_vm_code_cache_bytes')).toBe('gauge');
+  if (process.arch === 'x64' && process.env.VMSUP_JIT !== '0') expect(get('vmsup_vm_code_cache_bytes')!.value).toBeGreaterThan(0);
   expect(get('vmsup_vm_console_bytes_total', { direction: 'out' })!.value).toBeGreaterThan(100);
   expect(get('vmsup_vm_console_bytes_total', { direction: 'in' })!.value).toBeGreaterThan(0);
   expect(get('vmsup_vm_interrupts_total')!.value).toBeGreaterThan(0);
