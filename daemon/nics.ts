@@ -185,6 +185,15 @@ export function parsePrefix(v: string): { base: number; bits: number } {
   return { base, bits };
 }
 
+/** vm.conf's and `configure`'s `local prefix`: an IPv4 prefix with room for two /31s or more (/30 or wider). */
+export function isLocalPrefix(v: string): boolean {
+  try {
+    return parsePrefix(v).bits <= 30;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The first /31 of the prefix whose two addresses no interface of this host
  * (in this network namespace) uses, and that `taken` does not hold: the host

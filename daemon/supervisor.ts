@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
-import { checkSwitchName, formatIpv4, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
+import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
@@ -1433,8 +1433,7 @@ export class Supervisor {
         applied.push('socket owner');
       }
       if (p.localPrefix !== undefined) {
-        const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(p.localPrefix);
-        if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30) throw new VmsupError('USAGE', `invalid local prefix: ${p.localPrefix}`);
+        if (!isLocalPrefix(p.localPrefix)) throw new VmsupError('USAGE', `invalid local prefix: ${p.localPrefix}`);
         if (!p.dryRun) this.settings.localPrefix = p.localPrefix;
         applied.push('local prefix');
       }

@@ -22,6 +22,7 @@
 // Line continuation with a backslash and # comments, as the manual says.
 import path from 'node:path';
 import { scanScaled } from '../cli/size.js';
+import { isLocalPrefix } from './nics.js';
 import { INSTANCE_OPTIONS } from './protocol/messages.js';
 
 /** What one file read may bring, and how deep includes go: a hostile file set stays small. */
@@ -370,8 +371,7 @@ class Statements {
     }
     const v = this.arg('prefix');
     if (v !== undefined) {
-      const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(v);
-      if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5]) > 30) this.err(t, `invalid local prefix: ${v}`);
+      if (!isLocalPrefix(v)) this.err(t, `invalid local prefix: ${v}`);
       else {
         this.p.conf.localPrefix = v;
         this.p.conf.globalsAt.localPrefix = { file: t.file, line: t.line };
