@@ -60,40 +60,6 @@ inline int32_t rem32(int32_t a, int32_t b) {
 }
 inline int64_t sx32(uint64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
 
-// The AMO operations (unprivileged spec §8.4), by funct5.
-inline uint64_t amo_apply(uint32_t f5, uint64_t old, uint64_t src, bool word) {
-  if (word) {
-    const int32_t a = static_cast<int32_t>(old), b = static_cast<int32_t>(src);
-    const uint32_t ua = static_cast<uint32_t>(old), ub = static_cast<uint32_t>(src);
-    switch (f5) {
-      case 0x01: return ub;
-      case 0x00: return ua + ub;
-      case 0x04: return ua ^ ub;
-      case 0x0c: return ua & ub;
-      case 0x08: return ua | ub;
-      case 0x10: return static_cast<uint32_t>(a < b ? a : b);
-      case 0x14: return static_cast<uint32_t>(a > b ? a : b);
-      case 0x18: return ua < ub ? ua : ub;
-      case 0x1c: return ua > ub ? ua : ub;
-    }
-    return ua;
-  }
-  const int64_t a = static_cast<int64_t>(old), b = static_cast<int64_t>(src);
-  switch (f5) {
-    case 0x01: return src;
-    case 0x00: return old + src;
-    case 0x04: return old ^ src;
-    case 0x0c: return old & src;
-    case 0x08: return old | src;
-    case 0x10: return static_cast<uint64_t>(a < b ? a : b);
-    case 0x14: return static_cast<uint64_t>(a > b ? a : b);
-    case 0x18: return old < src ? old : src;
-    case 0x1c: return old > src ? old : src;
-  }
-  return old;
-}
-
-inline void fs_dirty(CpuImpl& c) { c.mstatus |= ms::FS | ms::SD; }
 
 }  // namespace
 

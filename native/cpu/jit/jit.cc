@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cpu/cpu_impl.h"
+#include "cpu/jit/jit_ext.h"
 
 #if defined(__x86_64__)
 #define XBYAK_NO_EXCEPTION
@@ -37,7 +38,7 @@ namespace {
 constexpr unsigned kMaxInsns = 64;
 // Upper bound of the host code one block can need (the longest instruction
 // sequence is a store: ~70 bytes, plus its out-of-line exit).
-constexpr size_t kMaxBlockCode = kMaxInsns * 128 + 256;
+constexpr size_t kMaxBlockCode = kMaxInsns * 192 + 256;  // helper calls (jit_ext.cc) are longer
 constexpr unsigned kTableBits = 16;
 
 // M-extension division (unprivileged spec §7.2: no traps; x/0 and overflow
@@ -399,7 +400,7 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
     uint32_t raw;
     std::memcpy(&raw, h, 4);
     decode_insn(raw, &d[n]);
-    if (!translatable(d[n].op)) break;
+    if (!translatable(d[n].op) && !jit_ext_handles(d[n])) break;  // jit_ext: the helper path
     pcs[n] = pc;
     const unsigned len = d[n].len();
     n++;
@@ -567,6 +568,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     unsigned acc = 0, size = 0;
   };
   std::deque<Exit> exits;
+  std::deque<std::pair<Xbyak::Label, unsigned>> ext_exits;  // helper calls' ways out (jit_ext.cc)
   Xbyak::Label start, bail;
   RegCache rc(g);
   auto r32 = [](const Reg64& r) { return Reg32(r.getIdx()); };
@@ -826,7 +828,13 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_REMUW: call2(h_remuw); break;
       case OP_FENCE: break;  // one hart per thread, in order: nothing to order
       default:
-        return false;
+        // F/D, LR/SC/AMO, FP CSRs, CSR reads: a call to the helper (jit_ext.cc).
+        if (!jit_ext_handles(d)) return false;
+        rc.drop();
+        ext_exits.emplace_back();
+        ext_exits.back().second = i;
+        jit_ext_emit_call(g, d, pc, i, n, ext_exits.back().first);
+        break;
     }
 #undef GF
 #undef JCC
@@ -858,6 +866,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     g.mov(edx, 1);
     g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   }
+  for (auto& [label, at] : ext_exits) jit_ext_emit_leave(g, label, at, n, exit_);
   return true;
 }
 
@@ -928,9 +937,10 @@ uint64_t Jit::run(uint64_t budget) {
       if (r.step && left > 0) left -= interp_run(c, 1);
       continue;
     }
+    const uint64_t before = c.retired_total;
     const ExitInfo r = enter_(&c, b->fn, left);
     account(c, r.retired);
-    left -= r.retired;
+    left -= c.retired_total - before;  // CSR helper calls account part of it themselves (jit_ext.cc)
     // An early exit stops before a load or store the inline TLB path cannot
     // do (miss, misaligned, MMIO, code page, fault): the interpreter runs it.
     if (r.step && left > 0) left -= interp_run(c, 1);
