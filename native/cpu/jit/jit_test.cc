@@ -31,7 +31,7 @@ class TestHost : public CpuHost {
     return pa >= 0x10000000 && pa < 0x10001000;
   }
   bool mmio_write(uint64_t pa, unsigned, uint64_t) override { return pa >= 0x10000000 && pa < 0x10001000; }
-  uint64_t mtime() override { return 0; }
+  uint64_t mtime() override { return 0x123456; }  // rdtime in a block reads it
   bool sbi_ecall(Hart&) override { return false; }
 };
 
@@ -86,8 +86,93 @@ uint32_t csr_type(unsigned rd, unsigned f3, unsigned rs1, unsigned csr) { return
 
 bool rd_ok(const DecodedInsn& d) { return d.rd == 32 || d.rd == 0 || d.rd > 4; }
 
-// Appends one random instruction at *pc (2 or 4 bytes).
-void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
+uint32_t r_type(uint32_t opc, unsigned rd, unsigned f3, unsigned rs1, unsigned rs2, unsigned f7) {
+  return (f7 << 25) | (rs2 << 20) | (rs1 << 15) | (f3 << 12) | (rd << 7) | opc;
+}
+// A destination that spares x1..x4 (the trap handler's and the data pointer).
+unsigned any_rd(Rng& r) { return r.below(8) == 0 ? 0 : 5 + static_cast<unsigned>(r.below(27)); }
+
+// The instructions the JIT runs through its helper path (jit_ext.cc): F/D
+// arithmetic with every rounding mode (5 and 6 are reserved, 7 is dynamic:
+// frm, itself sometimes invalid), FP loads and stores (faulting too), the FP
+// CSRs, AMOs of both widths and every function, LR/SC pairs with a store in
+// between, and cycle/time/instret reads. Appends 4 to 12 bytes at *pc.
+void gen_ext_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
+  const uint64_t k = r.below(100);
+  auto put = [&](uint32_t w) {
+    m.write_obj<uint32_t>(*pc, w);
+    *pc += 4;
+  };
+  const unsigned rm = static_cast<unsigned>(r.below(4) ? r.below(5) : 5 + r.below(3));
+  auto freg = [&] { return static_cast<unsigned>(r.below(32)); };
+  if (k < 45) {  // OP-FP; the low bit of funct7 picks double
+    static const struct {
+      unsigned f7, rs2_max, rm_fixed;  // rm_fixed: 8 = any rounding mode, else a funct3 below it
+    } ops[] = {
+        {0x00, 32, 8}, {0x04, 32, 8}, {0x08, 32, 8}, {0x0c, 32, 8},  // fadd fsub fmul fdiv
+        {0x2c, 1, 8},                                                // fsqrt
+        {0x10, 32, 3}, {0x14, 32, 2},                                // fsgnj* fmin/fmax
+        {0x50, 32, 3},                                               // fle flt feq
+        {0x60, 4, 8}, {0x68, 4, 8},                                  // fcvt.{w,wu,l,lu}.fmt, fcvt.fmt.*
+        {0x70, 1, 2}, {0x78, 1, 1},                                  // fmv.x/fclass, fmv.fmt.x
+    };
+    const auto& op = ops[r.below(sizeof ops / sizeof ops[0])];
+    const unsigned dbl = static_cast<unsigned>(r.below(2));
+    const unsigned f3 = op.rm_fixed == 8 ? rm : static_cast<unsigned>(r.below(op.rm_fixed));
+    const bool to_int = op.f7 == 0x50 || op.f7 == 0x60 || op.f7 == 0x70;
+    const bool from_int = op.f7 == 0x68 || op.f7 == 0x78;
+    const unsigned rd = to_int ? any_rd(r) : freg();
+    const unsigned rs1 = from_int ? static_cast<unsigned>(r.below(32)) : freg();
+    put(r_type(0x53, rd, f3, rs1, static_cast<unsigned>(r.below(op.rs2_max)), op.f7 | dbl));
+    return;
+  }
+  if (k < 55) {  // fcvt.s.d / fcvt.d.s, FMADD/FMSUB/FNMSUB/FNMADD
+    if (r.below(3) == 0) {
+      const unsigned dbl = static_cast<unsigned>(r.below(2));
+      put(r_type(0x53, freg(), rm, freg(), dbl ? 0 : 1, 0x20 | dbl));
+    } else {
+      static const uint32_t opc[4] = {0x43, 0x47, 0x4b, 0x4f};
+      put(r_type(opc[r.below(4)], freg(), rm, freg(), freg(), (freg() << 2) | static_cast<unsigned>(r.below(2))));
+    }
+    return;
+  }
+  if (k < 70) {  // FLW/FLD/FSW/FSD from x4 (data) or x5 (read-only page): misaligned, faults
+    const unsigned base = 4 + static_cast<unsigned>(r.below(2));
+    int32_t imm = static_cast<int32_t>(r.below(4096)) - 2048;
+    if (r.below(3)) imm &= ~7;
+    const unsigned f3 = r.below(2) ? 2 : 3;
+    if (r.below(2)) put(i_type(0x07, freg(), f3, base, imm));
+    else put(s_type(f3, base, freg(), imm) ^ 0x23 ^ 0x27);
+    return;
+  }
+  if (k < 78) {  // fflags/frm/fcsr: read, write, set, clear, immediate forms
+    static const unsigned f3s[6] = {1, 2, 3, 5, 6, 7};
+    put(csr_type(any_rd(r), f3s[r.below(6)], static_cast<unsigned>(r.below(32)), 1 + static_cast<unsigned>(r.below(3))));
+    return;
+  }
+  if (k < 88) {  // AMOs: W and D, every function; the address register is often aligned data
+    static const unsigned f5s[9] = {0x00, 0x01, 0x04, 0x08, 0x0c, 0x10, 0x14, 0x18, 0x1c};
+    const unsigned rs1 = r.below(4) ? 4 + static_cast<unsigned>(r.below(2)) : 6 + static_cast<unsigned>(r.below(26));
+    put(r_type(0x2f, any_rd(r), r.below(2) ? 2 : 3, rs1, static_cast<unsigned>(r.below(32)),
+               (f5s[r.below(9)] << 2) | static_cast<unsigned>(r.below(4))));
+    return;
+  }
+  if (k < 95) {  // LR; maybe a store (to the line, or elsewhere); SC
+    const unsigned f3 = r.below(2) ? 2 : 3;
+    const unsigned rs1 = r.below(6) ? 4 : 6 + static_cast<unsigned>(r.below(26));
+    put(r_type(0x2f, any_rd(r), f3, rs1, 0, 0x02 << 2));
+    if (r.below(2)) put(s_type(f3, r.below(2) ? rs1 : 4, static_cast<unsigned>(r.below(32)), r.below(2) ? 0 : 64));
+    put(r_type(0x2f, any_rd(r), f3, r.below(8) ? rs1 : 4, static_cast<unsigned>(r.below(32)), 0x03 << 2));
+    return;
+  }
+  // rdcycle/rdtime/rdinstret (illegal from S when mcounteren does not allow them)
+  put(csr_type(any_rd(r), 2, 0, 0xc00 + static_cast<unsigned>(r.below(3))));
+}
+
+// Appends one random instruction at *pc (2 or 4 bytes; with `ext`, a third
+// of them from gen_ext_insn()).
+void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool ext = false) {
+  if (ext && r.below(3) == 0) return gen_ext_insn(r, m, pc);
   const uint64_t k = r.below(100);
   DecodedInsn d;
   if (k < 30) {  // structured load/store from x4 or x5
@@ -127,7 +212,9 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
     const uint32_t raw = compressed ? static_cast<uint32_t>(r.next() & 0xffff) : (static_cast<uint32_t>(r.next()) | 3);
     if (compressed && (raw & 3) == 3) continue;
     decode_insn(raw, &d);
-    if (d.op == OP_ILLEGAL || d.op >= OP_FENCE_I || !rd_ok(d)) continue;
+    // Compressed FP loads and stores (C.FLD, C.FSD, C.FLDSP, C.FSDSP) with `ext`.
+    const bool c_fp = ext && compressed && (d.op == OP_FLD || d.op == OP_FSD);
+    if (d.op == OP_ILLEGAL || (d.op >= OP_FENCE_I && !c_fp) || !rd_ok(d)) continue;
     if (d.op == OP_JAL || (d.op >= OP_BEQ && d.op <= OP_BGEU)) {
       const uint64_t t = *pc + static_cast<int64_t>(d.imm);
       if (t < kCode || t >= kCodeEnd) continue;
@@ -198,7 +285,18 @@ bool same_state(Rig& a, Rig& b, std::string* why) {
   }
   SAME(pc) SAME(priv) SAME(retired_total) SAME(minstret) SAME(mcycle) SAME(mcause) SAME(mepc) SAME(mtval)
   SAME(mstatus) SAME(mie) SAME(mip) SAME(scause) SAME(stval) SAME(state)
+  SAME(fp.fflags) SAME(fp.frm) SAME(resv_valid)
 #undef SAME
+  for (unsigned i = 0; i < 32; i++) {
+    if (x.fp.f[i] != y.fp.f[i]) {
+      *why = "f" + std::to_string(i);
+      return false;
+    }
+  }
+  if (x.resv_valid && x.resv_addr - reinterpret_cast<uintptr_t>(x.ram) != y.resv_addr - reinterpret_cast<uintptr_t>(y.ram)) {
+    *why = "resv_addr";
+    return false;
+  }
   if (std::memcmp(a.mem.host_ptr(B, kSpan), b.mem.host_ptr(B, kSpan), kSpan) != 0) {
     *why = "memory";
     return false;
@@ -211,11 +309,30 @@ int env_int(const char* name, int dflt) {
   return v ? std::atoi(v) : dflt;
 }
 
-}  // namespace
+// FP register values that exercise rounding, NaN handling and denormals.
+uint64_t fp_value(Rng& g) {
+  static const uint64_t special[] = {
+      0, 0x8000000000000000ULL, 1, 0x000fffffffffffffULL, 0x0010000000000000ULL,  // ±0, denormals, min normal
+      0x7ff0000000000000ULL, 0xfff0000000000000ULL, 0x7ff8000000000000ULL,           // ±inf, canonical NaN
+      0x7ff0000000000001ULL, 0xfff4000000000000ULL, 0x3ff0000000000000ULL,           // sNaNs, 1.0
+      0x3ff0000000000001ULL, 0x7fefffffffffffffULL, 0xc1e0000000000000ULL,           // 1+ulp, max, -2^31
+      0xffffffff00000000ULL, 0xffffffff80000001ULL, 0xffffffff007fffffULL,           // boxed singles: 0, denormals
+      0xffffffff7fc00000ULL, 0xffffffff7f800001ULL, 0xffffffffff800000ULL,           // qNaN, sNaN, -inf
+      0xffffffff3f800000ULL, 0xffffffff4f000000ULL, 0xffffffff7f7fffffULL,           // 1.0f, 2^31, max
+      0x000000003f800000ULL, 0xfffffffe3f800000ULL,                                  // badly boxed: NaN as single
+  };
+  const uint64_t k = g.below(3);
+  if (k == 0) return g.next();
+  if (k == 1) return 0xffffffff00000000ULL | (g.next() & 0xffffffffULL);
+  return special[g.below(sizeof special / sizeof special[0])];
+}
 
-TEST(random_programs_match_the_interpreter) {
-  const int rounds = env_int("JIT_DIFF_ROUNDS", 60);
-  Rng r{static_cast<uint64_t>(env_int("JIT_DIFF_SEED", 1)) * 0x9e3779b97f4a7c15ULL | 1};
+// Runs `rounds` random programs on both engines, comparing after every slice.
+// With `ext`, programs also hold F/D, FP loads/stores, AMOs, LR/SC and counter
+// reads (gen_ext_insn), FS is Off in one round of four (every FP instruction
+// traps as illegal) and the FP registers start at special values.
+void run_diff(bool ext, int rounds, uint64_t seed0) {
+  Rng r{seed0 * 0x9e3779b97f4a7c15ULL | 1};
   Rig a(false), b(true);
   uint64_t total = 0, traps = 0;
   for (int round = 0; round < rounds; round++) {
@@ -223,10 +340,10 @@ TEST(random_programs_match_the_interpreter) {
     for (Rig* rig : {&a, &b}) {
       Rng g{seed};
       rig->mem.fill(B, 0, kSpan);
-      for (uint64_t pc = kCode; pc < kCodeEnd - 8;) gen_insn(g, rig->mem, &pc);
+      for (uint64_t pc = kCode; pc < kCodeEnd - 16;) gen_insn(g, rig->mem, &pc, ext);
       // kAltCode gets one version of the second code page, the page itself another.
       std::memcpy(rig->mem.host_ptr(kAltCode, 0x1000), rig->mem.host_ptr(kCode + 0x1000, 0x1000), 0x1000);
-      for (uint64_t pc = kCode + 0x1000; pc < kCodeEnd - 8;) gen_insn(g, rig->mem, &pc);
+      for (uint64_t pc = kCode + 0x1000; pc < kCodeEnd - 16;) gen_insn(g, rig->mem, &pc, ext);
       for (uint64_t o = 0; o < 0x2000; o += 8) rig->mem.write_obj<uint64_t>(kData + o, g.next());
       put_handler(rig->mem);
       // Where a fetch fault restarts: the start of the code, or just before its page boundary.
@@ -250,6 +367,13 @@ TEST(random_programs_match_the_interpreter) {
       c.x[5] = kRoPage + 0x800;
       for (unsigned i = 6; i < 32; i++) c.x[i] = g.below(2) ? g.next() : kData + (g.next() & 0xff8);
       c.x[30] = 0x10000800;  // MMIO
+      if (ext) {
+        if (round % 4 != 3) c.mstatus |= 1ULL << ms::kFsShift;  // FS = Initial; Off in every fourth round
+        for (unsigned i = 0; i < 32; i++) c.fp.f[i] = fp_value(g);
+        c.fp.frm = static_cast<uint32_t>(g.below(4) ? g.below(5) : g.below(8));  // 5..7: dynamic rm is illegal
+        c.fp.fflags = static_cast<uint32_t>(g.below(32));
+        if (g.below(2)) c.mcounteren = 7;  // else rdcycle/rdtime/rdinstret trap from S
+      }
     }
     for (int slice = 0; slice < 200; slice++) {
       const uint64_t k = 1 + r.below(100);
@@ -275,6 +399,16 @@ TEST(random_programs_match_the_interpreter) {
   CHECK(traps > 0);
   CHECK(b.hart->code_cache_bytes() > 0);
   std::printf("%llu instructions compared\n", (unsigned long long)total);
+}
+
+}  // namespace
+
+TEST(random_programs_match_the_interpreter) {
+  run_diff(false, env_int("JIT_DIFF_ROUNDS", 60), static_cast<uint64_t>(env_int("JIT_DIFF_SEED", 1)));
+}
+
+TEST(fp_atomics_and_counters_match_the_interpreter) {
+  run_diff(true, env_int("JIT_DIFF_ROUNDS", 60), static_cast<uint64_t>(env_int("JIT_DIFF_SEED", 1)) + 1000);
 }
 
 // A store over code that has been translated must take effect at once.
