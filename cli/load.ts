@@ -73,6 +73,7 @@ export function defineParams(vm: ConfVm, source: string): Params<'define'> {
   if (vm.cmdline !== undefined) config.cmdline = vm.cmdline;
   if (vm.bios !== undefined) config.bios = vm.bios;
   if (vm.bootDevice !== undefined) config.bootDevice = vm.bootDevice;
+  if (vm.jit !== undefined) config.jit = vm.jit;
   if (vm.disks.length) config.disks = vm.disks.map((d) => ({ path: d.path, ...(d.format ? { format: d.format } : {}) }));
   // vmd's cdrom: an ISO 9660 image, attached read-only, as `-r` does.
   if (vm.cdrom !== undefined) config.disks = [...(config.disks ?? []), { path: vm.cdrom, format: 'raw', readOnly: true }];

@@ -11,7 +11,7 @@ import { NicArgs } from '../daemon/nics.js';
 
 export const VM_OPTIONS_USAGE =
   '[-b path] [-B device] [-d [raw:|raw!:|qcow2:]disk] [-r path] [-m size] [-t name] [--initrd path] [--cmdline string] [--bios path] [--cpus n] [--owner user[:group]]\n' +
-  '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [-i count] [-n switch]... [--lladdr xx:xx:xx:xx:xx:xx]...';
+  '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [-i count] [-n switch]... [--lladdr xx:xx:xx:xx:xx:xx]... [--no-jit]';
 
 /** The long options of start/define that take a value (for the getopt forms). */
 export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner', 'forward', 'lladdr'];
@@ -103,6 +103,9 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
         break;
       case '--json':
         out.json = true;
+        break;
+      case '--no-jit':
+        cfg.jit = false;  // the interpreter (issue 11), kept in the definition
         break;
       case '--replace':
         if (allowConsole) fail(`unknown option: ${a}`);

@@ -503,6 +503,7 @@ export class Supervisor {
       disks: live.disks,
       nics: live.nics.map((n, i) => ({ ...n, ...(r ? { tap: r.nicState[i]?.tap, address: r.nicState[i]?.address } : {}) })),
       bootDevice: live.bootDevice,
+      jit: live.jit !== false,
       reason: live.reason,
       restarts: r?.restarts ?? 0,
     };
@@ -560,6 +561,7 @@ export class Supervisor {
       cmdline: cfg.cmdline ?? base?.cmdline ?? DEFAULT_CMDLINE,
       bios: cfg.bios !== undefined ? absolutePath(cfg.bios, 'bios') : base?.bios ?? null,
       bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
+      jit: cfg.jit ?? base?.jit ?? true,
       disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
       // An instance gets its own MACs: the template's would collide with it on a switch.
       nics: this.checkNics(peer, nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
@@ -704,6 +706,8 @@ export class Supervisor {
       // (the firmware and U-Boot of a VM with no -b) was opened with the rest.
       ...files.machineOptions(boot),
       bootDevice: vm.bootDevice ?? undefined,
+      // --no-jit: the interpreter; otherwise the host's default engine (VMSUP_JIT may change it).
+      ...(vm.jit === false ? { jit: false } : {}),
       consoleIn: pty.master,
       consoleOut: pty.master,
       wakeFd,

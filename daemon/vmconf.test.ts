@@ -121,6 +121,12 @@ describe('vm.conf(5)', () => {
     expect(errors(text)).toContain(message);
   });
 
+  test('jit yes | no: the execution engine (issue 11)', () => {
+    const c = parse('vm a { boot "/k"\n jit no }\nvm b { boot "/k"\n jit yes }\nvm c { boot "/k" }\n');
+    expect(c.vms.map((v) => v.jit)).toEqual([false, true, undefined]);
+    expect(errors('vm a {\n  jit maybe\n}\n')).toEqual(['/etc/vm.conf:2: invalid jit setting: maybe (yes or no)']);
+  });
+
   test('an include loop is refused, not followed', () => {
     expect(errors('include "b.conf"', { '/etc/b.conf': 'include "vm.conf"' })).toContain('/etc/vm.conf:0: include loop');
   });

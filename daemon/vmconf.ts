@@ -63,6 +63,8 @@ export interface ConfVm {
   cmdline?: string;
   bios?: string;
   bootDevice?: 'disk' | 'cdrom' | 'net';
+  /** `jit yes | no`: the execution engine (no: the interpreter). */
+  jit?: boolean;
   cdrom?: string;
   disks: { path: string; format?: 'raw' | 'qcow2' }[];
   interfaces: ConfInterface[];
@@ -581,6 +583,12 @@ class Statements {
         case 'cpus':
           vm.cpus = this.count(s, this.arg('cpu count'), 'cpu count', 1, 8);
           break;
+        case 'jit': {
+          const v = this.arg('yes or no');
+          if (v === 'yes' || v === 'no') vm.jit = v === 'yes';
+          else if (v !== undefined) this.err(s, `invalid jit setting: ${v} (yes or no)`);
+          break;
+        }
         case 'boot': {
           if (this.isWord(this.peek(), 'device')) {
             this.i++;

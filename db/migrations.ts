@@ -113,6 +113,11 @@ export const MIGRATIONS: string[] = [
     created_at    TEXT NOT NULL
   );
   `,
+  // 6: the execution engine (issue 11): 1 = the default (the JIT where the host
+  // has one), 0 = the interpreter (define/start --no-jit, vm.conf `jit no`).
+  `
+  ALTER TABLE vms ADD COLUMN jit INTEGER NOT NULL DEFAULT 1 CHECK (jit IN (0, 1));
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

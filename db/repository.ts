@@ -51,6 +51,8 @@ export interface VmDefinition {
   cmdline: string;
   bios: string | null;
   bootDevice: string | null;
+  /** false: the interpreter (--no-jit); absent or true: the host's default engine. */
+  jit?: boolean;
   disks: DiskSpec[];
   /** Its NICs, MACs fixed at define (the interfaces table); none when absent. */
   nics?: NicSpec[];
@@ -98,6 +100,7 @@ interface VmRowRaw {
   cmdline: string;
   bios: string | null;
   boot_device: string | null;
+  jit: number;
   enabled: number;
   transient: number;
   template: string | null;
@@ -153,12 +156,12 @@ export class Repository {
       disks: d.prepare(`SELECT path, format, read_only FROM disks WHERE vm_id = ? ORDER BY idx`),
       allDisks: d.prepare(`SELECT vm_id, path, format, read_only FROM disks ORDER BY vm_id, idx`),
       insertVm: d.prepare(
-        `INSERT INTO vms (name, owner_uid, owner_gid, memory, cpus, kernel, initrd, cmdline, bios, boot_device, enabled, transient, template, source, allow_instance, created_at)
-         VALUES (@name, @ownerUid, @ownerGid, @memory, @cpus, @kernel, @initrd, @cmdline, @bios, @bootDevice, @enabled, @transient, @template, @source, @allowInstanceJson, @now)`,
+        `INSERT INTO vms (name, owner_uid, owner_gid, memory, cpus, kernel, initrd, cmdline, bios, boot_device, jit, enabled, transient, template, source, allow_instance, created_at)
+         VALUES (@name, @ownerUid, @ownerGid, @memory, @cpus, @kernel, @initrd, @cmdline, @bios, @bootDevice, @jitInt, @enabled, @transient, @template, @source, @allowInstanceJson, @now)`,
       ),
       updateVm: d.prepare(
         `UPDATE vms SET owner_uid = @ownerUid, owner_gid = @ownerGid, memory = @memory, cpus = @cpus, kernel = @kernel, initrd = @initrd,
-           cmdline = @cmdline, bios = @bios, boot_device = @bootDevice, enabled = @enabled, transient = @transient, template = @template,
+           cmdline = @cmdline, bios = @bios, boot_device = @bootDevice, jit = @jitInt, enabled = @enabled, transient = @transient, template = @template,
            source = @source, allow_instance = @allowInstanceJson WHERE id = @id`,
       ),
       nics: d.prepare(`SELECT kind, switch, lladdr, forwards FROM interfaces WHERE vm_id = ? ORDER BY idx`),
@@ -227,6 +230,7 @@ export class Repository {
       cmdline: r.cmdline,
       bios: r.bios,
       bootDevice: r.boot_device,
+      jit: r.jit !== 0,
       enabled: r.enabled === 1,
       transient: r.transient === 1,
       template: r.template,
@@ -285,6 +289,7 @@ export class Repository {
         enabled: def.enabled ? 1 : 0,
         transient: def.transient ? 1 : 0,
         allowInstanceJson: def.allowInstance ? JSON.stringify(def.allowInstance) : null,
+        jitInt: def.jit === false ? 0 : 1,
         now,
       });
       const vmId = Number(info.lastInsertRowid);
@@ -310,6 +315,7 @@ export class Repository {
         enabled: def.enabled ? 1 : 0,
         transient: def.transient ? 1 : 0,
         allowInstanceJson: def.allowInstance ? JSON.stringify(def.allowInstance) : null,
+        jitInt: def.jit === false ? 0 : 1,
       });
       this.stmt.deleteDisks.run(id);
       def.disks.forEach((d, i) => this.stmt.insertDisk.run(id, i, d.path, d.format, d.readOnly ? 1 : 0));

@@ -160,11 +160,13 @@ const configShape = obj(
     bios: path,
     disks: arr(diskShape, LIMITS.disksMax),
     bootDevice: oneOf('disk', 'net', 'cdrom'),
+    /** false: run on the interpreter (--no-jit, vm.conf `jit no`); true: the default engine. */
+    jit: bool,
     /** root only: "user", "user:group" or ":group" */
     owner,
     nics: arr(nicShape, LIMITS.nicsMax),
   },
-  ['memory', 'cpus', 'kernel', 'initrd', 'cmdline', 'bios', 'disks', 'bootDevice', 'owner', 'nics'],
+  ['memory', 'cpus', 'kernel', 'initrd', 'cmdline', 'bios', 'disks', 'bootDevice', 'jit', 'owner', 'nics'],
 );
 /** What a client may say about a VM; the daemon fills in the defaults. */
 export type VmConfigInput = ReturnType<typeof configShape>;
@@ -276,6 +278,8 @@ export interface VmInfo {
   /** Its NICs (define/start --nat, -L, -i, -n). */
   nics: NicInfo[];
   bootDevice: string | null;
+  /** false: the definition asks for the interpreter (--no-jit); true: the default engine (the JIT on x86-64). */
+  jit: boolean;
   /** Why the VM is in its state (the last event's reason). */
   reason: string | null;
   restarts: number;

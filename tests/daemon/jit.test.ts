@@ -32,3 +32,33 @@ test('status --json reports the code cache of a running VM (the JIT, on x86-64)'
   expect(cc).toBeLessThanOrEqual(8 * 32 * 1024 * 1024);  // 8 harts at most, 32 MiB each
   expect((await d.vmsup(['stop', '-f', 'jv'])).code).toBe(0);
 }, 120_000);
+
+// The per-VM switch (issue 11): --no-jit is kept in the definition (DB
+// migration 6), shown by status --json and given to the machine, which then
+// has no code cache; a VM defined without it gets the default engine.
+test('define --no-jit keeps the VM on the interpreter: codeCacheBytes stays 0 while a default VM translates', async () => {
+  d = await Daemon.create();
+  expect((await d.vmsup(['define', '--no-jit', '-m', '64M', '-b', IDLE, 'nj'])).code).toBe(0);
+  expect((await d.status('nj'))!.jit).toBe(false);
+  expect((await d.vmsup(['define', '-m', '64M', '-b', IDLE, 'dj'])).code).toBe(0);
+  expect((await d.status('dj'))!.jit).toBe(true);
+  expect((await d.vmsup(['start', 'nj'])).code).toBe(0);
+  expect((await d.vmsup(['start', 'dj'])).code).toBe(0);
+  await d.waitFor(async () => (await d!.status('nj'))!.state === 'running' && (await d!.status('dj'))!.state === 'running');
+  if (process.arch === 'x64') {
+    // Both booted the same guest at the same time: by the time dj has translated code, nj has run too.
+    await d.waitFor(async () => ((await d!.status('dj'))!.codeCacheBytes as number) > 0);
+  }
+  const nj = (await d.status('nj'))!;
+  expect(nj.state).toBe('running');
+  expect(nj.jit).toBe(false);
+  expect(nj.codeCacheBytes).toBe(0);
+  // The setting survives a restart of the VM (it is the definition's, not the start's).
+  expect((await d.vmsup(['stop', '-f', 'nj'])).code).toBe(0);
+  await d.waitFor(async () => (await d!.status('nj'))!.state === 'stopped');
+  expect((await d.vmsup(['start', 'nj'])).code).toBe(0);
+  await d.waitFor(async () => (await d!.status('nj'))!.state === 'running');
+  expect((await d.status('nj'))!.codeCacheBytes).toBe(0);
+  expect((await d.vmsup(['stop', '-f', 'nj'])).code).toBe(0);
+  expect((await d.vmsup(['stop', '-f', 'dj'])).code).toBe(0);
+}, 180_000);
