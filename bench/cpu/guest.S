@@ -1,9 +1,11 @@
-# Bare-metal start-up for the benchmark: stack, call bench_main, report the
+# Bare-metal start-up for the benchmark: FP on, stack, call bench_main, report the
 # result (16 hex digits and a newline) through the HTIF console, then exit
 # through HTIF with status 0.
   .section .text.init
   .globl _start
 _start:
+  li t0, 1 << 13         # mstatus.FS = Initial: FP instructions would trap while it is Off
+  csrs mstatus, t0       # (privileged spec §3.1.6.6); the fp small program needs them
   la sp, stack_top
   call bench_main        # a0 = result
   mv s0, a0
