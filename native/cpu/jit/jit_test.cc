@@ -461,4 +461,59 @@ TEST(blocks_stop_at_the_page_boundary) {
   }
 }
 
+// LR/SC across harts (both engines, the JIT through its helper path): harts
+// run one after another in one thread, and the reservation does not survive
+// the end of a slice, so an SC fails when another hart ran (and may have
+// stored to the line) between it and its LR; within one slice it succeeds.
+TEST(sc_fails_after_another_hart_ran_between_it_and_its_lr) {
+  for (bool jit : {false, true}) {
+    GuestMemory mem;
+    std::string err;
+    mem.init(16 << 20, &err);
+    TestHost host;
+    Hart h0(0, mem, host), h1(1, mem, host);
+    if (jit) {
+      CHECK(h0.set_jit(true));
+      CHECK(h1.set_jit(true));
+    }
+    constexpr uint64_t kLine = B + 0x8000;
+    auto line = [&] {
+      uint64_t v = 0;
+      mem.read_obj(kLine, &v);
+      return v;
+    };
+    // hart 0 at B, two blocks of two: lr.d a0, (a1); jal x0, +4; sc.d a2, a3, (a1); jal x0, 0 (spin)
+    mem.write_obj<uint32_t>(B, r_type(0x2f, 10, 3, 11, 0, 0x02 << 2));
+    mem.write_obj<uint32_t>(B + 4, 0x0040006f);
+    mem.write_obj<uint32_t>(B + 8, r_type(0x2f, 12, 3, 11, 13, 0x03 << 2));
+    mem.write_obj<uint32_t>(B + 12, 0x0000006f);
+    // hart 1 at B + 0x100: sd a3, 0(a1); jal x0, 0
+    mem.write_obj<uint32_t>(B + 0x100, s_type(3, 11, 13, 0));
+    mem.write_obj<uint32_t>(B + 0x104, 0x0000006f);
+    for (int split = 0; split < 2; split++) {
+      mem.write_obj<uint64_t>(kLine, 5);
+      h0.reset(B, kPrivM);
+      h1.reset(B + 0x100, kPrivM);
+      for (Hart* h : {&h0, &h1}) {
+        h->set_state(HartState::kRunning);
+        h->set_reg(11, kLine);
+      }
+      h0.set_reg(13, 7);
+      h1.set_reg(13, 9);
+      if (split) {
+        CHECK_EQ(h0.run(2), 2u);  // LR (one block)
+        CHECK_EQ(h1.run(2), 2u);  // hart 1 stores to the reserved line
+        CHECK_EQ(h0.run(2), 2u);  // SC (the next block): must fail
+        CHECK_EQ(h0.reg(12), 1u);
+        CHECK_EQ(line(), 9u);
+      } else {
+        CHECK_EQ(h0.run(4), 4u);  // LR and SC in one slice
+        CHECK_EQ(h0.reg(12), 0u);
+        CHECK_EQ(line(), 7u);
+      }
+      CHECK_EQ(h0.reg(10), 5u);
+    }
+  }
+}
+
 TEST_MAIN()
