@@ -109,7 +109,8 @@ struct Block {
 };
 
 // Debugging aid: VMSUP_JIT_OFF=<mask> leaves classes of instructions to the
-// interpreter (1 loads, 2 stores, 4 branches, 8 jumps, 16 M extension).
+// interpreter (1 loads, 2 stores, 4 branches, 8 jumps, 16 M extension);
+// 0x200 turns loop mode off (to measure it).
 unsigned off_mask() {
   static const unsigned m = [] {
     const char* v = std::getenv("VMSUP_JIT_OFF");
@@ -444,6 +445,16 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
                      g.getSize(), (unsigned long long)vpc, c_.hartid, n);
         std::fflush(perfmap_);
       }
+      // Debugging aid: VMSUP_JIT_DUMP=<vpc in hex> writes that block's host code to
+      // /tmp/vmsup-jit-<vpc>.bin (objdump -D -b binary -mi386:x86-64 shows it).
+      if (const char* v = std::getenv("VMSUP_JIT_DUMP"); v && std::strtoull(v, nullptr, 16) == vpc) {
+        char path[64];
+        std::snprintf(path, sizeof path, "/tmp/vmsup-jit-%llx.bin", (unsigned long long)vpc);
+        if (FILE* f = std::fopen(path, "wb")) {
+          std::fwrite(b->fn, 1, g.getSize(), f);
+          std::fclose(f);
+        }
+      }
     }
   }
   table_[index(vpc)] = b;
@@ -642,7 +653,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   // its head and keeps them in host registers from one pass to the next; they
   // are stored (all that the block writes) only at the ways out.
   uint64_t loop_reads = 0, loop_writes = 0;
-  bool loop = allow_loop && ds[n - 1].op >= OP_BEQ && ds[n - 1].op <= OP_BGEU &&
+  bool loop = allow_loop && !(off_mask() & 0x200) && ds[n - 1].op >= OP_BEQ && ds[n - 1].op <= OP_BGEU &&
               pcs[n - 1] + static_cast<uint64_t>(static_cast<int64_t>(ds[n - 1].imm)) == vpc;
   for (unsigned i = 0; loop && i < n; i++) loop = reg_uses(ds[i], &loop_reads, &loop_writes);
   if (loop && __builtin_popcountll(loop_reads | loop_writes) > RegCache::kN) loop = false;
