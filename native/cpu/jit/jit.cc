@@ -721,10 +721,10 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     };
     auto shift_rr = [&](auto op) {
       const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
-      g.mov(rcx, b);
-      g.mov(rax, a);
-      op(rax, cl);
-      g.mov(rc.write(d.rd), rax);
+      g.mov(rcx, b);  // the count is in cl from here: rd may be rs2
+      const Reg64 w = rc.write(d.rd);
+      if (w.getIdx() != a.getIdx()) g.mov(w, a);
+      op(w, cl);
     };
     auto shift_w_rr = [&](auto op) {
       const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
@@ -796,10 +796,10 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       g.jne(e.refill, Xbyak::CodeGenerator::T_NEAR);
       g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
     };
+    // ld(w): the access at [rax] into w, rd's host register.
     auto load = [&](unsigned size, auto ld) {
       tlb(off_tlb_r_, size, rc.read(d.rs1));
-      ld();
-      g.mov(rc.write(d.rd), rax);
+      ld(rc.write(d.rd));
     };
     auto store = [&](unsigned size, auto st) {
       const Reg64 base = rc.read(d.rs1), v = rc.read(d.rs2);
@@ -864,13 +864,13 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_BGE: branch(JCC(jge), JCC(jl)); break;
       case OP_BLTU: branch(JCC(jb), JCC(jae)); break;
       case OP_BGEU: branch(JCC(jae), JCC(jb)); break;
-      case OP_LB: load(1, [&] { g.movsx(rax, byte[rax]); }); break;
-      case OP_LH: load(2, [&] { g.movsx(rax, word[rax]); }); break;
-      case OP_LW: load(4, [&] { g.movsxd(rax, dword[rax]); }); break;
-      case OP_LD: load(8, [&] { g.mov(rax, qword[rax]); }); break;
-      case OP_LBU: load(1, [&] { g.movzx(eax, byte[rax]); }); break;
-      case OP_LHU: load(2, [&] { g.movzx(eax, word[rax]); }); break;
-      case OP_LWU: load(4, [&] { g.mov(eax, dword[rax]); }); break;
+      case OP_LB: load(1, [&](const Reg64& w) { g.movsx(w, byte[rax]); }); break;
+      case OP_LH: load(2, [&](const Reg64& w) { g.movsx(w, word[rax]); }); break;
+      case OP_LW: load(4, [&](const Reg64& w) { g.movsxd(w, dword[rax]); }); break;
+      case OP_LD: load(8, [&](const Reg64& w) { g.mov(w, qword[rax]); }); break;
+      case OP_LBU: load(1, [&](const Reg64& w) { g.movzx(r32(w), byte[rax]); }); break;
+      case OP_LHU: load(2, [&](const Reg64& w) { g.movzx(r32(w), word[rax]); }); break;
+      case OP_LWU: load(4, [&](const Reg64& w) { g.mov(r32(w), dword[rax]); }); break;
       case OP_SB: store(1, [&](const Reg64& v) { g.mov(byte[rax], v.cvt8()); }); break;
       case OP_SH: store(2, [&](const Reg64& v) { g.mov(word[rax], v.cvt16()); }); break;
       case OP_SW: store(4, [&](const Reg64& v) { g.mov(dword[rax], v.cvt32()); }); break;
