@@ -55,7 +55,7 @@ export function checkUplink(u: UplinkSpec): void {
     if (info.exists && !(info.kind === 'tun' && info.alias.startsWith(UPLINK_ALIAS)))
       throw new VmsupError(
         'NET',
-        `tap ${u.ifname} exists and belongs to something else (${info.kind === 'tun' ? 'a tap vmsup did not make' : `a ${info.kind || 'physical'} interface`}); choose another name`,
+        `tap ${u.ifname} exists and belongs to something else (${info.kind === 'tun' ? 'a tap that is not a vmsup uplink' : `a ${info.kind || 'physical'} interface`}); choose another name`,
       );
   } else {
     if (!info.exists) throw new VmsupError('NET', `bridge ${u.ifname} not found (create it first: ip link add ${u.ifname} type bridge)`);

@@ -183,7 +183,7 @@ describe.skipIf(!canNetns)('switch uplinks (in a network namespace)', () => {
     expect(veth.code).not.toBe(0);
     expect(veth.stderr).toBe('vmsup: tap vup0 exists and belongs to something else (a veth interface); choose another name\n');
     const foreign = await nd.vmsup(['switch', 'create', '--uplink', 'tap:ftap0', 's1']);
-    expect(foreign.stderr).toBe('vmsup: tap ftap0 exists and belongs to something else (a tap vmsup did not make); choose another name\n');
+    expect(foreign.stderr).toBe('vmsup: tap ftap0 exists and belongs to something else (a tap that is not a vmsup uplink); choose another name\n');
     const br = await nd.vmsup(['switch', 'create', '--uplink', 'tap:br1', 's1']);
     expect(br.stderr).toMatch(/^vmsup: tap br1 exists and belongs to something else \(a bridge interface\)/);
     const nobr = await nd.vmsup(['switch', 'create', '--uplink', 'bridge:nobr', 's1']);
