@@ -42,7 +42,7 @@ describe.skipIf(!canUnshare)('vmsup run --nat: DNS through slirp (network + moun
     fs.writeFileSync(path.join(dir, 'dns.js'), RESPONDER);
     const inner =
       `mount --bind ${dir}/resolv.conf /etc/resolv.conf && ip link set lo up && ` +
-      `(${process.execPath} ${dir}/dns.js &) ; sleep 1; ` +
+      `${process.execPath} ${dir}/dns.js & sleep 1; ` +
       `exec timeout -k 5 400 ${process.execPath} ${vmsup} run --nat -b ${G.image} --initrd ${G.initrd}`;
     const c = new GuestConsole(['unshare', '-n', '-m', '--propagation', 'private', '--', 'sh', '-c', inner]);
     try {
