@@ -91,12 +91,15 @@ class Uplink {
       }
       // Host -> switch: a budget per wake-up; the ring's refusals are counted by the port.
       if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) break;  // the tap went away
+      bool gone = false;
       for (int i = 0; i < kFramesPerWake; i++) {
         const ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n < 0 && errno != EAGAIN && errno != EINTR) gone = true;  // e.g. EBADFD: the tap was deleted
         if (n <= 0) break;
         rx_.fetch_add(1, std::memory_order_relaxed);
         port_->send(buf.data(), static_cast<size_t>(n));
       }
+      if (gone) break;  // the port stays (counted as the uplink) until the switch goes
     }
   }
 
