@@ -18,7 +18,7 @@ describe.skipIf(!canUnshare)('-L claims its /31 (in a network namespace)', () =>
     // The shell execs vmsup, so $$ (the live claimer of 100.64.0.0) is vmsup itself;
     // 100.64.0.2's claimer is a pid no process has.
     const inner =
-      `ip link set lo up && ns=$(stat -L -c %i /proc/self/ns/net) && mkdir -p ${DIR} && ` +
+      `ip link set lo up && ns=$(stat -L -c %i /proc/self/ns/net) && echo NS=$ns >&2 && mkdir -p ${DIR} && ` +
       `echo $$ > ${DIR}/$ns-100.64.0.0 && echo 2147483646 > ${DIR}/$ns-100.64.0.2 && ` +
       `exec ${process.execPath} ${vmsup} run -L -b ${G.image} --initrd ${G.initrd}`;
     const p = spawn('unshare', ['-n', '--', 'sh', '-c', inner], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -26,10 +26,9 @@ describe.skipIf(!canUnshare)('-L claims its /31 (in a network namespace)', () =>
     p.stderr!.on('data', (b) => (err += b));
     let ns = 0;
     try {
-      for (let i = 0; i < 600 && !/local interface/.test(err) && p.exitCode === null; i++) {
-        if (!ns) ns = fs.statSync(`/proc/${p.pid}/ns/net`, { throwIfNoEntry: false })?.ino ?? 0;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      for (let i = 0; i < 600 && !/local interface/.test(err) && p.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+      ns = Number(/NS=(\d+)/.exec(err)?.[1] ?? 0);
+      expect(ns).toBeGreaterThan(0);
       expect(err).toMatch(/vmsup: local interface vmsup0: host 100\.64\.0\.2, guest 100\.64\.0\.3\/31/);
       // Its own claim is released once the address is on the tap; the live one stays.
       expect(fs.existsSync(path.join(DIR, `${ns}-100.64.0.2`))).toBe(false);
