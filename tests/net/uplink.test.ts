@@ -221,6 +221,13 @@ describe.skipIf(!canNetns)('switch uplinks (in a network namespace)', () => {
     fs.writeFileSync(conf, 'switch "vc" {\n  interface br9\n}\n');
     const again = await nd.vmsup(['load', conf]);
     expect(again.stderr).toMatch(/switch "vc" exists with other settings/);
+    // The bridge gone while vmsupd was down: the switch comes back without its uplink, and says so.
+    await nd.stop();
+    sh('ip link del br1');
+    await nd.start();
+    expect((await status(nd))[0]).toMatchObject({ name: 'vc', uplink: 'bridge:br1', uplinkTap: null });
+    expect((await nd.vmsup(['switch', 'status'])).stdout).toMatch(/\nvc\s+bridge:br1\(down\)\s/);
+    expect(nd.log).toMatch(/switch vc: uplink bridge:br1: bridge br1 not found/);
   }, 120_000);
 });
 
