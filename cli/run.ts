@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { addon, type DiskOptions, type MachineOptions, type NicOptions } from '../native/index.js';
+import { openMachine, runMachine, saveMachine } from '../workers/machine-runner.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import type { DiskInput } from '../daemon/protocol/messages.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './command.js';
@@ -372,15 +373,11 @@ export const runCommand: CommandDefinition = {
     // closes its descriptor, also when this process is killed.
     if (local && opts.nics?.[0]) process.stderr.write(`vmsup: local interface ${setUpLocal(opts.nics[0])}\n`);
     opts.consoleOut = 1;  // the UART writes straight to stdout; input goes through the escape filter
-    const m = new (addon().Machine)(opts);
-    if (restoreFile !== undefined) {
-      try {
-        m.restore(restoreFile, force === true);
-      } catch (err) {
-        m.close();
-        throw new VmsupError(snapCode(err), `${restoreFile}: ${(err as Error).message}`);
-      }
-    }
+    const m = openMachine(opts, restoreFile === undefined ? undefined : {
+      from: restoreFile,
+      force: force === true,
+      word: (err) => new VmsupError(snapCode(err), `${restoreFile}: ${(err as Error).message}`),
+    });
     if (signatureFile !== undefined) {
       // Refuse before the run, not after it, an ELF without a usable signature region.
       try {
@@ -441,58 +438,64 @@ export const runCommand: CommandDefinition = {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGUSR1', onUsr1);
+    type Exit = { output?: string; exitCode: number };
     try {
-      for (;;) {
-        // Hand queued keystrokes to the machine (its queue is bounded).
-        while (pending.length) {
-          const taken = m.consoleInput(pending[0]);
-          if (taken < pending[0].length) {
-            pending[0] = pending[0].subarray(taken);
-            break;
+      const end = await runMachine<Exit>(m, opts, {
+        before() {
+          // Hand queued keystrokes to the machine (its queue is bounded).
+          while (pending.length) {
+            const taken = m.consoleInput(pending[0]);
+            if (taken < pending[0].length) {
+              pending[0] = pending[0].subarray(taken);
+              break;
+            }
+            pending.shift();
           }
-          pending.shift();
-        }
-        if (pending.length <= 16 && stdin.isPaused() && !stdin.readableEnded) stdin.resume();
-        const st = m.run(pending.length ? 5 : 20);
-        switch (st.reason) {
-          case 'slice':
-          case 'reset':  // the board reloads the images and boots again
-            break;
-          case 'poweroff':
-            return { exitCode: EXIT_OK };
-          case 'pass':
-            writeSignature();
-            return { output: 'PASS', exitCode: EXIT_OK };
-          case 'fail':
-            writeSignature();
-            return { output: `FAIL test ${st.exitCode}`, exitCode: EXIT_FAIL };
-          case 'error':
-            throw new VmsupError('MACHINE', st.message ?? 'machine error');
-        }
-        if (saveNow && saveFile !== undefined) {
-          // Between two slices: no disk request is in flight (they are served inside run()).
-          const t0 = Date.now();
-          try {
-            m.save(saveFile, meta);
-          } catch (err) {
-            throw new VmsupError(snapCode(err), `cannot save to ${saveFile}: ${(err as Error).message}`);
+          if (pending.length <= 16 && stdin.isPaused() && !stdin.readableEnded) stdin.resume();
+          return undefined;
+        },
+        sliceMs: () => (pending.length ? 5 : 20),
+        sliced(st) {
+          if (st.reason === 'pass' || st.reason === 'fail') writeSignature();
+        },
+        // A reset needs nothing here: the board reloads the images and boots again.
+        after() {
+          if (saveNow && saveFile !== undefined) {
+            let ms: number;
+            try {
+              ms = saveMachine(m, saveFile, meta);
+            } catch (err) {
+              throw new VmsupError(snapCode(err), `cannot save to ${saveFile}: ${(err as Error).message}`);
+            }
+            process.stderr.write(`\r\n[vmsup: saved to ${saveFile} in ${ms} ms]\r\n`);
+            return { end: { exitCode: EXIT_OK } };
           }
-          process.stderr.write(`\r\n[vmsup: saved to ${saveFile} in ${Date.now() - t0} ms]\r\n`);
+          if (quit) {
+            process.stderr.write('\r\n[vmsup: quit]\r\n');
+            return { end: { exitCode: EXIT_OK } };
+          }
+          if (Date.now() > forceAt) {
+            process.stderr.write(`\r\nvmsup: the guest ignored Ctrl-Alt-Del for ${stopTimeoutSec} s and was forced off\n`);
+            return { end: { exitCode: EXIT_FAIL } };
+          }
+          if (Date.now() > deadline) {
+            process.stderr.write(`vmsup: timeout: the guest was still running after ${timeoutSec} seconds\n`);
+            return { end: { exitCode: EXIT_USAGE } };
+          }
+          return undefined;
+        },
+        yield: tick,  // lets stdin and signal events in
+      });
+      if (!('reason' in end)) return end;
+      switch (end.reason) {
+        case 'poweroff':
           return { exitCode: EXIT_OK };
-        }
-        if (quit) {
-          process.stderr.write('\r\n[vmsup: quit]\r\n');
-          return { exitCode: EXIT_OK };
-        }
-        if (Date.now() > forceAt) {
-          process.stderr.write(`\r\nvmsup: the guest ignored Ctrl-Alt-Del for ${stopTimeoutSec} s and was forced off\n`);
-          return { exitCode: EXIT_FAIL };
-        }
-        if (Date.now() > deadline) {
-          process.stderr.write(`vmsup: timeout: the guest was still running after ${timeoutSec} seconds\n`);
-          return { exitCode: EXIT_USAGE };
-        }
-        await tick();  // lets stdin and signal events in
+        case 'pass':
+          return { output: 'PASS', exitCode: EXIT_OK };
+        case 'fail':
+          return { output: `FAIL test ${end.exitCode}`, exitCode: EXIT_FAIL };
+        case 'error':
+          throw new VmsupError('MACHINE', end.message);
       }
     } finally {
       process.off('SIGTERM', onSignal);
@@ -502,7 +505,6 @@ export const runCommand: CommandDefinition = {
       if (raw) stdin.setRawMode(false);
       stdin.pause();
       stdin.unref?.();
-      m.close();
     }
   },
 };
