@@ -1,13 +1,12 @@
 // vmsup run: boots a machine in the foreground, without the daemon.
 // The console is this terminal; power-off ends the run.
 import fs from 'node:fs';
-import path from 'node:path';
 import { addon, type DiskOptions, type MachineOptions, type NicOptions } from '../native/index.js';
 import { openMachine, runMachine, saveMachine } from '../workers/machine-runner.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import type { DiskInput } from '../daemon/protocol/messages.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './command.js';
-import { parseSize } from './size.js';
+import { MACHINE_LONG_OPTIONS, machineOption } from './machine-options.js';
 import { bootOrder } from '../daemon/boot-order.js';
 import { DEFAULT_FIRMWARE, DEFAULT_UBOOT } from '../daemon/settings.js';
 import { formatIpv4, machineNic, NicArgs, nicSpecs, setUpLocal as setUpLocalNic } from '../daemon/nics.js';
@@ -143,27 +142,18 @@ export function formatSignature(region: Uint8Array, granularity: number): string
   return lines.join('');
 }
 
+const usageError = (msg: string): never => {
+  throw new VmsupError('USAGE', msg);
+};
+
 function needValue(args: string[], i: number, flag: string): string {
   const v = args[i + 1];
   if (v === undefined) throw new VmsupError('USAGE', `option ${flag} requires an argument`);
   return v;
 }
 
-/**
- * A -d/-r argument: `raw:path`, `qcow2:path`, `raw!:path` (raw even if the file
- * carries the qcow2 signature) or a bare path, whose format the daemon (or
- * `run`) detects once. The path is made absolute in this process's working
- * directory: the daemon refuses relative paths.
- */
-export function parseDisk(spec: string, readOnly: boolean): DiskInput {
-  const m = /^(raw|raw!|qcow2):(.*)$/.exec(spec);
-  const p = m ? m[2] : spec;
-  if (p === '') throw new VmsupError('USAGE', `invalid disk: ${spec}`);
-  const d: DiskInput = { path: path.resolve(p), readOnly };
-  if (m) d.format = m[1] === 'qcow2' ? 'qcow2' : 'raw';
-  if (m?.[1] === 'raw!') d.force = true;
-  return d;
-}
+// -d/-r's parser lives with the table of machine options, shared with define/start.
+export { parseDisk } from './machine-options.js';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 
@@ -208,28 +198,16 @@ export function parseRunArgs(args: string[]): RunArgs {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if ((a === '--nat' || a === '-L' || a === '--forward' || a === '--lladdr') && nicArgs.take(a, () => needValue(args, i++, a))) continue;
+    const mo = machineOption(a, true);
+    if (mo) {
+      const v = mo.parse(mo.arg === undefined ? '' : needValue(args, i++, a), usageError);
+      // -d/-r: `run` opens the disks itself, so it detects their format here.
+      if (mo.field === 'disks') opts.disks!.push(resolveDiskFormat(v as DiskInput));
+      else if (mo.field === 'bootDevice') bootDevice = v as string;
+      else (opts as unknown as Record<string, unknown>)[mo.field] = v;
+      continue;
+    }
     switch (a) {
-      case '-m': opts.memory = parseSize(needValue(args, i++, a), 'memory'); break;
-      case '-c': case '--cpus': {
-        const v = needValue(args, i++, a);
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n < 1 || n > limits.cpus) throw new VmsupError('USAGE', `invalid number of cpus: ${v} (1 to ${limits.cpus})`);
-        opts.cpus = n;
-        break;
-      }
-      case '-b': opts.kernel = path.resolve(needValue(args, i++, a)); break;
-      case '--bios': opts.bios = path.resolve(needValue(args, i++, a)); break;
-      case '--initrd': opts.initrd = path.resolve(needValue(args, i++, a)); break;
-      case '--cmdline': opts.cmdline = needValue(args, i++, a); break;
-      case '-d': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), false))); break;
-      case '-r': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), true))); break;
-      case '-B': {
-        const v = needValue(args, i++, a);
-        if (!['disk', 'cdrom', 'net'].includes(v)) throw new VmsupError('USAGE', `invalid boot device: ${v} (disk, cdrom or net)`);
-        bootDevice = v;
-        break;
-      }
-      case '--no-jit': opts.jit = false; break;
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);
@@ -362,7 +340,7 @@ function setUpLocal(nic: NicOptions): string {
 
 export const runCommand: CommandDefinition = {
   names: ['run'],
-  options: { short: 'b:B:c:d:Lm:r:', longWithValue: ['bios', 'initrd', 'cmdline', 'cpus', 'timeout', 'stop-timeout', 'signature', 'signature-granularity', 'forward', 'lladdr', 'save', 'restore'] },
+  options: { short: 'b:B:c:d:Lm:r:', longWithValue: [...MACHINE_LONG_OPTIONS, 'timeout', 'stop-timeout', 'signature', 'signature-granularity', 'forward', 'lladdr', 'save', 'restore'] },
   usage: USAGE,
   help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {
