@@ -118,6 +118,10 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE vms ADD COLUMN jit INTEGER NOT NULL DEFAULT 1 CHECK (jit IN (0, 1));
   `,
+  // 7: a switch's uplink ('tap:IF' or 'bridge:BR'), made again at each start.
+  `
+  ALTER TABLE switches ADD COLUMN uplink TEXT;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

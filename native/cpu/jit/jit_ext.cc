@@ -23,12 +23,12 @@ enum Status : uint64_t {
   kTrapped = 2,  // not retired: a trap was taken (c.pc = the trap vector)
 };
 
-// VMSUP_JIT_OFF bit 0x200 (jit.cc's debugging mask): no helper path, these
+// VMSUP_JIT_OFF bit 0x400 (jit.cc's debugging mask): no helper path, these
 // instructions end the block and run on the interpreter as before.
 bool ext_off() {
   static const bool off = [] {
     const char* v = std::getenv("VMSUP_JIT_OFF");
-    return v && (std::strtoul(v, nullptr, 0) & 0x200) != 0;
+    return v && (std::strtoul(v, nullptr, 0) & 0x400) != 0;
   }();
   return off;
 }

@@ -169,12 +169,43 @@ void gen_ext_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
   put(csr_type(any_rd(r), 2, 0, 0xc00 + static_cast<unsigned>(r.below(3))));
 }
 
-// Appends one random instruction at *pc (2 or 4 bytes; with `ext`, a third
-// of them from gen_ext_insn()).
-void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool ext = false) {
+void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool in_loop = false, bool ext = false);
+
+// A counted loop at *pc:  addi x3, x0, n ; head: body ; addi x3, x3, -1 ;
+// bne x3, x0, head. The block at head branches back to itself (the JIT's loop
+// mode keeps registers in host registers across passes). The body is random
+// straight-line code, sometimes moving x5 by a page fraction so its loads and
+// stores walk into the read-only, unmapped and code pages on a later pass.
+void gen_loop(Rng& r, GuestMemory& m, uint64_t* pc, bool ext) {
+  m.write_obj<uint32_t>(*pc, i_type(0x13, 3, 0, 0, 1 + static_cast<int32_t>(r.below(40))));
+  *pc += 4;
+  const uint64_t head = *pc;
+  const unsigned body = 1 + static_cast<unsigned>(r.below(5));
+  for (unsigned i = 0; i < body; i++) {
+    if (r.below(4) == 0) {
+      const int32_t step = (static_cast<int32_t>(r.below(64)) - 32) * 64;
+      m.write_obj<uint32_t>(*pc, i_type(0x13, 5, 0, 5, step));
+      *pc += 4;
+    } else {
+      gen_insn(r, m, pc, true, ext);
+    }
+  }
+  m.write_obj<uint32_t>(*pc, i_type(0x13, 3, 0, 3, -1));
+  *pc += 4;
+  m.write_obj<uint32_t>(*pc, b_type(1, 3, 0, static_cast<int32_t>(head - *pc)));
+  *pc += 4;
+}
+
+// Appends one random instruction at *pc (2 or 4 bytes); in_loop: no control
+// transfers (a loop body); with `ext`, a third of them from gen_ext_insn().
+void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool in_loop, bool ext) {
   if (ext && r.below(3) == 0) return gen_ext_insn(r, m, pc);
   const uint64_t k = r.below(100);
   DecodedInsn d;
+  if (!in_loop && k >= 96 && *pc + 64 < kCodeEnd - 8) {
+    gen_loop(r, m, pc, ext);
+    return;
+  }
   if (k < 30) {  // structured load/store from x4 or x5
     const unsigned base = 4 + static_cast<unsigned>(r.below(2));
     const unsigned f3 = static_cast<unsigned>(r.below(7));
@@ -189,7 +220,7 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool ext = false) {
     *pc += 4;
     return;
   }
-  if (k < 34) {  // a short branch, forward or backward, inside the code
+  if (k < 34 && !in_loop) {  // a short branch, forward or backward, inside the code
     const int32_t off = (static_cast<int32_t>(r.below(64)) - 24) * 2;
     const uint64_t t = *pc + static_cast<int64_t>(off);
     if (t >= kCode && t < kCodeEnd) {
@@ -200,7 +231,7 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool ext = false) {
       return;
     }
   }
-  if (k < 36) {  // counters, ECALL, FENCE.I
+  if (k < 36 && !in_loop) {  // counters, ECALL, FENCE.I
     static const uint32_t sys[5] = {csr_type(6, 2, 0, 0xb02), csr_type(7, 2, 0, 0xb00), csr_type(8, 2, 0, 0xc02),
                                     0x00000073, 0x0000100f};
     m.write_obj<uint32_t>(*pc, sys[r.below(5)]);
@@ -215,6 +246,7 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool ext = false) {
     // Compressed FP loads and stores (C.FLD, C.FSD, C.FLDSP, C.FSDSP) with `ext`.
     const bool c_fp = ext && compressed && (d.op == OP_FLD || d.op == OP_FSD);
     if (d.op == OP_ILLEGAL || (d.op >= OP_FENCE_I && !c_fp) || !rd_ok(d)) continue;
+    if (in_loop && (d.op == OP_JAL || d.op == OP_JALR || (d.op >= OP_BEQ && d.op <= OP_BGEU))) continue;
     if (d.op == OP_JAL || (d.op >= OP_BEQ && d.op <= OP_BGEU)) {
       const uint64_t t = *pc + static_cast<int64_t>(d.imm);
       if (t < kCode || t >= kCodeEnd) continue;
@@ -340,10 +372,10 @@ void run_diff(bool ext, int rounds, uint64_t seed0) {
     for (Rig* rig : {&a, &b}) {
       Rng g{seed};
       rig->mem.fill(B, 0, kSpan);
-      for (uint64_t pc = kCode; pc < kCodeEnd - 16;) gen_insn(g, rig->mem, &pc, ext);
+      for (uint64_t pc = kCode; pc < kCodeEnd - 16;) gen_insn(g, rig->mem, &pc, false, ext);
       // kAltCode gets one version of the second code page, the page itself another.
       std::memcpy(rig->mem.host_ptr(kAltCode, 0x1000), rig->mem.host_ptr(kCode + 0x1000, 0x1000), 0x1000);
-      for (uint64_t pc = kCode + 0x1000; pc < kCodeEnd - 16;) gen_insn(g, rig->mem, &pc, ext);
+      for (uint64_t pc = kCode + 0x1000; pc < kCodeEnd - 16;) gen_insn(g, rig->mem, &pc, false, ext);
       for (uint64_t o = 0; o < 0x2000; o += 8) rig->mem.write_obj<uint64_t>(kData + o, g.next());
       put_handler(rig->mem);
       // Where a fetch fault restarts: the start of the code, or just before its page boundary.
