@@ -48,7 +48,7 @@ import {
   type Peer,
 } from './access.js';
 import type { Logger } from './log.js';
-import type { Connection } from './server.js';
+import type { Connection } from './connection.js';
 import { requestScope } from './request-scope.js';
 import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
