@@ -17,15 +17,13 @@ import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
-import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
+import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, parsePrefix, setUpLocal } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
 import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta } from './snapshot.js';
 import {
-  DEFAULT_CMDLINE,
-  DEFAULT_MEMORY,
   checkVmName,
   type EventRecord,
   type Params,
@@ -54,8 +52,8 @@ import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
 import { VmMetrics } from './metrics.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
-import { absolutePath, checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
-import { bootOrder } from './boot-order.js';
+import { checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
+import { bootChain, buildDefinition, checkConsoleOwner, controlled, instanceParent, keepLladdrs, type DefinitionContext, type Names } from './vmdefs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -167,6 +165,9 @@ interface Waiter {
 }
 
 export const ROOT_PEER: Peer = { pid: process.pid, uid: 0, gid: 0, groups: new Set([0]) };
+
+/** The host's user and group names (daemon/access.ts), for daemon/vmdefs.ts. */
+const NAMES: Names = { lookupUser, lookupGroup, userName, groupName };
 
 function who(peer: Peer): string {
   return isRoot(peer) ? 'root' : userName(peer.uid);
@@ -463,10 +464,7 @@ export class Supervisor {
   // ---- helpers ------------------------------------------------------------
 
   private findFor(peer: Peer, ref: string): VmRecord {
-    const vm = this.find(ref);
-    if (!vm) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
-    if (!mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
-    return vm;
+    return controlled(peer, ref, this.find(ref));
   }
 
   private info(vm: VmRecord): VmInfo {
@@ -511,91 +509,17 @@ export class Supervisor {
   /** VMs whose files are being opened for a start (by id, or by name for a new transient VM). */
   private readonly opening = new Set<string>();
 
-  private resolveOwner(peer: Peer, spec: string | undefined): { ownerUid: number; ownerGid: number } {
-    if (spec === undefined) return { ownerUid: peer.uid, ownerGid: peer.gid };
-    const [u, g] = spec.split(':');
-    let ownerUid = peer.uid;
-    let ownerGid = peer.gid;
-    if (u) {
-      const pw = lookupUser(u);
-      if (!pw) throw new VmsupError('NO_USER', `invalid user: ${u}`);
-      ownerUid = pw.uid;
-      ownerGid = pw.gid;
-    }
-    if (g !== undefined && g !== '') {
-      const gid = lookupGroup(g);
-      if (gid === undefined) throw new VmsupError('NO_GROUP', `invalid group: ${g}`);
-      ownerGid = gid;
-    }
-    if (!isRoot(peer) && (ownerUid !== peer.uid || !peer.groups.has(ownerGid)))
-      throw new VmsupError('PERMISSION', 'permission denied: only root may give a vm to another user or group');
-    return { ownerUid, ownerGid };
+  /** How vmdefs.ts sees names and switches: the host's, the database's. */
+  private defContext(): DefinitionContext {
+    return { names: NAMES, switches: this.repo.listSwitches(), rootDaemon: process.getuid?.() === 0 };
   }
 
-  /**
-   * What boots a VM, as `qemu-system-riscv64 -M virt` would: with no -b and no
-   * --bios, the `firmware` (OpenSBI) and then `uboot` (a raw S-mode binary at
-   * 0x80200000) of the settings; a raw -b binary without --bios runs after the
-   * default firmware (QEMU's -kernel). Everything here is opened as the owner.
-   */
   private bootChain<T extends Pick<VmDefinition, 'kernel' | 'bios'>>(def: T, rawKernel: boolean): T {
-    if (!def.kernel && !def.bios) return { ...def, kernel: this.settings.uboot, bios: this.settings.firmware };
-    if (def.kernel && !def.bios && rawKernel) return { ...def, bios: this.settings.firmware };
-    return def;
+    return bootChain(def, rawKernel, this.settings);
   }
 
-  /** A full definition from a client's options, over a template's when one is given. */
   private buildDefinition(peer: Peer, name: string, cfg: VmConfigInput, template: VmRecord | undefined, transient: boolean): VmDefinition {
-    checkVmName(name);
-    const base = template;
-    const def: VmDefinition = {
-      name,
-      ...this.resolveOwner(peer, cfg.owner),
-      memory: cfg.memory ?? base?.memory ?? DEFAULT_MEMORY,
-      cpus: cfg.cpus ?? base?.cpus ?? 1,
-      // Paths are the client's, made absolute by the CLI; files are opened (and
-      // disk formats pinned) as the owner by daemon/vmfiles.ts, not here.
-      kernel: cfg.kernel !== undefined ? absolutePath(cfg.kernel, 'kernel') : base?.kernel ?? null,
-      initrd: cfg.initrd !== undefined ? absolutePath(cfg.initrd, 'initrd') : base?.initrd ?? null,
-      cmdline: cfg.cmdline ?? base?.cmdline ?? DEFAULT_CMDLINE,
-      bios: cfg.bios !== undefined ? absolutePath(cfg.bios, 'bios') : base?.bios ?? null,
-      bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
-      disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
-      // An instance gets its own MACs: the template's would collide with it on a switch.
-      nics: this.checkNics(peer, nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
-      enabled: false,
-      transient,
-      template: base?.name ?? null,
-      source: null,
-      allowInstance: null,
-    };
-    if (!def.kernel && !def.bios && def.disks.length === 0 && def.bootDevice !== 'net') throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
-    // With no -b/--bios the firmware (settings firmware + uboot) boots the disks; U-Boot's
-    // distro boot tries virtio0 first, so the -B device goes into the first slot.
-    if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
-    return def;
-  }
-
-  /** -L and -i make taps: only a root daemon can (vmd's rule); --nat needs nothing. */
-  private checkNics(peer: Peer, nics: NicSpec[]): NicSpec[] {
-    const switches = this.repo.listSwitches();
-    for (const n of nics) {
-      if (n.kind !== 'switch') continue;
-      const sw = switches.find((x) => x.name === n.switch);
-      if (!sw) throw new VmsupError('NO_SWITCH', `switch not found: ${n.switch}`, 'create it with vmsup switch create');
-      // vmd's switch `group`: a non-root user attaches only to a switch of a group they are in.
-      if (!isRoot(peer) && (sw.groupGid === null || !peer.groups.has(sw.groupGid)))
-        throw new VmsupError(
-          'PERMISSION',
-          `permission denied: switch ${sw.name} ${sw.groupGid === null ? 'has no group (root only)' : `belongs to group ${groupName(sw.groupGid)}, which ${userName(peer.uid)} is not in`}`,
-        );
-    }
-    if (process.getuid?.() !== 0) {
-      if (nics.some((n) => n.kind === 'local'))
-        throw new VmsupError('NET', '-L needs root (a tap and a host address) and this vmsupd is not root; use --nat for user-mode networking');
-      if (nics.some((n) => n.kind === 'tap')) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root; use --nat for user-mode networking');
-    }
-    return nics;
+    return buildDefinition(peer, name, cfg, template, transient, this.defContext());
   }
 
   /**
@@ -986,11 +910,7 @@ export class Supervisor {
       if (existing) {
         // MACs stay the VM's across a redefinition: a NIC of the same kind (and switch) in the
         // same place keeps its stored MAC unless --lladdr gives one.
-        def.nics = def.nics?.map((n, i) => {
-          const was = existing.nics[i];
-          const given = p.config.nics?.[i]?.lladdr !== undefined;
-          return !given && was && was.kind === n.kind && was.switch === n.switch ? { ...n, lladdr: was.lladdr } : n;
-        });
+        def.nics = keepLladdrs(existing.nics, def.nics, p.config.nics);
         return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
       }
       this.checkDefinitionQuota(def);
@@ -1018,42 +938,8 @@ export class Supervisor {
     return r?.vm ?? this.byId(vm.id) ?? vm;
   }
 
-  /**
-   * The parent of a new instance (`start -t`, `define -t`, vm.conf's
-   * `vm NAME instance PARENT`), checked as vmd checks instances: root may make
-   * any; another user only of a VM they own or whose `allow instance` names
-   * them (`owner user`, `owner :group`, `owner user:group`), and the instance
-   * may change only what `allow instance` lists (boot, cdrom, disk, interface,
-   * memory, instance: may itself allow instances).
-   */
   private instanceParent(peer: Peer, ref: string, cfg: VmConfigInput | undefined, allow: AllowInstance | undefined): VmRecord {
-    const parent = this.find(ref);
-    if (!parent) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
-    if (isRoot(peer)) return parent;
-    const named = (spec: string) => {
-      const [u, g] = spec.split(':');
-      const userOk = !u || lookupUser(u)?.uid === peer.uid;
-      const groupOk = g === undefined || g === '' || (lookupGroup(g) !== undefined && peer.groups.has(lookupGroup(g)!));
-      return (u || g) && userOk && groupOk;
-    };
-    const allowed = parent.ownerUid === peer.uid || (parent.allowInstance?.owners ?? []).some(named);
-    if (!allowed) {
-      if (!mayControl(peer, parent)) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
-      throw new VmsupError('PERMISSION', `permission denied: vm ${parent.name} does not allow ${userName(peer.uid)} to create instances`);
-    }
-    const may = new Set<string>(parent.allowInstance?.options ?? []);
-    const changes: [boolean, string, string][] = [
-      [cfg?.memory !== undefined || cfg?.cpus !== undefined, 'memory', 'memory or cpus'],
-      [cfg?.kernel !== undefined || cfg?.initrd !== undefined || cfg?.bios !== undefined || cfg?.cmdline !== undefined, 'boot', 'the boot image'],
-      [cfg?.disks !== undefined, 'disk', 'disks'],
-      [cfg?.nics !== undefined, 'interface', 'interfaces'],
-      [cfg?.bootDevice !== undefined, 'boot', 'the boot device'],
-      [allow !== undefined, 'instance', 'instances of its own'],
-    ];
-    for (const [changed, option, what] of changes)
-      if (changed && !may.has(option))
-        throw new VmsupError('PERMISSION', `permission denied: an instance of vm ${parent.name} may not change ${what} (allow instance { ${option} } is not set)`);
-    return parent;
+    return instanceParent(peer, ref, this.find(ref), cfg, allow, NAMES);
   }
 
   async undefine(peer: Peer, p: Params<'undefine'>): Promise<Results['undefine']> {
@@ -1562,8 +1448,7 @@ export class Supervisor {
    * control the VM but get neither its history nor the claim (F13), in the
    * terminal or in the web interface. */
   private checkConsoleOwner(peer: Peer, vm: VmRecord): void {
-    if (!isRoot(peer) && peer.uid !== vm.ownerUid)
-      throw new VmsupError('PERMISSION', `console: permission denied: only the owner of vm ${vm.name} gets its console`);
+    checkConsoleOwner(peer, vm);
   }
 
   /** Claims the console for this connection: stops draining the pty and
