@@ -9,18 +9,15 @@
 //   running|paused --stop--> stopping --guest powers off / forced--> stopped
 //   running --guest reboot--> starting --> running (same worker, same console)
 //   any running state --worker fails--> stopped (with the reason)
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
-import tty from 'node:tty';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
-import { Piscina } from 'piscina';
-import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
+import { addon, type NicOptions } from '../native/index.js';
 import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, parsePrefix, setUpLocal } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
-import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
+import type { FromWorker, ToWorker, VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
 import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta } from './snapshot.js';
 import {
@@ -50,9 +47,9 @@ import type { Connection } from './connection.js';
 import { requestScope } from './request-scope.js';
 import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
-import { VmMetrics } from './metrics.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
 import { checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
+import { VmHandle, createPool, type ConsoleViewer, type NicState, type VmPool } from './vm-handle.js';
 import { bootChain, buildDefinition, checkConsoleOwner, controlled, instanceParent, keepLladdrs, type DefinitionContext, type Names } from './vmdefs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -91,58 +88,9 @@ interface DeferredWrite {
   write: () => void;
 }
 
-interface Running {
-  vm: VmRecord;
-  port: MessagePort;
-  wakeFd: number;
-  shared: SharedArrayBuffer;
-  pty: Pty;
-  abort: AbortController;
-  /** Why we are stopping it, if we are: recorded as the stop reason. */
-  stopReason?: string;
-  forced?: boolean;
-  stopTimer?: NodeJS.Timeout;
-  killTimer?: NodeJS.Timeout;
-  /** Reads the pty's slave side while no console client is attached, so the
-   * guest never blocks on a full pty; keeps the last output for the next attach. */
-  drain: tty.ReadStream;
-  /** libuv reopens a tty by its name and reads from its own descriptor; the
-   * addon's slave fd is then ours to close when the VM ends (else one pty
-   * leaks per start: F10). */
-  slaveOwned: boolean;
-  history: Buffer[];
-  historyBytes: number;
-  attached: boolean;
-  bootedAt: number;
-  quickRestarts: number;
-  restarts: number;
-  /** The 10-minute ring of this VM's metrics (daemon/metrics.ts). */
-  metrics: VmMetrics;
-  /** Web console viewers (daemon/http): they get the drain's output; the oldest types. */
-  viewers: ConsoleViewer[];
-  /** Opened on the first viewer: where web keystrokes are written (the pty's slave side). */
-  viewerFd?: number;
-  /** The VM's files, opened as its owner (daemon/vmfiles.ts); closed when it stops. */
-  files: VmFiles;
-  /** vmsup restore: the snapshot the worker restores from (closed once it runs or stops). */
-  restoreFd?: number;
-  /** vmsup save: the answer the worker owes (one save at a time per VM). */
-  saving?: { fd: number; resolve: (m: FromWorker) => void };
-  /** Resuming after a daemon restart: the saved files, and whether the VM was paused. */
-  resume?: { base: string; paused: boolean };
-  /** Per NIC (same order as vm.nics): the tap made for it (-L, -i) and the guest's address. */
-  nicState: { tap?: string; address?: string; localHost?: number }[];
-}
-
-/** One web console session watching a VM's console. */
-export interface ConsoleViewer {
-  /** Console output, as the guest wrote it. */
-  output(chunk: Buffer): void;
-  /** Whether this viewer may type (the oldest viewer does); called again when it changes. */
-  role(typist: boolean): void;
-  /** The VM stopped or the viewer was dropped. */
-  end(why: string): void;
-}
+/** A running VM's holdings (daemon/vm-handle.ts). */
+type Running = VmHandle;
+export type { ConsoleViewer } from './vm-handle.js';
 
 /** What the web console gets from webConsoleAttach. */
 export interface ConsoleSession {
@@ -177,7 +125,7 @@ export class Supervisor {
   readonly events = new EventEmitter<{ event: [EventRecord] }>();
   settings: Settings;
   private readonly repo: Repository;
-  private readonly pool: Piscina;
+  private readonly pool: VmPool;
   private readonly running = new Map<number, Running>();
   private mailbox: Promise<unknown> = Promise.resolve();
   private ttyGid: number;
@@ -205,17 +153,7 @@ export class Supervisor {
   ) {
     this.settings = loadSettings(stateDir, (m) => log.warn(m));
     this.repo = new Repository(stateDir);
-    this.pool = new Piscina({
-      filename: WORKER_FILE,
-      minThreads: 0,
-      maxThreads: this.settings.maxRunning,
-      idleTimeout: 5000,
-      // A VM's task lives as long as the VM: queued starts are the "waiting" VMs.
-      concurrentTasksPerWorker: 1,
-      // A VM's worker runs native code; its JS heap stays small. Smaller heap
-      // limits keep V8 from reserving more per VM than it needs.
-      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
-    });
+    this.pool = createPool(WORKER_FILE, this.settings.maxRunning);
     this.ttyGid = lookupGroup('tty') ?? -1;
     this.events.on('event', (ev) => this.dispatch(ev));
     // One sample a second of every running VM, read from what the workers already publish.
@@ -527,7 +465,7 @@ export class Supervisor {
    * their descriptors from then on, and a tap that is not persistent goes away
    * with its last descriptor: when the VM stops, or when vmsupd dies).
    */
-  private machineNics(vm: VmRecord, state: Running['nicState']): NicOptions[] {
+  private machineNics(vm: VmRecord, state: NicState[]): NicOptions[] {
     const out: NicOptions[] = [];
     const a = addon();
     try {
@@ -592,88 +530,11 @@ export class Supervisor {
   // ---- launching and stopping ---------------------------------------------
 
   private launch(vm: VmRecord, reason: string, files: VmFiles, boot: VmDefinition = vm, restore?: { fd: number; force?: boolean }): Running {
-    const restoreFd = restore?.fd;
-    const restoreForce = restore?.force;
-    const a = addon();
-    // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
-    // a per-user daemon's ptys are already its own and it may not chown them.
-    const asRoot = process.getuid?.() === 0;
-    const pty = a.openPty(asRoot ? vm.ownerUid : -1, asRoot ? this.ttyGid : -1);
-    let wakeFd = -1;
-    try {
-      wakeFd = a.eventfdCreate();
-    } catch (e) {
-      a.closeFd(pty.master);
-      a.closeFd(pty.slave);
-      throw e;
-    }
-    const nicState: Running['nicState'] = [];
-    let nics: NicOptions[];
-    try {
-      nics = this.machineNics(vm, nicState);
-    } catch (e) {
-      a.closeFd(wakeFd);
-      a.closeFd(pty.master);
-      a.closeFd(pty.slave);
-      throw e;
-    }
-    const shared = new SharedArrayBuffer(SHARED_BYTES);
-    const { port1, port2 } = new MessageChannel();
-    const machine: MachineOptions = {
-      ...(nics.length ? { nics } : {}),
-      memory: vm.memory,
-      cpus: vm.cpus,
-      cmdline: vm.cmdline,
-      // Descriptors only: the worker opens nothing by path. The boot chain
-      // (the firmware and U-Boot of a VM with no -b) was opened with the rest.
-      ...files.machineOptions(boot),
-      bootDevice: vm.bootDevice ?? undefined,
-      consoleIn: pty.master,
-      consoleOut: pty.master,
-      wakeFd,
-    };
-    const drain = new tty.ReadStream(pty.slave);
-    const drainFd = (drain as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    const r: Running = {
-      vm,
-      port: port1,
-      wakeFd,
-      shared,
-      pty,
-      drain,
-      slaveOwned: drainFd !== undefined && drainFd !== pty.slave,
-      history: [],
-      historyBytes: 0,
-      attached: false,
-      abort: new AbortController(),
-      bootedAt: Date.now(),
-      quickRestarts: 0,
-      restarts: 0,
-      metrics: new VmMetrics(),
-      viewers: [],
-      files,
-      restoreFd,
-      nicState,
-    };
-    drain.on('data', (chunk: Buffer) => {
-      for (const v of r.viewers) {
-        try {
-          v.output(chunk);
-        } catch (e) {
-          this.log.debug(`${vm.name}: web console viewer: ${asVmsupError(e).message}`);
-        }
-      }
-      r.history.push(chunk);
-      r.historyBytes += chunk.length;
-      while (r.historyBytes - r.history[0].length >= LIMITS.consoleHistoryBytes) r.historyBytes -= r.history.shift()!.length;
-    });
-    drain.on('error', () => undefined); // EIO once the master is closed
+    const r = new VmHandle({ vm, files, boot, restore, ttyGid: this.ttyGid, nics: (state) => this.machineNics(vm, state), log: this.log });
     this.running.set(vm.id, r);
-    this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
-    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs, restoreFd, restoreForce };
-    port1.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
-    this.pool
-      .run(task, { transferList: [port2], signal: r.abort.signal })
+    this.move(vm, 'waiting', reason, { tty: r.pty.path, tid: null, startedAt: new Date().toISOString() });
+    r.port.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
+    r.run(this.pool, this.settings.sliceMs)
       .then(
         (res: VmTaskResult) => this.call(() => this.onExit(r, res, undefined)),
         (err: unknown) => this.call(() => this.onExit(r, undefined, err)),
@@ -683,15 +544,7 @@ export class Supervisor {
   }
 
   private send(r: Running, m: ToWorker): void {
-    r.port.postMessage(m);
-    const bell = new Int32Array(r.shared, 0, 1);
-    Atomics.add(bell, 0, 1);
-    Atomics.notify(bell, 0);
-    try {
-      addon().eventfdWrite(r.wakeFd);
-    } catch {
-      /* the fd is closed only after the worker ended */
-    }
+    r.send(m);
   }
 
   private onWorker(r: Running, m: FromWorker): void {
@@ -750,21 +603,13 @@ export class Supervisor {
 
   /** The snapshot a restore reads, once the worker has it running (or has stopped). */
   private closeSnapshotFds(r: Running): void {
-    if (r.restoreFd !== undefined) {
-      addon().closeFd(r.restoreFd);
-      r.restoreFd = undefined;
-    }
+    r.closeSnapshotFds();
   }
 
   private onExit(r: Running, res: VmTaskResult | undefined, err: unknown): void {
     if (this.running.get(r.vm.id) !== r) return;
-    clearTimeout(r.stopTimer);
-    clearTimeout(r.killTimer);
     this.running.delete(r.vm.id);
-    this.closeSnapshotFds(r);
-    r.saving?.resolve({ type: 'save-failed', code: 'ERR_VMSUP_STOPPED', message: 'the vm stopped during the save' });
-    this.releaseHost(r);
-    this.endViewers(r, 'the vm stopped');
+    r.dispose('the vm stopped');
     let reason: string;
     if (r.stopReason) {
       reason = r.stopReason;
@@ -798,36 +643,9 @@ export class Supervisor {
     }
   }
 
-  /** Closes what a running VM held on the host: port, wake fd, both pty fds. */
-  private releaseHost(r: Running): void {
-    const a = addon();
-    const close = (what: string, fn: () => void) => {
-      try {
-        fn();
-      } catch (e) {
-        this.log.warn(`${r.vm.name}: closing its ${what}: ${String(e)}`);
-      }
-    };
-    close('control port', () => r.port.close());
-    close('wake fd', () => a.closeFd(r.wakeFd));
-    close('pty master', () => a.closeFd(r.pty.master));
-    close('console drain', () => r.drain.destroy()); // closes libuv's own descriptor of the slave
-    if (r.slaveOwned) close('pty slave', () => a.closeFd(r.pty.slave));
-    close('files', () => r.files.close());
-  }
-
   /** Starts reading the pty's slave side again (after a console client left). */
   private resumeDrain(r: Running): void {
-    if (r.drain.destroyed) return;
-    // consoleAttach stopped the libuv handle itself; Readable.resume() alone
-    // does not restart it, and output would pile up in the pty until the
-    // guest blocked on a full buffer (F12).
-    const h = (r.drain as unknown as { _handle?: { reading: boolean; readStart(): number } })._handle;
-    if (h && !h.reading) {
-      h.reading = true;
-      h.readStart();
-    }
-    r.drain.resume();
+    r.resumeDrain();
   }
 
   /** Kill now: the worker returns between slices; a stuck one loses its thread. */
@@ -1606,24 +1424,7 @@ export class Supervisor {
   }
 
   private closeViewerFd(r: Running): void {
-    if (r.viewerFd === undefined) return;
-    try {
-      fs.closeSync(r.viewerFd);
-    } catch {
-      /* already closed */
-    }
-    r.viewerFd = undefined;
-  }
-
-  private endViewers(r: Running, why: string): void {
-    for (const v of r.viewers.splice(0)) {
-      try {
-        v.end(why);
-      } catch {
-        /* a viewer's failure is its own */
-      }
-    }
-    this.closeViewerFd(r);
+    r.closeViewerFd();
   }
 
   // ---- daemon life ---------------------------------------------------------
