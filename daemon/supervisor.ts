@@ -147,13 +147,22 @@ export class Supervisor {
   private readonly waiters = new Map<number, Set<Waiter>>();
   private readonly followers = new Set<(ev: EventRecord) => void>();
 
+  /** The daemon's supervisor: the settings, database and worker pool of `stateDir`. */
+  static open(stateDir: string, log: Logger): Supervisor {
+    const settings = loadSettings(stateDir, (m) => log.warn(m));
+    const repo = new Repository(stateDir);
+    return new Supervisor(stateDir, log, { repo, pool: createPool(WORKER_FILE, settings.maxRunning), settings });
+  }
+
+  /** Over a given Repository and worker pool (a unit test's: tests/daemon/supervisor-unit.test.ts). */
   constructor(
     readonly stateDir: string,
     readonly log: Logger,
+    deps: { repo: Repository; pool: VmPool; settings?: Settings },
   ) {
-    this.settings = loadSettings(stateDir, (m) => log.warn(m));
-    this.repo = new Repository(stateDir);
-    this.pool = createPool(WORKER_FILE, this.settings.maxRunning);
+    this.settings = deps.settings ?? loadSettings(stateDir, (m) => log.warn(m));
+    this.repo = deps.repo;
+    this.pool = deps.pool;
     this.ttyGid = lookupGroup('tty') ?? -1;
     this.events.on('event', (ev) => this.dispatch(ev));
     // One sample a second of every running VM, read from what the workers already publish.

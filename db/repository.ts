@@ -126,10 +126,12 @@ export class Repository {
   readonly db: Database.Database;
   private readonly stmt;
 
+  /** `stateDir`'s vmsup.db, or with ':memory:' a database in memory (the Supervisor's unit tests). */
   constructor(stateDir: string) {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const file = path.join(stateDir, 'vmsup.db');
-    Repository.checkFile(file);
+    const memory = stateDir === ':memory:';
+    if (!memory) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const file = memory ? ':memory:' : path.join(stateDir, 'vmsup.db');
+    if (!memory) Repository.checkFile(file);
     try {
       this.db = new Database(file);
       this.db.pragma('locking_mode = EXCLUSIVE');
