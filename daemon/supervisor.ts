@@ -45,7 +45,6 @@ import {
 import type { Logger } from './log.js';
 import type { Connection } from './connection.js';
 import { requestScope } from './request-scope.js';
-import { LIMITS } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
 import { checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
@@ -650,11 +649,6 @@ export class Supervisor {
         }),
       );
     }
-  }
-
-  /** Starts reading the pty's slave side again (after a console client left). */
-  private resumeDrain(r: Running): void {
-    r.resumeDrain();
   }
 
   /** Kill now: the worker returns between slices; a stuck one loses its thread. */
@@ -1288,24 +1282,8 @@ export class Supervisor {
       if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
       if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use`);
       if (r.viewers.length > 0) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is open in the web interface`);
-      r.attached = true;
-      // Stop reading the slave now, not after another highWaterMark of output:
-      // take what the stream already holds, then stop the handle itself.
-      r.drain.pause();
-      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
-      const h = (r.drain as unknown as { _handle?: { reading: boolean; readStop(): number } })._handle;
-      if (h && h.reading) {
-        h.reading = false;
-        h.readStop();
-      }
-      let buf = Buffer.concat(r.history);
-      if (buf.length > LIMITS.consoleHistoryBytes) buf = buf.subarray(buf.length - LIMITS.consoleHistoryBytes);
-      r.history = [];
-      r.historyBytes = 0;
-      conn.onClose(() => {
-        r.attached = false;
-        this.resumeDrain(r);
-      });
+      const buf = r.claimConsole();
+      conn.onClose(() => r.releaseConsole());
       return { vm: this.info(r.vm), tty: r.pty.path, history: buf.toString('base64') };
     });
   }
@@ -1399,8 +1377,7 @@ export class Supervisor {
       }
       r.viewers.push(viewer);
       const typist = r.viewers[0] === viewer;
-      let buf = Buffer.concat(r.history);
-      if (buf.length > LIMITS.consoleHistoryBytes) buf = buf.subarray(buf.length - LIMITS.consoleHistoryBytes);
+      const buf = r.historyTail();
       let gone = false;
       return {
         history: buf,
@@ -1524,23 +1501,7 @@ export class Supervisor {
       removeResumeFiles(base);
       throw new VmsupError('SNAPSHOT', m.type === 'save-failed' ? m.message : 'no answer from the vm');
     }
-    // What the drain holds but has not handed out yet belongs to the history too (as on attach).
-    if (!r.attached && !r.drain.destroyed) {
-      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
-      // And what still waits in the pty (the drain may not be reading after a detach).
-      const chunk = Buffer.alloc(4096);
-      for (let got = 0; got < LIMITS.consoleHistoryBytes; ) {
-        let n = 0;
-        try {
-          n = fs.readSync(r.pty.slave, chunk, 0, chunk.length, null);
-        } catch {
-          break; // EAGAIN: empty
-        }
-        if (n <= 0) break;
-        r.history.push(Buffer.from(chunk.subarray(0, n)));
-        got += n;
-      }
-    }
+    r.collectPending();
     fs.writeFileSync(base + '.console', Buffer.concat(r.history), { mode: 0o600 });
     fs.writeFileSync(base + '.json', JSON.stringify({ paused: wasPaused }), { mode: 0o600 });
     await this.call(() => {
@@ -1601,11 +1562,7 @@ export class Supervisor {
         try {
           const r = this.launch(vm, 'resuming after a vmsupd restart', owned, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd: snap });
           r.resume = { base, paused };
-          if (history.length) {
-            const h = history.subarray(Math.max(0, history.length - LIMITS.consoleHistoryBytes));
-            r.history.unshift(h);
-            r.historyBytes += h.length;
-          }
+          r.restoreHistory(history);
         } catch (e) {
           addon().closeFd(snap);
           owned.close();

@@ -197,6 +197,64 @@ export class VmHandle {
     while (this.historyBytes - this.history[0].length >= LIMITS.consoleHistoryBytes) this.historyBytes -= this.history.shift()!.length;
   }
 
+  /** The history as one buffer, at most LIMITS.consoleHistoryBytes (what a new viewer is shown). */
+  historyTail(): Buffer {
+    const buf = Buffer.concat(this.history);
+    return buf.length > LIMITS.consoleHistoryBytes ? buf.subarray(buf.length - LIMITS.consoleHistoryBytes) : buf;
+  }
+
+  /** `vmsup console`: stops the drain and hands over the history (cleared: the client has it). */
+  claimConsole(): Buffer {
+    this.attached = true;
+    // Stop reading the slave now, not after another highWaterMark of output:
+    // take what the stream already holds, then stop the handle itself.
+    this.drain.pause();
+    for (let c = this.drain.read() as Buffer | null; c; c = this.drain.read() as Buffer | null) this.history.push(c);
+    const h = (this.drain as unknown as { _handle?: { reading: boolean; readStop(): number } })._handle;
+    if (h && h.reading) {
+      h.reading = false;
+      h.readStop();
+    }
+    const buf = this.historyTail();
+    this.history = [];
+    this.historyBytes = 0;
+    return buf;
+  }
+
+  /** The console client left: the drain reads again. */
+  releaseConsole(): void {
+    this.attached = false;
+    this.resumeDrain();
+  }
+
+  /** Takes into the history what the drain holds but has not handed out, and what still waits in the pty (a save for resume). */
+  collectPending(): void {
+    // What the drain holds but has not handed out yet belongs to the history too (as on attach).
+    if (this.attached || this.drain.destroyed) return;
+    for (let c = this.drain.read() as Buffer | null; c; c = this.drain.read() as Buffer | null) this.history.push(c);
+    // And what still waits in the pty (the drain may not be reading after a detach).
+    const chunk = Buffer.alloc(4096);
+    for (let got = 0; got < LIMITS.consoleHistoryBytes; ) {
+      let n = 0;
+      try {
+        n = fs.readSync(this.pty.slave, chunk, 0, chunk.length, null);
+      } catch {
+        break; // EAGAIN: empty
+      }
+      if (n <= 0) break;
+      this.history.push(Buffer.from(chunk.subarray(0, n)));
+      got += n;
+    }
+  }
+
+  /** A resumed VM's history from before the daemon restart, ahead of what it prints now. */
+  restoreHistory(saved: Buffer): void {
+    if (!saved.length) return;
+    const h = saved.subarray(Math.max(0, saved.length - LIMITS.consoleHistoryBytes));
+    this.history.unshift(h);
+    this.historyBytes += h.length;
+  }
+
   /** Hands the VM to a worker of `pool`; the task settles when the worker ends. */
   run(pool: VmPool, sliceMs: number): Promise<VmTaskResult> {
     const port = this.workerPort!;

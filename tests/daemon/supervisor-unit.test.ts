@@ -96,7 +96,7 @@ test('a transient vm: start with options creates it, a failed start forgets it',
   await expect(sup.status({ pid: 1, uid: 4242, gid: 4242, groups: new Set([4242]) }, { vm: 'nope' })).rejects.toThrow(/vm not found: nope/);
 });
 
-test("a VmHandle's dispose() closes its port, wake fd and pty, once", () => {
+test("a VmHandle keeps the console history, hands it to a console client, and dispose() closes its port, wake fd and pty, once", async () => {
   const vm: VmRecord = {
     id: 99, name: 'handle', ownerUid: 0, ownerGid: 0, memory: 64 << 20, cpus: 1, kernel: null, initrd: null, cmdline: '', bios: null,
     bootDevice: null, disks: [], nics: [], enabled: false, transient: true, template: null, source: null, allowInstance: null,
@@ -113,6 +113,17 @@ test("a VmHandle's dispose() closes its port, wake fd and pty, once", () => {
   };
   expect(open(h.wakeFd) && open(h.pty.master)).toBe(true);
   expect(fs.existsSync(h.pty.path)).toBe(true);
+  // What the guest writes (the UART writes the pty master) reaches the history through the drain.
+  fs.writeSync(h.pty.master, 'hello from the guest\n');
+  for (let i = 0; i < 200 && !h.historyTail().toString().includes('hello'); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(h.historyTail().toString()).toContain('hello from the guest');
+  expect(h.claimConsole().toString()).toContain('hello from the guest');
+  expect(h.attached).toBe(true);
+  expect(h.historyTail().length).toBe(0);
+  h.releaseConsole();
+  expect(h.attached).toBe(false);
+  h.restoreHistory(Buffer.from('saved before a restart\n'));
+  expect(h.historyTail().toString()).toBe('saved before a restart\n');
   const ended: string[] = [];
   h.viewers.push({ output: () => undefined, role: () => undefined, end: (why) => ended.push(why) });
   h.dispose('test over');
