@@ -27,8 +27,8 @@ const root = peer(0, 0);
 const alice = peer(1000, 1000, [2000]);
 const bob = peer(1001, 1001);
 const switches: SwitchRecord[] = [
-  { name: 'ops', lockedLladdr: false, groupGid: 2000 },
-  { name: 'rootonly', lockedLladdr: false, groupGid: null },
+  { name: 'ops', lockedLladdr: false, groupGid: 2000, uplink: null },
+  { name: 'rootonly', lockedLladdr: false, groupGid: null, uplink: null },
 ];
 const ctx = (rootDaemon = true): DefinitionContext => ({ names, switches, rootDaemon });
 
