@@ -152,6 +152,23 @@ uint64_t jit_ext_exec(CpuImpl* cp, uint64_t lo, uint64_t hi, uint64_t pc, uint64
   return c.mem.code_pages() != code_pages ? kEndAfter : kGoOn;
 }
 
+// F/D arithmetic (OP_FP), the most frequent helper call in FP code: the same
+// as jit_ext_exec's OP_FP case without the decoded instruction (fp_execute
+// reads the raw bits) and without the code-page check (it does not store).
+uint64_t jit_ext_fp(CpuImpl* cp, uint64_t raw, uint64_t pc) {
+  CpuImpl& c = *cp;
+  bool dirty = false;
+  if (VM_UNLIKELY(!(c.mstatus & ms::FS)) ||
+      VM_UNLIKELY(fp_execute(static_cast<uint32_t>(raw), c.fp, c.x, &dirty) != FpResult::kOk)) {
+    c.pc = pc;
+    take_trap(c, kExcIllegal, static_cast<uint32_t>(raw));  // OP-FP has no compressed forms: tval = the 32 bits
+    return kTrapped;
+  }
+  c.x[0] = 0;
+  if (dirty) fs_dirty(c);
+  return kGoOn;
+}
+
 }  // namespace
 
 bool jit_ext_handles(const DecodedInsn& d) {
@@ -179,6 +196,16 @@ bool jit_ext_handles(const DecodedInsn& d) {
 void jit_ext_emit_call(Xbyak::CodeGenerator& g, const DecodedInsn& d, uint64_t pc, unsigned i, unsigned n,
                        Xbyak::Label& leave) {
   using namespace Xbyak::util;
+  if (d.op == OP_FP) {
+    g.mov(rdi, rbx);
+    g.mov(esi, d.raw);
+    g.mov(rdx, pc);
+    g.mov(rax, reinterpret_cast<uint64_t>(&jit_ext_fp));
+    g.call(rax);
+    g.test(eax, eax);
+    g.jnz(leave, Xbyak::CodeGenerator::T_NEAR);
+    return;
+  }
   if (d.op >= OP_CSRRW && d.op <= OP_CSRRCI) {
     // done = what the session retired before this instruction: r12 - r13
     // counts this whole block, of which n - i are this one and those after.
