@@ -15,6 +15,8 @@ const qemu = spawnSync('which', ['qemu-system-riscv64']).status === 0 ? 'qemu-sy
 const isRoot = process.getuid() === 0;
 // Which rows: nat, local (root), pair (VM<->VM); all by default.
 const ROWS = (process.env.BENCH_NET_ROWS ?? 'nat,local,pair').split(',');
+// An A/B of a data-path change on the VM<->VM row: another build of the addon, run as peer 'vmsup-base'.
+const BASELINE = process.env.BENCH_NET_BASELINE_ADDON;
 // perf's split of the transfer's CPU (root and perf needed); BENCH_NET_PERF_TOP=N also prints the top N symbols.
 const PERF = isRoot && spawnSync('which', ['perf']).status === 0 && process.env.BENCH_NET_PERF !== '0';
 const PERF_TOP = Number(process.env.BENCH_NET_PERF_TOP ?? 0);
@@ -200,9 +202,10 @@ async function runOnce(kind, peer, port, hostAddr) {
 async function runPair(peer, qport) {
   let a, b, procs, cpuSeconds, pidsOf, stopAll;
   const prompt = /vmsup-guest:[^\n]*# $/;
-  if (peer === 'vmsup') {
+  if (peer.startsWith('vmsup')) {
     const dir = fs.mkdtempSync(path.join(tmp, 'pair-'));
-    const pair = new Console(['timeout', '-k', '5', '900', process.execPath, path.join(root, 'bench/net/pair.mjs'), dir]);
+    const pair = new Console(['timeout', '-k', '5', '900', process.execPath, path.join(root, 'bench/net/pair.mjs'), dir,
+      ...(peer === 'vmsup-base' ? [BASELINE] : [])]);
     pair.dir = dir;
     a = new PairConsole(pair, 'a');
     b = new PairConsole(pair, 'b');
@@ -287,9 +290,10 @@ async function main() {
       port = s.address().port;
       await new Promise((r) => s.close(r));
     }
-    for (const peer of peers) res[`${kind}/${peer}`] = [];
+    const rowPeers = kind === 'pair' && BASELINE ? ['vmsup-base', ...peers] : peers;
+    for (const peer of rowPeers) res[`${kind}/${peer}`] = [];
     for (let i = 0; i <= RUNS; i++) {
-      for (const peer of peers) {
+      for (const peer of rowPeers) {
         try {
           const r = kind === 'pair' ? await runPair(peer, port) : await runOnce(kind, peer, port, addr);
           const sp = r.prof ? Object.entries(r.prof.split).map(([k, x]) => `${k} ${x.toFixed(0)}%`).join(', ') : '';
@@ -312,17 +316,18 @@ async function main() {
     'nat/vmsup': '--nat (libslirp)', 'nat/qemu': '-netdev user',
     'local/vmsup': '-L (tap, built-in DHCP)', 'local/qemu': 'tap',
     'pair/vmsup': 'VM<->VM, vmsup switch', 'pair/qemu': 'VM<->VM, -netdev socket',
+    'pair/vmsup-base': `VM<->VM, vmsup switch, ${BASELINE}`,
   };
   for (const [k, v] of Object.entries(res)) {
     const peer = k.split('/')[1];
-    console.log(`| ${labels[k]} | ${peer} | ${fmt(v.map((r) => r.mbps), 2)} | ${fmt(v.map((r) => r.cpu), 2)} | ${fmt(v.map((r) => r.rtt), 2)} | ${splitCell(v)} |`);
+    console.log(`| ${labels[k] ?? k} | ${peer} | ${fmt(v.map((r) => r.mbps), 2)} | ${fmt(v.map((r) => r.cpu), 2)} | ${fmt(v.map((r) => r.rtt), 2)} | ${splitCell(v)} |`);
   }
-  for (const kind of kinds) {
-    const a = (res[`${kind}/vmsup`] ?? []), b = (res[`${kind}/qemu`] ?? []);
+  for (const [kind, base] of [...kinds.map((k) => [k, 'qemu']), ...(BASELINE ? [['pair', 'vmsup-base']] : [])]) {
+    const a = (res[`${kind}/vmsup`] ?? []), b = (res[`${kind}/${base}`] ?? []);
     const ra = med(a.map((r) => r.mbps)) / med(b.map((r) => r.mbps)), rc = med(a.map((r) => r.cpu)) / med(b.map((r) => r.cpu));
     const rr = med(a.map((r) => r.rtt)) / med(b.map((r) => r.rtt));
     if (Number.isFinite(ra)) {
-      console.log(`${kind}: vmsup/qemu throughput ${ra.toFixed(2)}x, CPU per transfer ${rc.toFixed(2)}x` +
+      console.log(`${kind}: vmsup/${base} throughput ${ra.toFixed(2)}x, CPU per transfer ${rc.toFixed(2)}x` +
         (Number.isFinite(rr) ? `, ping RTT ${rr.toFixed(2)}x` : ''));
     }
   }

@@ -13,7 +13,8 @@ import fs from 'node:fs';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const guest = fs.existsSync(path.resolve(root, '../shared/guest/Image'))
   ? path.resolve(root, '../shared/guest') : path.resolve(root, 'guest/out');
-const addonPath = path.join(root, 'build/Release/vmsup.node');
+// argv[3]: another build of the addon (an A/B of a change: BENCH_NET_BASELINE_ADDON in net.mjs).
+const addonPath = process.argv[3] || path.join(root, 'build/Release/vmsup.node');
 const addon = createRequire(import.meta.url)(addonPath);
 const dir = process.argv[2];
 const sw = `bench-${process.pid}`;

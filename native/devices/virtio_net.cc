@@ -92,18 +92,26 @@ void VirtioNet::receive(const uint8_t* frame, size_t len) {
     c_.rx_dropped_down++;
     return;
   }
+  // Nothing waiting: straight into the posted buffers, no copy into the queue.
+  if (rxq_.empty()) {
+    const FillStatus st = deliver_one(frame, len);
+    if (st != FillStatus::kNoBuffers) {
+      if (st != FillStatus::kError) transport_->notify_used(0);
+      return;
+    }
+  }
   if (rxq_.size() >= kRxQueueCap) {
     c_.rx_dropped_no_buffer++;
     return;
   }
   rxq_.emplace_back(frame, frame + len);
-  deliver();
 }
 
-void VirtioNet::deliver() {
-  if (!transport_ || !transport_->live() || rxq_.empty()) return;
+// One frame into the buffers the driver posted (§5.1.6.4); the caller
+// notifies. kNoBuffers: nothing was taken, try again when the driver posts.
+// kError: the driver broke the rules, the device needs a reset.
+FillStatus VirtioNet::deliver_one(const uint8_t* frame, size_t len) {
   VirtQueue& q = transport_->queue(0);
-  GuestMemory& mem = transport_->mem();
   const bool mrg = transport_->driver_features() & kVirtioNetFMrgRxbuf;
   FillRequest req;
   // §5.1.6.4: with MRG_RXBUF a frame may span several chains, each at least a
@@ -114,25 +122,34 @@ void VirtioNet::deliver() {
   req.byte_cap = 1 << 16;
   req.store_count = true;
   req.count_offset = kNumBuffersOffset;
+  msg_.resize(kHdrLen + len);
+  std::memset(msg_.data(), 0, kHdrLen);  // no checksum or GSO information (§5.1.6.4)
+  if (len) std::memcpy(msg_.data() + kHdrLen, frame, len);
+  const char* err = nullptr;
+  const FillStatus st = fill_posted(transport_->mem(), q, msg_.data(), static_cast<uint32_t>(msg_.size()), req, &fill_, &err);
+  switch (st) {
+    case FillStatus::kNoBuffers: break;
+    case FillStatus::kError:
+      transport_->needs_reset(err);
+      rxq_.clear();
+      break;
+    case FillStatus::kTooSmall: c_.rx_dropped_too_small++; break;
+    case FillStatus::kOk:
+      c_.rx_frames++;
+      c_.rx_bytes += len;
+      break;
+  }
+  return st;
+}
+
+void VirtioNet::deliver() {
+  if (!transport_ || !transport_->live() || rxq_.empty()) return;
   bool used = false;
   while (!rxq_.empty()) {
     const std::vector<uint8_t>& f = rxq_.front();
-    msg_.assign(kHdrLen, 0);  // no checksum or GSO information (§5.1.6.4)
-    msg_.insert(msg_.end(), f.begin(), f.end());
-    const char* err = nullptr;
-    FillStatus st = fill_posted(mem, q, msg_.data(), static_cast<uint32_t>(msg_.size()), req, &fill_, &err);
+    const FillStatus st = deliver_one(f.data(), f.size());
     if (st == FillStatus::kNoBuffers) break;  // stays queued until the driver posts more
-    if (st == FillStatus::kError) {
-      transport_->needs_reset(err);
-      rxq_.clear();
-      return;
-    }
-    if (st == FillStatus::kTooSmall) {
-      c_.rx_dropped_too_small++;
-    } else {
-      c_.rx_frames++;
-      c_.rx_bytes += f.size();
-    }
+    if (st == FillStatus::kError) return;
     rxq_.pop_front();
     used = true;
   }

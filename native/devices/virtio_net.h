@@ -97,6 +97,7 @@ class VirtioNet : public VirtioDevice {
 
  private:
   void deliver();
+  FillStatus deliver_one(const uint8_t* frame, size_t len);
   void transmit();
   // One frame from the guest (tx_ holds it) with its header: finish its
   // checksum or segment it, then hand it to the backend. Returns false when the
