@@ -47,6 +47,7 @@ class Console {
     return this.out.slice(from, end);
   }
   pids() { return treePids(this.p.pid); }
+  waitSeconds() { return runqueueWait(this.pids()); }
   cpuSeconds() {
     // utime+stime of the emulator's whole process tree (timeout -> vmsup's node, or qemu).
     const one = (pid) => {
@@ -74,6 +75,21 @@ function treePids(pid) {
     for (const c of fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)) if (c) out.push(...treePids(Number(c)));
   } catch { /* gone */ }
   return out;
+}
+
+// Seconds the threads of these processes spent runnable but waiting for a CPU
+// (/proc/PID/task/TID/schedstat, second field): on a shared, loaded host the
+// part of the wall time that is the load's, not the emulator's.
+function runqueueWait(pids) {
+  let ns = 0;
+  for (const pid of pids) {
+    try {
+      for (const t of fs.readdirSync(`/proc/${pid}/task`)) {
+        try { ns += Number(fs.readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1]); } catch { /* gone */ }
+      }
+    } catch { /* gone */ }
+  }
+  return ns / 1e9;
 }
 
 // One VM of bench/net/pair.mjs: its console is a file, typed into through the pair's stdin.
@@ -135,7 +151,7 @@ async function perfStop(rec) {
     else if (dso === '[unknown]' || dso === '[JIT]' || /^\[?anon|^perf-\d+\.map|^jitted-|^\/\/anon/.test(dso) || GUEST_RE.test(sym)) k = 'guest';
     // The addon is the machine: what is not the data path there is the guest's CPU (JIT, its
     // compiler and block cache, interpreter, MMU, timers). QEMU's resolved symbols alike.
-    else if (dso === 'vmsup.node' || (/^qemu-system/.test(dso) && !/^0x/.test(sym))) k = 'guest';
+    else if (/\.node$/.test(dso) || (/^qemu-system/.test(dso) && !/^0x/.test(sym))) k = 'guest';
     else k = 'other';
     split[k] += pct;
     const key = /^0x/.test(sym) ? `${k.padEnd(6)} ${dso} [unresolved]` : `${k.padEnd(6)} ${dso} ${sym}`.slice(0, 150);
@@ -176,10 +192,10 @@ async function runOnce(kind, peer, port, hostAddr) {
       await c.sh('udhcpc -i eth0 -n -q -t 5 -T 2 >/dev/null 2>&1');
     }
     await c.sh(`wget -q -O /dev/null http://${hostAddr}:${port}/ ; echo warm`);
-    const cpu0 = c.cpuSeconds();
+    const cpu0 = c.cpuSeconds(), w0 = c.waitSeconds();
     const rec = perfStart(c.pids());
     const out = await c.sh(`s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null http://${hostAddr}:${port}/ && e=$(cut -d' ' -f1 /proc/uptime); echo "XFER $s $e"`);
-    const cpu1 = c.cpuSeconds();
+    const cpu1 = c.cpuSeconds(), w1 = c.waitSeconds();
     const prof = await perfStop(rec);
     const m = /XFER ([\d.]+) ([\d.]+)/.exec(out);
     const secs = m ? Number(m[2]) - Number(m[1]) : NaN;
@@ -189,7 +205,7 @@ async function runOnce(kind, peer, port, hostAddr) {
       const r = /= [\d.]+\/([\d.]+)\//.exec(p);
       rtt = r ? Number(r[1]) : NaN;
     }
-    return { mbps: secs > 0 ? MB / secs : NaN, secs, cpu: cpu1 - cpu0, rtt, prof };
+    return { mbps: secs > 0 ? MB / secs : NaN, secs, cpu: cpu1 - cpu0, wait: w1 - w0, rtt, prof };
   } finally {
     await c.stop().catch(() => c.p.kill('SIGKILL'));
   }
@@ -228,6 +244,7 @@ async function runPair(peer, qport) {
   }
   cpuSeconds = () => procs.reduce((t, c) => t + c.cpuSeconds(), 0);
   pidsOf = () => procs.flatMap((c) => c.pids());
+  const waitSeconds = () => runqueueWait(pidsOf());
   try {
     await a.waitFor(prompt, 300_000);
     await b.waitFor(prompt, 300_000);
@@ -235,16 +252,16 @@ async function runPair(peer, qport) {
     await b.sh('ip addr add 10.8.0.2/24 dev eth0 && ip link set eth0 up');
     await b.sh(`mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/blob bs=1M count=${MB} 2>/dev/null; httpd -p 80 -h /tmp/www`);
     await a.sh('wget -q -O /dev/null http://10.8.0.2/blob ; echo warm');
-    const cpu0 = cpuSeconds();
+    const cpu0 = cpuSeconds(), w0 = waitSeconds();
     const rec = perfStart(pidsOf());
     const out = await a.sh(`s=$(cut -d' ' -f1 /proc/uptime); wget -q -O /dev/null http://10.8.0.2/blob && e=$(cut -d' ' -f1 /proc/uptime); echo "XFER $s $e"`);
-    const cpu1 = cpuSeconds();
+    const cpu1 = cpuSeconds(), w1 = waitSeconds();
     const prof = await perfStop(rec);
     const m = /XFER ([\d.]+) ([\d.]+)/.exec(out);
     const secs = m ? Number(m[2]) - Number(m[1]) : NaN;
     const p = await a.sh('ping -c 10 -i 0.2 10.8.0.2');
     const r = /= [\d.]+\/([\d.]+)\//.exec(p);
-    return { mbps: secs > 0 ? MB / secs : NaN, secs, cpu: cpu1 - cpu0, rtt: r ? Number(r[1]) : NaN, prof };
+    return { mbps: secs > 0 ? MB / secs : NaN, secs, cpu: cpu1 - cpu0, wait: w1 - w0, rtt: r ? Number(r[1]) : NaN, prof };
   } finally {
     await stopAll().catch(() => procs.forEach((c) => c.p.kill('SIGKILL')));
   }
@@ -297,7 +314,7 @@ async function main() {
         try {
           const r = kind === 'pair' ? await runPair(peer, port) : await runOnce(kind, peer, port, addr);
           const sp = r.prof ? Object.entries(r.prof.split).map(([k, x]) => `${k} ${x.toFixed(0)}%`).join(', ') : '';
-          console.log(`  ${kind}/${peer} run ${i}${i ? '' : ' (warm-up)'}: ${r.mbps.toFixed(2)} MiB/s, ${r.secs.toFixed(2)} s, host CPU ${r.cpu.toFixed(2)} s, RTT ${r.rtt} ms; ${sp}`);
+          console.log(`  ${kind}/${peer} run ${i}${i ? '' : ' (warm-up)'}: ${r.mbps.toFixed(2)} MiB/s, ${r.secs.toFixed(2)} s, host CPU ${r.cpu.toFixed(2)} s, waiting for a CPU ${r.wait.toFixed(2)} s, RTT ${r.rtt} ms; ${sp}`);
           if (r.prof?.top.length) console.log(`    ${r.prof.top.join('\n    ')}`);
           if (i > 0) res[`${kind}/${peer}`].push(r);
         } catch (e) {
@@ -310,8 +327,8 @@ async function main() {
   }
   const load = fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   console.log(`\nload average at the end: ${load}`);
-  console.log('\n| path | peer | MiB/s (guest clock) | host CPU s in transfer | ping RTT ms | CPU split % guest / data path / kernel / other (perf) |');
-  console.log('|---|---|---:|---:|---:|---|');
+  console.log('\n| path | peer | MiB/s (guest clock) | host CPU s in transfer | s waiting for a CPU | ping RTT ms | CPU split % guest / data path / kernel / other (perf) |');
+  console.log('|---|---|---:|---:|---:|---:|---|');
   const labels = {
     'nat/vmsup': '--nat (libslirp)', 'nat/qemu': '-netdev user',
     'local/vmsup': '-L (tap, built-in DHCP)', 'local/qemu': 'tap',
@@ -320,7 +337,7 @@ async function main() {
   };
   for (const [k, v] of Object.entries(res)) {
     const peer = k.split('/')[1];
-    console.log(`| ${labels[k] ?? k} | ${peer} | ${fmt(v.map((r) => r.mbps), 2)} | ${fmt(v.map((r) => r.cpu), 2)} | ${fmt(v.map((r) => r.rtt), 2)} | ${splitCell(v)} |`);
+    console.log(`| ${labels[k] ?? k} | ${peer} | ${fmt(v.map((r) => r.mbps), 2)} | ${fmt(v.map((r) => r.cpu), 2)} | ${fmt(v.map((r) => r.wait), 2)} | ${fmt(v.map((r) => r.rtt), 2)} | ${splitCell(v)} |`);
   }
   for (const [kind, base] of [...kinds.map((k) => [k, 'qemu']), ...(BASELINE ? [['pair', 'vmsup-base']] : [])]) {
     const a = (res[`${kind}/vmsup`] ?? []), b = (res[`${kind}/${base}`] ?? []);

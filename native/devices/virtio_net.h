@@ -1,9 +1,11 @@
 // virtio network device (virtio 1.2 §5.1) on the modern virtio-mmio transport.
 // Features: VIRTIO_NET_F_MAC (5), VIRTIO_NET_F_MRG_RXBUF (15),
 // VIRTIO_NET_F_STATUS (16), and the transmit offloads VIRTIO_NET_F_CSUM (0)
-// and VIRTIO_NET_F_HOST_TSO4 (11, which needs CSUM: §5.1.3.1). Received
-// frames carry a zeroed header (no GUEST_* offloads: no backend hands us
-// partial checksums or large frames).
+// and VIRTIO_NET_F_HOST_TSO4 (11, which needs CSUM: §5.1.3.1), and
+// VIRTIO_NET_F_GUEST_CSUM (1): received IPv4 TCP/UDP frames whose checksum the
+// device validated carry VIRTIO_NET_HDR_F_DATA_VALID, so the guest does not
+// sum them again. No GUEST_TSO*: no backend hands us large frames, and the
+// device never gives the driver a partial checksum.
 // Queues: receiveq1 (0) and transmitq1 (1); no control queue.
 //
 // Guest -> host: each transmit chain is a 12-byte struct virtio_net_hdr and
@@ -74,7 +76,8 @@ class VirtioNet : public VirtioDevice {
   // Largest transmit chain walked: bigger chains break the rules and reset the
   // device; smaller ones over kMaxFrame (kMaxGsoFrame for GSO) are dropped.
   static constexpr uint64_t kTxChainCap = kMaxGsoFrame + kHdrLen;
-  static constexpr uint64_t kFeatures = kVirtioNetFMac | kVirtioNetFMrgRxbuf | kVirtioNetFStatus | kVirtioNetFCsum | kVirtioNetFHostTso4;
+  static constexpr uint64_t kFeatures =
+      kVirtioNetFMac | kVirtioNetFMrgRxbuf | kVirtioNetFStatus | kVirtioNetFCsum | kVirtioNetFHostTso4 | kVirtioNetFGuestCsum;
 
   VirtioNet(const uint8_t mac[6], std::unique_ptr<NetBackend> backend);
 

@@ -170,8 +170,8 @@ TEST(net_config_space_has_mac_and_link_up) {
   CHECK(f & (1u << 16));
   CHECK(f & 1u);                   // VIRTIO_NET_F_CSUM
   CHECK(f & (1u << 11));           // HOST_TSO4 (needs CSUM, offered with it: §5.1.3.1)
-  CHECK(!(f & (1u << 1)));         // no GUEST_CSUM: no backend gives partial checksums
-  CHECK(!(f & (1u << 7)));         // nor GUEST_TSO4
+  CHECK(f & (1u << 1));            // GUEST_CSUM: validated frames are marked DATA_VALID
+  CHECK(!(f & (1u << 7)));         // no GUEST_TSO4: no backend gives large frames
   CHECK(!(f & (1u << 12)));        // nor HOST_TSO6, HOST_ECN, HOST_UFO
   CHECK(!(f & (1u << 13)));
   CHECK(!(f & (1u << 14)));
@@ -363,6 +363,44 @@ TEST(net_receive_fills_one_buffer_with_header_and_frame) {
   CHECK(got == f);
   CHECK(r.irq.level[5]);
   CHECK_EQ(r.net->counters().rx_frames, 1u);
+}
+
+TEST(net_receive_marks_frames_with_a_valid_checksum_data_valid_only_with_guest_csum) {
+  // The flags byte of the header delivered for frame f.
+  auto flags_for = [](uint64_t features, const std::vector<uint8_t>& f) {
+    NetRig r(features);
+    r.post_rx(0, 2048);
+    wr(*r.t, kQueueNotify, 0);
+    r.be->inject(f.data(), f.size());
+    CHECK_EQ(r.rx->used_idx(), 1u);
+    uint8_t hdr[12];
+    r.mem.read(kBuf, hdr, 12);
+    CHECK_EQ(hdr[1], 0u);  // never a GSO frame
+    return hdr[0];
+  };
+  const uint64_t gc = kFeatures | kVirtioNetFGuestCsum;
+  for (size_t n : {0, 1, 777, 1460}) CHECK_EQ(flags_for(gc, tcp_frame(n)), 2u);  // VIRTIO_NET_HDR_F_DATA_VALID
+  CHECK_EQ(flags_for(kFeatures, tcp_frame(100)), 0u);  // not negotiated: flags 0 (§5.1.6.4)
+  auto bad = tcp_frame(100);
+  bad[60] ^= 1;  // one payload bit flipped: the checksum no longer holds
+  CHECK_EQ(flags_for(gc, bad), 0u);
+  auto trailer = tcp_frame(6);
+  trailer.resize(64, 0);  // Ethernet padding after the IPv4 packet is not summed
+  CHECK_EQ(flags_for(gc, trailer), 2u);
+  auto shortip = tcp_frame(100);
+  set16(shortip, 16, 2000);  // IPv4 length past the frame
+  CHECK_EQ(flags_for(gc, shortip), 0u);
+  auto udp = tcp_frame(100);  // a UDP datagram with a correct checksum, then with none (0)
+  udp[23] = 17;
+  set16(udp, 24, 0);
+  set16(udp, 24, ~ref_sum(udp, 14, 20) & 0xffff);
+  set16(udp, 38, 120);
+  set16(udp, 40, 0);
+  set16(udp, 40, ~ref_sum(udp, 34, 120, pseudo_sum(udp, 14, 17, 120)) & 0xffff);
+  CHECK_EQ(flags_for(gc, udp), 2u);
+  set16(udp, 40, 0);
+  CHECK_EQ(flags_for(gc, udp), 0u);
+  CHECK_EQ(flags_for(gc, frame_of(100, 7)), 0u);  // not IPv4
 }
 
 TEST(net_receive_spreads_a_frame_over_merged_buffers) {
