@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
+import { attachUplink, checkUplink, formatUplink, parseUplink } from './switches.js';
 import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
@@ -1470,12 +1471,25 @@ export class Supervisor {
     const live = a.switchList();
     let made = 0;
     for (const sw of stored) {
-      if (live.some((l) => l.name === sw.name)) continue;
-      try {
-        a.switchCreate(sw.name, sw.lockedLladdr);
-        made++;
-      } catch (e) {
-        this.log.warn(`switch ${sw.name}: ${asVmsupError(e).message}`);
+      const l = live.find((x) => x.name === sw.name);
+      if (!l) {
+        try {
+          a.switchCreate(sw.name, sw.lockedLladdr);
+          made++;
+        } catch (e) {
+          this.log.warn(`switch ${sw.name}: ${asVmsupError(e).message}`);
+          continue;
+        }
+      }
+      // Its uplink's tap is made again (taps do not outlive the daemon); a
+      // failure leaves the switch without one, logged and shown in status.
+      if (sw.uplink !== null && !l?.uplink) {
+        try {
+          const tap = attachUplink(sw.name, parseUplink(sw.uplink));
+          this.log.info(`switch ${sw.name}: uplink ${sw.uplink} on tap ${tap}`);
+        } catch (e) {
+          this.log.warn(`switch ${sw.name}: uplink ${sw.uplink}: ${asVmsupError(e).message}`);
+        }
       }
     }
     for (const l of live) {
@@ -1501,6 +1515,11 @@ export class Supervisor {
       txFrames: l?.txFrames ?? 0,
       drops: l?.drops ?? 0,
       lockedDrops: l?.lockedDrops ?? 0,
+      uplink: sw?.uplink ?? null,
+      uplinkTap: l?.uplink?.tap ?? null,
+      uplinkRxFrames: l?.uplink?.rxFrames ?? 0,
+      uplinkTxFrames: l?.uplink?.txFrames ?? 0,
+      uplinkDrops: l?.uplink?.drops ?? 0,
       vms: this.switchUsers(name),
     };
   }
@@ -1514,11 +1533,14 @@ export class Supervisor {
       if (g === undefined) throw new VmsupError('NO_GROUP', `invalid group: ${p.group}`);
       groupGid = g;
     }
+    const uplink = p.uplink !== undefined ? parseUplink(p.uplink) : undefined;
+    if (uplink) checkUplink(uplink);
     return this.call(() => {
       if (this.repo.listSwitches().some((x) => x.name === p.name)) throw new VmsupError('EXISTS', `switch ${p.name} exists`);
       addon().switchCreate(p.name, Boolean(p.lockedLladdr));
       try {
-        this.repo.insertSwitch({ name: p.name, lockedLladdr: Boolean(p.lockedLladdr), groupGid });
+        if (uplink) attachUplink(p.name, uplink);
+        this.repo.insertSwitch({ name: p.name, lockedLladdr: Boolean(p.lockedLladdr), groupGid, uplink: uplink ? formatUplink(uplink) : null });
       } catch (e) {
         addon().switchDelete(p.name);
         throw e;
@@ -1951,6 +1973,8 @@ export class Supervisor {
     });
     clearInterval(this.metricsTimer);
     await this.pool.destroy().catch(() => undefined);
+    // The uplinks' taps go now, not whenever the process ends.
+    for (const l of addon().switchList()) if (l.uplink) addon().switchDetachUplink(l.name);
     clearInterval(this.trimTimer);
     clearTimeout(this.retryTimer);
     await this.call(() => {

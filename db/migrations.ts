@@ -113,6 +113,12 @@ export const MIGRATIONS: string[] = [
     created_at    TEXT NOT NULL
   );
   `,
+  // 6: another branch's (seams); this placeholder gives way to it at the merge.
+  ``,
+  // 7: a switch's uplink ('tap:IF' or 'bridge:BR'), made again at each start.
+  `
+  ALTER TABLE switches ADD COLUMN uplink TEXT;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {

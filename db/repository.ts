@@ -74,6 +74,8 @@ export interface SwitchRecord {
   name: string;
   lockedLladdr: boolean;
   groupGid: number | null;
+  /** 'tap:IF' | 'bridge:BR', or null. */
+  uplink: string | null;
 }
 
 export interface VmRecord extends VmDefinition {
@@ -165,8 +167,8 @@ export class Repository {
       allNics: d.prepare(`SELECT vm_id, kind, switch, lladdr, forwards FROM interfaces ORDER BY vm_id, idx`),
       insertNic: d.prepare(`INSERT INTO interfaces (vm_id, idx, kind, switch, lladdr, forwards) VALUES (?, ?, ?, ?, ?, ?)`),
       deleteNics: d.prepare(`DELETE FROM interfaces WHERE vm_id = ?`),
-      switches: d.prepare(`SELECT name, locked_lladdr, group_gid FROM switches ORDER BY name`),
-      insertSwitch: d.prepare(`INSERT INTO switches (name, locked_lladdr, group_gid, created_at) VALUES (?, ?, ?, ?)`),
+      switches: d.prepare(`SELECT name, locked_lladdr, group_gid, uplink FROM switches ORDER BY name`),
+      insertSwitch: d.prepare(`INSERT INTO switches (name, locked_lladdr, group_gid, created_at, uplink) VALUES (?, ?, ?, ?, ?)`),
       deleteSwitch: d.prepare(`DELETE FROM switches WHERE name = ?`),
       deleteDisks: d.prepare(`DELETE FROM disks WHERE vm_id = ?`),
       setTransient: d.prepare(`UPDATE vms SET transient = ? WHERE id = ?`),
@@ -335,15 +337,16 @@ export class Repository {
 
   /** The switches `vmsup switch create` stored. */
   listSwitches(): SwitchRecord[] {
-    return (this.stmt.switches.all() as { name: string; locked_lladdr: number; group_gid: number | null }[]).map((r) => ({
+    return (this.stmt.switches.all() as { name: string; locked_lladdr: number; group_gid: number | null; uplink: string | null }[]).map((r) => ({
       name: r.name,
       lockedLladdr: r.locked_lladdr === 1,
       groupGid: r.group_gid,
+      uplink: r.uplink,
     }));
   }
 
   insertSwitch(sw: SwitchRecord): void {
-    this.stmt.insertSwitch.run(sw.name, sw.lockedLladdr ? 1 : 0, sw.groupGid, new Date().toISOString());
+    this.stmt.insertSwitch.run(sw.name, sw.lockedLladdr ? 1 : 0, sw.groupGid, new Date().toISOString(), sw.uplink);
   }
 
   deleteSwitch(name: string): void {

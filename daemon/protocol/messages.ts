@@ -225,7 +225,7 @@ export const REQUESTS = {
   /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
   restore: obj({ path, force: bool }, ['force']),
   /** vmd's switch blocks (root or vmsupd's own user): a persistent vmsup switch. */
-  'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1) }, ['lockedLladdr', 'group']),
+  'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1), uplink: str(24, 1) }, ['lockedLladdr', 'group', 'uplink']),
   /** Refused while running VMs have a port on it (they are listed). */
   'switch-delete': obj({ name: str(32, 1) }),
   'switch-status': obj({}),
@@ -341,6 +341,13 @@ export interface SwitchInfo {
   txFrames: number;
   drops: number;
   lockedDrops: number;
+  /** Its uplink as created ('tap:IF' or 'bridge:BR'), or null. */
+  uplink: string | null;
+  /** The uplink's tap while it is attached (null when it has none, or making it failed at start) and its counters (rx: host -> switch). */
+  uplinkTap: string | null;
+  uplinkRxFrames: number;
+  uplinkTxFrames: number;
+  uplinkDrops: number;
   /** Running VMs with a port on it. */
   vms: string[];
 }
