@@ -13,6 +13,7 @@ import { PAGED, parseRequest, type DaemonStats, type RequestType } from './proto
 import { requestScope } from './request-scope.js';
 import { isRoot, peerFromCred, type Peer } from './access.js';
 import type { Supervisor } from './supervisor.js';
+import type { Connection } from './connection.js';
 import type { Logger } from './log.js';
 
 /** Requests one connection may have in flight, counted until the answer is
@@ -51,12 +52,7 @@ function isLongLived(type: RequestType, params: Record<string, unknown>): boolea
   );
 }
 
-/** What a handler may know of its connection: a hook run when it closes. */
-export interface Connection {
-  onClose(fn: () => void): void;
-  /** Sends one frame of a streamed answer (e.g. followed events). */
-  push(frame: unknown): void;
-}
+export type { Connection } from './connection.js';
 type Handler = (sup: Supervisor, peer: Peer, params: any, conn: Connection, id: number) => Promise<unknown>;
 
 const HANDLERS: Record<RequestType, Handler> = {
