@@ -24,11 +24,14 @@ enum Status : uint64_t {
 };
 
 // VMSUP_JIT_OFF bit 0x400 (jit.cc's debugging mask): no helper path, these
-// instructions end the block and run on the interpreter as before.
+// instructions end the block and run on the interpreter as before. Bit 0x100
+// (each block re-run on the interpreter) also turns it off: that check
+// restores only the integer registers, and a helper may store, change the FP
+// state or account counters itself.
 bool ext_off() {
   static const bool off = [] {
     const char* v = std::getenv("VMSUP_JIT_OFF");
-    return v && (std::strtoul(v, nullptr, 0) & 0x400) != 0;
+    return v && (std::strtoul(v, nullptr, 0) & 0x500) != 0;
   }();
   return off;
 }
