@@ -184,3 +184,17 @@ describe('instances (allow instance)', () => {
     await d.vmsup(['stop', '-fw', 'bobs']);
   });
 });
+
+describe('vm.conf jit (issue 11)', () => {
+  test('`jit no` is stored with the definition and shown by status --json; a reload back to `jit yes` changes it', async () => {
+    const jconf = path.join(work, 'jit.conf');
+    fs.writeFileSync(jconf, `vm "jitoff" {\n  memory 32M\n  boot "${IDLE}"\n  jit no\n  disable\n}\n`);
+    expect((await d.vmsup(['load', jconf])).code).toBe(0);
+    const jit = async () => ((await vms()).find((v) => v.name === 'jitoff') as unknown as { jit: boolean }).jit;
+    expect(await jit()).toBe(false);
+    fs.writeFileSync(jconf, `vm "jitoff" {\n  memory 32M\n  boot "${IDLE}"\n  jit yes\n  disable\n}\n`);
+    expect((await d.vmsup(['load', jconf])).code).toBe(0);
+    expect(await jit()).toBe(true);
+    expect((await d.vmsup(['undefine', 'jitoff'])).code).toBe(0);
+  });
+});
