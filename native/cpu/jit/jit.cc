@@ -26,29 +26,7 @@
 
 #include "cpu/cpu_impl.h"
 
-#if defined(__x86_64__)
-#define XBYAK_NO_EXCEPTION
-// Hidden: xbyak's out-of-line members are called directly, not through the
-// PLT (nothing outside the addon uses them). Translation time is boot time.
-// (Its system headers first, so libc's and libstdc++'s declarations keep theirs.)
-#include <assert.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/mman.h>
-#include <unistd.h>
-#include <algorithm>
-#include <iostream>
-#include <list>
-#include <map>
-#include <set>
-#include <string>
-#include <unordered_map>
-#include <unordered_set>
-#pragma GCC visibility push(hidden)
-#include <xbyak/xbyak.h>
-#pragma GCC visibility pop
-#endif
+#include "cpu/jit/xbyak_inc.h"
 
 namespace vmsup {
 
