@@ -20,16 +20,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
 #include "cpu/cpu_impl.h"
 #include "cpu/jit/jit_ext.h"
 
-#if defined(__x86_64__)
-#define XBYAK_NO_EXCEPTION
-#include <xbyak/xbyak.h>
-#endif
+#include "cpu/jit/xbyak_inc.h"
 
 namespace vmsup {
 
@@ -158,7 +156,8 @@ bool ends_block(uint8_t op) {
 
 }  // namespace
 
-class Jit final : public CodeWatcher {
+// Hidden like xbyak, which it holds (only jit.cc sees inside it).
+class __attribute__((visibility("hidden"))) Jit final : public CodeWatcher {
  public:
   explicit Jit(CpuImpl& c) : c_(c), table_(1u << kTableBits, nullptr) {
     const char* base = reinterpret_cast<const char*>(&c);
@@ -183,6 +182,7 @@ class Jit final : public CodeWatcher {
     buf_ = static_cast<uint8_t*>(p);
     cap_ = cap;
     if (!emit_runtime()) return false;
+    gen_ = std::make_unique<Xbyak::CodeGenerator>(cap_, buf_);
     // VMSUP_JIT_PERFMAP=1: name every block for perf (perf's JIT map,
     // /tmp/perf-<pid>.map: "start size name" per line), for profiles of guest code.
     if (const char* v = std::getenv("VMSUP_JIT_PERFMAP"); v && std::strcmp(v, "1") == 0) {
@@ -281,6 +281,7 @@ class Jit final : public CodeWatcher {
   uint64_t n_translated_ = 0, n_invalidated_ = 0, n_page_writes_ = 0, n_loops_ = 0;  // VMSUP_JIT_STATS
   int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
   FILE* perfmap_ = nullptr;  // VMSUP_JIT_PERFMAP
+  std::unique_ptr<Xbyak::CodeGenerator> gen_;  // emits every block (translate())
   // Jumps to same-page successors that were not translated yet (see exit_to).
   // Sites in blocks that die with their page stay harmless: their code is
   // unreachable and not reused before flush(), which forgets them.
@@ -427,32 +428,38 @@ Block* Jit::translate(uint64_t vpc, uint64_t ppc, const uint8_t* host) {
   blocks_.push_back(Block{vpc, ppc, nullptr, n, true});
   Block* b = &blocks_.back();
   if (n > 0) {
-    Xbyak::CodeGenerator g(cap_ - used_, buf_ + used_);
+    // One generator over the whole cache, placed at used_ for each block.
+    Xbyak::CodeGenerator& g = *gen_;
+    g.reset();
+    g.setSize(used_);
     bool ok = emit(g, d, pcs, n, pc, vpc, ppc, true) && Xbyak::GetError() == 0;
     if (!ok) {  // again without loop mode (a register the use masks missed)
       Xbyak::ClearError();
       g.reset();
+      g.setSize(used_);
       sites_.clear();
       ok = emit(g, d, pcs, n, pc, vpc, ppc, false) && Xbyak::GetError() == 0;
     }
+    const size_t size = g.getSize() - used_;
     if (!ok) {
       Xbyak::ClearError();
       b->ninsn = 0;  // leave it to the interpreter
     } else {
       b->fn = buf_ + used_;
-      used_ += (g.getSize() + 15) & ~size_t{15};
+      used_ += (size + 15) & ~size_t{15};
       if (perfmap_) {
         std::fprintf(perfmap_, "%llx %zx guest-%llx-hart%u-n%u\n", (unsigned long long)reinterpret_cast<uintptr_t>(b->fn),
-                     g.getSize(), (unsigned long long)vpc, c_.hartid, n);
+                     size, (unsigned long long)vpc, c_.hartid, n);
         std::fflush(perfmap_);
       }
       // Debugging aid: VMSUP_JIT_DUMP=<vpc in hex> writes that block's host code to
       // /tmp/vmsup-jit-<vpc>.bin (objdump -D -b binary -mi386:x86-64 shows it).
-      if (const char* v = std::getenv("VMSUP_JIT_DUMP"); v && std::strtoull(v, nullptr, 16) == vpc) {
+      static const char* const dump = std::getenv("VMSUP_JIT_DUMP");
+      if (dump && std::strtoull(dump, nullptr, 16) == vpc) {
         char path[64];
         std::snprintf(path, sizeof path, "/tmp/vmsup-jit-%llx.bin", (unsigned long long)vpc);
         if (FILE* f = std::fopen(path, "wb")) {
-          std::fwrite(b->fn, 1, g.getSize(), f);
+          std::fwrite(b->fn, 1, size, f);
           std::fclose(f);
         }
       }
@@ -549,10 +556,18 @@ class RegCache {
     }
   }
   // The changed registers now, as (guest, host) pairs: what an early exit stores.
-  std::vector<std::pair<unsigned, Xbyak::Reg64>> dirty() const {
-    std::vector<std::pair<unsigned, Xbyak::Reg64>> v;
+  struct Dirty {
+    unsigned n = 0;
+    uint8_t guest[kN];
+    Xbyak::Reg64 host[kN];
+  };
+  Dirty dirty() const {
+    Dirty v;
     for (int h = 0; h < kN; h++)
-      if (guest_[h] >= 0 && changed(h)) v.emplace_back(static_cast<unsigned>(guest_[h]), pool_[h]);
+      if (guest_[h] >= 0 && changed(h)) {
+        v.guest[v.n] = static_cast<uint8_t>(guest_[h]);
+        v.host[v.n++] = pool_[h];
+      }
     return v;
   }
   static Xbyak::Address mem(unsigned r) {
@@ -637,16 +652,32 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   using namespace Xbyak::util;
   using Xbyak::Reg64;
   using Xbyak::Reg32;
+  // The out-of-line part of a load/store, emitted after the block. Its jumps
+  // are patched by hand (xbyak labels cost hash-map work per block).
   struct Exit {
-    Xbyak::Label label;
     uint64_t pc;
     unsigned index;
-    std::vector<std::pair<unsigned, Reg64>> dirty;
-    Xbyak::Label refill, retry;  // a TLB miss: refill (h_refill), then retry the check
+    RegCache::Dirty dirty;
+    size_t jnz_misaligned = 0;  // offsets of the rel32 of the jcc to patch (0: none)
+    size_t jne_miss = 0;
+    const uint8_t* retry = nullptr;  // the TLB check, again after a refill (h_refill)
     unsigned acc = 0, size = 0;
   };
-  std::deque<Exit> exits;
+  std::vector<Exit> exits;
+  exits.reserve(n);
   std::deque<std::pair<Xbyak::Label, unsigned>> ext_exits;  // helper calls' ways out (jit_ext.cc)
+  // jcc rel32 to a target emitted later: its offset, for patch().
+  auto jcc_fwd = [&](uint8_t cc) {
+    g.db(0x0f);
+    g.db(cc);
+    const size_t at = g.getSize();
+    g.dd(0);
+    return at;
+  };
+  auto patch = [&](size_t at) {  // points the jcc at `at` to the current position
+    const int32_t rel = static_cast<int32_t>(g.getSize() - (at + 4));
+    std::memcpy(const_cast<uint8_t*>(g.getCode()) + at, &rel, 4);
+  };
   Xbyak::Label start, bail;
   RegCache rc(g);
   auto r32 = [](const Reg64& r) { return Reg32(r.getIdx()); };
@@ -780,13 +811,12 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       e.dirty = rc.dirty();
       e.acc = off_tlb == off_tlb_r_ ? 0 : 1;
       e.size = size;
-      Xbyak::Label& slow = e.label;
       g.lea(rax, ptr[base + imm]);
       if (size > 1) {
         g.test(al, static_cast<uint8_t>(size - 1));
-        g.jnz(slow, Xbyak::CodeGenerator::T_NEAR);
+        e.jnz_misaligned = jcc_fwd(0x85);
       }
-      g.L(e.retry);
+      e.retry = g.getCurr();
       static_assert(sizeof(TlbEntry) == 16, "the index below scales by 16");
       g.mov(ecx, eax);
       g.shr(ecx, 12 - 4);
@@ -795,7 +825,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       g.and_(rdx, -4096);
       g.or_(rdx, qword[rbx + off_dkey_]);
       g.cmp(rdx, qword[rbx + rcx + off_tlb]);
-      g.jne(e.refill, Xbyak::CodeGenerator::T_NEAR);
+      e.jne_miss = jcc_fwd(0x85);
       g.add(rax, qword[rbx + rcx + (off_tlb + 8)]);
     };
     // ld(w): the access at [rax] into w, rd's host register.
@@ -980,15 +1010,15 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   for (Exit& e : exits) {
     // TLB miss: refill from C++ (refill_ keeps the cached registers).
-    g.L(e.refill);
+    patch(e.jne_miss);
     g.mov(edx, e.acc);
     g.mov(ecx, e.size);
     g.call(static_cast<const void*>(refill_));
     g.test(ecx, ecx);
-    g.jnz(e.retry, Xbyak::CodeGenerator::T_NEAR);
+    g.jnz(static_cast<const void*>(e.retry));  // rel32 (an absolute target)
     // Not RAM the TLB may hold, or a fault: the interpreter runs the access.
-    g.L(e.label);
-    for (const auto& [r, h] : e.dirty) g.mov(RegCache::mem(r), h);
+    if (e.jnz_misaligned) patch(e.jnz_misaligned);
+    for (unsigned k = 0; k < e.dirty.n; k++) g.mov(RegCache::mem(e.dirty.guest[k]), e.dirty.host[k]);
     g.mov(rax, e.pc);
     g.mov(qword[rbx + off_pc_], rax);
     g.add(r13, n - e.index);  // only e.index instructions retired

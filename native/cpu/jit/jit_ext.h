@@ -9,12 +9,7 @@
 
 #include "cpu/cpu_impl.h"
 
-#if defined(__x86_64__)
-#ifndef XBYAK_NO_EXCEPTION
-#define XBYAK_NO_EXCEPTION
-#endif
-#include <xbyak/xbyak.h>
-#endif
+#include "cpu/jit/xbyak_inc.h"
 
 namespace vmsup {
 
