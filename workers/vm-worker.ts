@@ -8,6 +8,7 @@
 // owner (daemon/vmfiles.ts), and the Machine keeps its own duplicates.
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon, type NativeMachine } from '../native/index.js';
+import { LiveSend } from './live-send.js';
 import { COUNTERS_OFFSET, MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
 
 /** How often residentBytes is sampled (it may walk the guest's page table). */
@@ -42,6 +43,8 @@ export default function runVm(task: VmTask): VmTaskResult {
 
   let paused = false;
   let lastStats = 0;
+  /** vmsup send --live in progress (workers/live-send.ts). */
+  let live: LiveSend | undefined;
   let held: ToWorker | undefined;
   const next = (): ToWorker | undefined => {
     if (held) {
@@ -97,6 +100,15 @@ export default function runVm(task: VmTask): VmTaskResult {
             }
             break;
           }
+          case 'live-send':
+            try {
+              live = new LiveSend(machine, m, post);
+            } catch (e) {
+              const err = e as NodeJS.ErrnoException;
+              machine.liveAbort();
+              post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
+            }
+            break;
           case 'ctrlaltdel':
             if (paused) {
               paused = false;
@@ -115,6 +127,23 @@ export default function runVm(task: VmTask): VmTaskResult {
         if (m) held = m.message as ToWorker; // handled at the top of the loop
         else Atomics.wait(doorbell, 0, seen, 60_000);
         continue;
+      }
+      if (live) {
+        const l = live;
+        try {
+          if (l.step()) {
+            // Sent: this guest stops here (the supervisor stops the VM).
+            live = undefined;
+            paused = true;
+            post({ type: 'paused' });
+            continue;
+          }
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          l.abort();
+          live = undefined;
+          post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
+        }
       }
       const st = machine.run(task.sliceMs);
       if (task.machine.wakeFd !== undefined) a.eventfdDrain(task.machine.wakeFd);
