@@ -15,7 +15,11 @@
 // receive: the answer waits; the client sends receive-data requests naming
 //          the receive's id, each answered once its bytes are in the pipe.
 //          META (the first section) says how to define the VM when it is new.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { addon } from '../native/index.js';
 import type { Peer } from './access.js';
 import { asVmsupError, VmsupError } from './protocol/errors.js';
@@ -117,6 +121,11 @@ class ReceiveSession {
   private writer?: net.Socket;
   private endRequested = false;
   private idle?: NodeJS.Timeout;
+  /** The stream kept in an unlinked file (the VM's disks were still the sender's). */
+  private spoolFd?: number;
+  private spoolBytes = 0;
+  private spoolCap = 0;
+  private spoolDone?: () => void;
   private headWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   private attachWaiters: (() => void)[] = [];
 
@@ -143,11 +152,60 @@ class ReceiveSession {
     for (const w of this.headWaiters.splice(0)) w.reject(e);
     for (const w of this.attachWaiters.splice(0)) w();
     this.writer?.destroy(); // the restore reads an end: a truncated stream, a clear error
+    this.spoolDone?.();
   }
 
   close(): void {
     clearTimeout(this.idle);
     if (this.writer && !this.writer.destroyed) this.writer.end();
+    if (this.spoolFd !== undefined) fs.closeSync(this.spoolFd);
+    this.spoolFd = undefined;
+  }
+
+  /**
+   * The VM's disks are still held by its sender (a send on this same host
+   * keeps them until its last byte is out, and would wait for us forever):
+   * the rest of the stream goes into an unlinked file, at most `cap` bytes,
+   * and this resolves when it has all arrived. open() then hands that file out.
+   */
+  spool(cap: number): Promise<void> {
+    if (this.failed) return Promise.reject(this.failed);
+    const file = path.join(os.tmpdir(), `vmsupd-receive-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    fs.unlinkSync(file);
+    this.spoolFd = fd;
+    this.spoolCap = cap;
+    const done = new Promise<void>((resolve, reject) => {
+      this.spoolDone = () => (this.failed ? reject(this.failed) : resolve());
+    });
+    try {
+      for (const b of this.pending.splice(0)) this.spoolWrite(b);
+    } catch (e) {
+      this.fail(asVmsupError(e));
+    }
+    this.pendingBytes = 0;
+    if (this.tracker.complete || this.endRequested) this.spoolDone?.();
+    for (const r of this.attachWaiters.splice(0)) r();
+    return done;
+  }
+
+  private spoolWrite(b: Buffer): void {
+    if (this.spoolBytes + b.length > this.spoolCap) throw new VmsupError('RECEIVE', 'the stream is longer than the vm\'s memory allows');
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(this.spoolFd!, b, off, b.length - off, this.spoolBytes + off);
+    this.spoolBytes += b.length;
+  }
+
+  /** The descriptor the restore reads: a new pipe fed from here on, or the spooled file. The caller owns it. */
+  open(): number {
+    if (this.spoolFd !== undefined) {
+      const fd = this.spoolFd;
+      this.spoolFd = undefined;
+      return fd;
+    }
+    const [rfd, wfd] = pipe();
+    this.attach(wfd);
+    return rfd;
   }
 
   /** Bytes from the client; resolves when they are in the pipe (the client's window moves on). */
@@ -164,6 +222,16 @@ class ReceiveSession {
       if (this.tracker.complete && this.endAt === undefined) this.endAt = Date.now();
     }
     if (end) this.endRequested = true;
+    if (this.spoolFd !== undefined) {
+      try {
+        if (buf.length) this.spoolWrite(buf);
+      } catch (e) {
+        this.fail(asVmsupError(e));
+        throw this.failed!;
+      }
+      if (this.tracker.complete || this.endRequested) this.spoolDone?.();
+      return;
+    }
     if (!this.writer) {
       if (this.tracker.meta === undefined) {
         this.pending.push(buf);
@@ -178,8 +246,8 @@ class ReceiveSession {
         this.pending.push(buf);
         this.pendingBytes += buf.length;
       }
-      // Held here (not buffered further) until the VM's pipe exists.
-      await new Promise<void>((r) => (this.writer || this.failed ? r() : this.attachWaiters.push(r)));
+      // Held here (not buffered further) until the VM's pipe or the spool file exists.
+      await new Promise<void>((r) => (this.writer || this.failed || this.spoolFd !== undefined ? r() : this.attachWaiters.push(r)));
       if (this.failed) throw this.failed;
       return;
     }
@@ -196,7 +264,7 @@ class ReceiveSession {
   }
 
   /** The VM's pipe: the held bytes go first. */
-  attach(wfd: number): void {
+  private attach(wfd: number): void {
     const w = new net.Socket({ fd: wfd, readable: false, writable: true });
     w.on('error', () => this.fail(new VmsupError('RECEIVE', 'the receiving vm stopped reading its state')));
     this.writer = w;
@@ -219,9 +287,11 @@ export async function receiveVm(sup: Supervisor, peer: Peer, p: Params<'receive'
   try {
     await session.head();
     const meta = parseMigrateMeta(session.tracker.meta!, 'the stream');
-    const [rfd, wfd] = pipe();
-    session.attach(wfd);
-    const res = await sup.receiveState(peer, p.name, meta, rfd, p.force === true, () => session.failed, `received by vmsup receive`);
+    const source = {
+      open: () => session.open(),
+      spool: () => session.spool(meta.memory * 4 + (64 << 20)),
+    };
+    const res = await sup.receiveState(peer, p.name, meta, source, p.force === true, () => session.failed, `received by vmsup receive`);
     const resumedAt = Date.now();
     const end = session.tracker.end;
     const resumeMs = session.endAt !== undefined ? resumedAt - session.endAt : 0;

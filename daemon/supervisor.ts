@@ -2030,7 +2030,8 @@ export class Supervisor {
   /**
    * vmsup receive: defines `name` from the stream's META when it is new (owned by
    * the client, checked as a define request is), then starts it restoring from
-   * `fd` (a pipe the client's bytes go into). Resolves once it runs; on failure
+   * `source` (a pipe the client's bytes go into, or, when its disks are still
+   * held by the sender on this host, a file the stream was kept in). Resolves once it runs; on failure
    * a VM defined here is removed again. `failure` is the stream's own error, if
    * any (a client that left, a stall), preferred over the restore's.
    */
@@ -2038,7 +2039,7 @@ export class Supervisor {
     peer: Peer,
     name: string,
     meta: DaemonSnapshotMeta & { def: MigrateDefinition },
-    fd: number,
+    source: { open(): number; spool(): Promise<void> },
     force: boolean,
     failure: () => VmsupError | undefined,
     label: string,
@@ -2065,11 +2066,36 @@ export class Supervisor {
       let settled: { w: Promise<EventRecord> };
       try {
         const boot = this.bootChain(plan, false);
-        files = await openForStart(boot, formatRequests(undefined, plan.disks));
+        const wanted = formatRequests(undefined, plan.disks);
+        const inUse = (e: unknown) => / is in use/.test(asVmsupError(e).message);
+        try {
+          files = await openForStart(boot, wanted);
+        } catch (e) {
+          if (!inUse(e)) throw e;
+          // Its disks are still the sender's (a send on this host releases them after its
+          // last byte): keep the stream until it ends, then open them when they are free.
+          await source.spool();
+          const until = Date.now() + 30_000;
+          for (;;) {
+            try {
+              files = await openForStart(boot, wanted);
+              break;
+            } catch (e2) {
+              if (!inUse(e2) || Date.now() > until) throw e2;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+        }
         settled = await this.call(() => {
           const vm = this.byId(plan.id);
           if (!vm || vm.state !== 'stopped' || this.running.has(vm.id)) throw new VmsupError('ALREADY', `receive command failed: vm ${plan.name} is ${vm?.state ?? 'gone'}`);
-          this.launch(vm, `${label} by ${who(peer)}${force ? ' (forced)' : ''}`, files!, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd, force });
+          const fd = source.open();
+          try {
+            this.launch(vm, `${label} by ${who(peer)}${force ? ' (forced)' : ''}`, files!, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd, force });
+          } catch (e) {
+            addon().closeFd(fd);
+            throw e;
+          }
           launched = true;
           return { w: this.until(vm.id, ['running', 'stopped']) };
         });
@@ -2087,10 +2113,7 @@ export class Supervisor {
         return { vm: this.info(vm), defined };
       });
     } catch (e) {
-      if (!launched) {
-        addon().closeFd(fd);
-        files?.close();
-      }
+      if (!launched) files?.close();
       if (defined) await this.undefine(peer, { vm: name }).catch(() => undefined);
       throw e;
     }

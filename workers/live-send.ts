@@ -40,7 +40,8 @@ export class LiveSend {
     const pausedAt = Date.now();
     const bytes = this.machine.liveFinish(0);
     const downtimeMs = Date.now() - pausedAt;
-    this.post({ type: 'live-sent', bytes, passes: this.pass, downtimeMs, ms: Date.now() - this.t0 });
+    // The last pass is the one written paused (liveFinish numbers it too).
+    this.post({ type: 'live-sent', bytes, passes: this.pass + 1, downtimeMs, ms: Date.now() - this.t0 });
     return true;
   }
 
