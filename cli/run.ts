@@ -1,12 +1,12 @@
 // vmsup run: boots a machine in the foreground, without the daemon.
 // The console is this terminal; power-off ends the run.
 import fs from 'node:fs';
-import path from 'node:path';
 import { addon, type DiskOptions, type MachineOptions, type NicOptions } from '../native/index.js';
+import { openMachine, runMachine, saveMachine } from '../workers/machine-runner.js';
 import { VmsupError } from '../daemon/protocol/errors.js';
 import type { DiskInput } from '../daemon/protocol/messages.js';
 import { EXIT_FAIL, EXIT_OK, EXIT_USAGE, type CommandDefinition } from './command.js';
-import { parseSize } from './size.js';
+import { MACHINE_LONG_OPTIONS, machineOption } from './machine-options.js';
 import { bootOrder } from '../daemon/boot-order.js';
 import { DEFAULT_FIRMWARE, DEFAULT_UBOOT } from '../daemon/settings.js';
 import { formatIpv4, machineNic, NicArgs, nicSpecs, setUpLocal as setUpLocalNic } from '../daemon/nics.js';
@@ -142,27 +142,18 @@ export function formatSignature(region: Uint8Array, granularity: number): string
   return lines.join('');
 }
 
+const usageError = (msg: string): never => {
+  throw new VmsupError('USAGE', msg);
+};
+
 function needValue(args: string[], i: number, flag: string): string {
   const v = args[i + 1];
   if (v === undefined) throw new VmsupError('USAGE', `option ${flag} requires an argument`);
   return v;
 }
 
-/**
- * A -d/-r argument: `raw:path`, `qcow2:path`, `raw!:path` (raw even if the file
- * carries the qcow2 signature) or a bare path, whose format the daemon (or
- * `run`) detects once. The path is made absolute in this process's working
- * directory: the daemon refuses relative paths.
- */
-export function parseDisk(spec: string, readOnly: boolean): DiskInput {
-  const m = /^(raw|raw!|qcow2):(.*)$/.exec(spec);
-  const p = m ? m[2] : spec;
-  if (p === '') throw new VmsupError('USAGE', `invalid disk: ${spec}`);
-  const d: DiskInput = { path: path.resolve(p), readOnly };
-  if (m) d.format = m[1] === 'qcow2' ? 'qcow2' : 'raw';
-  if (m?.[1] === 'raw!') d.force = true;
-  return d;
-}
+// -d/-r's parser lives with the table of machine options, shared with define/start.
+export { parseDisk } from './machine-options.js';
 
 const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // "QFI\xfb"
 
@@ -207,28 +198,16 @@ export function parseRunArgs(args: string[]): RunArgs {
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     if ((a === '--nat' || a === '-L' || a === '--forward' || a === '--lladdr') && nicArgs.take(a, () => needValue(args, i++, a))) continue;
+    const mo = machineOption(a, true);
+    if (mo) {
+      const v = mo.parse(mo.arg === undefined ? '' : needValue(args, i++, a), usageError);
+      // -d/-r: `run` opens the disks itself, so it detects their format here.
+      if (mo.field === 'disks') opts.disks!.push(resolveDiskFormat(v as DiskInput));
+      else if (mo.field === 'bootDevice') bootDevice = v as string;
+      else (opts as unknown as Record<string, unknown>)[mo.field] = v;
+      continue;
+    }
     switch (a) {
-      case '-m': opts.memory = parseSize(needValue(args, i++, a), 'memory'); break;
-      case '-c': case '--cpus': {
-        const v = needValue(args, i++, a);
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n < 1 || n > limits.cpus) throw new VmsupError('USAGE', `invalid number of cpus: ${v} (1 to ${limits.cpus})`);
-        opts.cpus = n;
-        break;
-      }
-      case '-b': opts.kernel = path.resolve(needValue(args, i++, a)); break;
-      case '--bios': opts.bios = path.resolve(needValue(args, i++, a)); break;
-      case '--initrd': opts.initrd = path.resolve(needValue(args, i++, a)); break;
-      case '--cmdline': opts.cmdline = needValue(args, i++, a); break;
-      case '-d': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), false))); break;
-      case '-r': opts.disks!.push(resolveDiskFormat(parseDisk(needValue(args, i++, a), true))); break;
-      case '-B': {
-        const v = needValue(args, i++, a);
-        if (!['disk', 'cdrom', 'net'].includes(v)) throw new VmsupError('USAGE', `invalid boot device: ${v} (disk, cdrom or net)`);
-        bootDevice = v;
-        break;
-      }
-      case '--no-jit': opts.jit = false; break;
       case '--timeout': {
         const v = needValue(args, i++, a);
         const n = Number(v);
@@ -361,7 +340,7 @@ function setUpLocal(nic: NicOptions): string {
 
 export const runCommand: CommandDefinition = {
   names: ['run'],
-  options: { short: 'b:B:c:d:Lm:r:', longWithValue: ['bios', 'initrd', 'cmdline', 'cpus', 'timeout', 'stop-timeout', 'signature', 'signature-granularity', 'forward', 'lladdr', 'save', 'restore'] },
+  options: { short: 'b:B:c:d:Lm:r:', longWithValue: [...MACHINE_LONG_OPTIONS, 'timeout', 'stop-timeout', 'signature', 'signature-granularity', 'forward', 'lladdr', 'save', 'restore'] },
   usage: USAGE,
   help: 'Run a machine in the foreground, its console on this terminal (raw mode). ' + ESCAPE_HELP + '.',
   async handler(args) {
@@ -372,15 +351,11 @@ export const runCommand: CommandDefinition = {
     // closes its descriptor, also when this process is killed.
     if (local && opts.nics?.[0]) process.stderr.write(`vmsup: local interface ${setUpLocal(opts.nics[0])}\n`);
     opts.consoleOut = 1;  // the UART writes straight to stdout; input goes through the escape filter
-    const m = new (addon().Machine)(opts);
-    if (restoreFile !== undefined) {
-      try {
-        m.restore(restoreFile, force === true);
-      } catch (err) {
-        m.close();
-        throw new VmsupError(snapCode(err), `${restoreFile}: ${(err as Error).message}`);
-      }
-    }
+    const m = openMachine(opts, restoreFile === undefined ? undefined : {
+      from: restoreFile,
+      force: force === true,
+      word: (err) => new VmsupError(snapCode(err), `${restoreFile}: ${(err as Error).message}`),
+    });
     if (signatureFile !== undefined) {
       // Refuse before the run, not after it, an ELF without a usable signature region.
       try {
@@ -441,58 +416,64 @@ export const runCommand: CommandDefinition = {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGUSR1', onUsr1);
+    type Exit = { output?: string; exitCode: number };
     try {
-      for (;;) {
-        // Hand queued keystrokes to the machine (its queue is bounded).
-        while (pending.length) {
-          const taken = m.consoleInput(pending[0]);
-          if (taken < pending[0].length) {
-            pending[0] = pending[0].subarray(taken);
-            break;
+      const end = await runMachine<Exit>(m, opts, {
+        before() {
+          // Hand queued keystrokes to the machine (its queue is bounded).
+          while (pending.length) {
+            const taken = m.consoleInput(pending[0]);
+            if (taken < pending[0].length) {
+              pending[0] = pending[0].subarray(taken);
+              break;
+            }
+            pending.shift();
           }
-          pending.shift();
-        }
-        if (pending.length <= 16 && stdin.isPaused() && !stdin.readableEnded) stdin.resume();
-        const st = m.run(pending.length ? 5 : 20);
-        switch (st.reason) {
-          case 'slice':
-          case 'reset':  // the board reloads the images and boots again
-            break;
-          case 'poweroff':
-            return { exitCode: EXIT_OK };
-          case 'pass':
-            writeSignature();
-            return { output: 'PASS', exitCode: EXIT_OK };
-          case 'fail':
-            writeSignature();
-            return { output: `FAIL test ${st.exitCode}`, exitCode: EXIT_FAIL };
-          case 'error':
-            throw new VmsupError('MACHINE', st.message ?? 'machine error');
-        }
-        if (saveNow && saveFile !== undefined) {
-          // Between two slices: no disk request is in flight (they are served inside run()).
-          const t0 = Date.now();
-          try {
-            m.save(saveFile, meta);
-          } catch (err) {
-            throw new VmsupError(snapCode(err), `cannot save to ${saveFile}: ${(err as Error).message}`);
+          if (pending.length <= 16 && stdin.isPaused() && !stdin.readableEnded) stdin.resume();
+          return undefined;
+        },
+        sliceMs: () => (pending.length ? 5 : 20),
+        sliced(st) {
+          if (st.reason === 'pass' || st.reason === 'fail') writeSignature();
+        },
+        // A reset needs nothing here: the board reloads the images and boots again.
+        after() {
+          if (saveNow && saveFile !== undefined) {
+            let ms: number;
+            try {
+              ms = saveMachine(m, saveFile, meta);
+            } catch (err) {
+              throw new VmsupError(snapCode(err), `cannot save to ${saveFile}: ${(err as Error).message}`);
+            }
+            process.stderr.write(`\r\n[vmsup: saved to ${saveFile} in ${ms} ms]\r\n`);
+            return { end: { exitCode: EXIT_OK } };
           }
-          process.stderr.write(`\r\n[vmsup: saved to ${saveFile} in ${Date.now() - t0} ms]\r\n`);
+          if (quit) {
+            process.stderr.write('\r\n[vmsup: quit]\r\n');
+            return { end: { exitCode: EXIT_OK } };
+          }
+          if (Date.now() > forceAt) {
+            process.stderr.write(`\r\nvmsup: the guest ignored Ctrl-Alt-Del for ${stopTimeoutSec} s and was forced off\n`);
+            return { end: { exitCode: EXIT_FAIL } };
+          }
+          if (Date.now() > deadline) {
+            process.stderr.write(`vmsup: timeout: the guest was still running after ${timeoutSec} seconds\n`);
+            return { end: { exitCode: EXIT_USAGE } };
+          }
+          return undefined;
+        },
+        yield: tick,  // lets stdin and signal events in
+      });
+      if (!('reason' in end)) return end;
+      switch (end.reason) {
+        case 'poweroff':
           return { exitCode: EXIT_OK };
-        }
-        if (quit) {
-          process.stderr.write('\r\n[vmsup: quit]\r\n');
-          return { exitCode: EXIT_OK };
-        }
-        if (Date.now() > forceAt) {
-          process.stderr.write(`\r\nvmsup: the guest ignored Ctrl-Alt-Del for ${stopTimeoutSec} s and was forced off\n`);
-          return { exitCode: EXIT_FAIL };
-        }
-        if (Date.now() > deadline) {
-          process.stderr.write(`vmsup: timeout: the guest was still running after ${timeoutSec} seconds\n`);
-          return { exitCode: EXIT_USAGE };
-        }
-        await tick();  // lets stdin and signal events in
+        case 'pass':
+          return { output: 'PASS', exitCode: EXIT_OK };
+        case 'fail':
+          return { output: `FAIL test ${end.exitCode}`, exitCode: EXIT_FAIL };
+        case 'error':
+          throw new VmsupError('MACHINE', end.message);
       }
     } finally {
       process.off('SIGTERM', onSignal);
@@ -502,7 +483,6 @@ export const runCommand: CommandDefinition = {
       if (raw) stdin.setRawMode(false);
       stdin.pause();
       stdin.unref?.();
-      m.close();
     }
   },
 };

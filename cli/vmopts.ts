@@ -1,11 +1,9 @@
 // The VM options `start` and `define` share (vmctl's start options). File
 // paths are made absolute here, in the client's working directory, as vmctl
 // does: the daemon refuses relative paths.
-import path from 'node:path';
 import { VmsupError } from '../daemon/protocol/errors.js';
-import { LIMITS, type VmConfigInput } from '../daemon/protocol/messages.js';
-import { parseDisk } from './run.js';
-import { parseSize } from './size.js';
+import { LIMITS, type DiskInput, type VmConfigInput } from '../daemon/protocol/messages.js';
+import { MACHINE_LONG_OPTIONS, machineOption, type MachineOption } from './machine-options.js';
 import { checkVmArg } from './idarg.js';
 import { NicArgs } from '../daemon/nics.js';
 
@@ -14,7 +12,7 @@ export const VM_OPTIONS_USAGE =
   '\t    [--nat [--forward tcp:[HOSTADDR:]HOSTPORT:GUESTPORT]...] [-L] [-i count] [-n switch]... [--lladdr xx:xx:xx:xx:xx:xx]...';
 
 /** The long options of start/define that take a value (for the getopt forms). */
-export const VM_LONG_OPTIONS = ['initrd', 'cmdline', 'bios', 'cpus', 'owner', 'forward', 'lladdr'];
+export const VM_LONG_OPTIONS = [...MACHINE_LONG_OPTIONS, 'owner', 'forward', 'lladdr'];
 
 export interface VmArgs {
   name?: string;
@@ -24,6 +22,43 @@ export interface VmArgs {
   json: boolean;
   /** define --replace: change an existing definition in place. */
   replace: boolean;
+}
+
+/** define/start's own rules on the shared machine options, checked before the value is read:
+ * one kernel, one memory size, one cdrom, at most LIMITS.disksMax disks. */
+function checkRepeat(cfg: VmConfigInput, mo: MachineOption, a: string, fail: (msg: string) => never): void {
+  if (mo.field === 'kernel' && cfg.kernel !== undefined) fail('kernel specified multiple times');
+  if (mo.field === 'memory' && cfg.memory !== undefined) fail('memory specified multiple times');
+  if (mo.field !== 'disks') return;
+  // vmd's cdrom: an ISO 9660 image, attached read-only (one, as vmd has).
+  if (a === '-r' && cfg.disks?.some((d) => d.readOnly)) fail('cdrom specified multiple times');
+  if ((cfg.disks?.length ?? 0) >= LIMITS.disksMax) throw new VmsupError('USAGE', 'too many disks');
+}
+
+/** A parsed value of a shared machine option into the config. */
+function setMachineOption(cfg: VmConfigInput, mo: MachineOption, v: unknown): void {
+  switch (mo.field) {
+    case 'memory':
+      cfg.memory = v as number;
+      if (cfg.memory < LIMITS.memoryMin || cfg.memory > LIMITS.memoryMax)
+        throw new VmsupError('BAD_SIZE', `memory size must be between 16M and 32G`);
+      break;
+    case 'disks':
+      (cfg.disks ??= []).push(v as DiskInput);
+      break;
+    case 'bootDevice':
+      cfg.bootDevice = v as 'disk' | 'net' | 'cdrom';
+      break;
+    case 'cpus':
+    case 'kernel':
+    case 'bios':
+    case 'initrd':
+    case 'cmdline':
+      cfg[mo.field] = v as never;
+      break;
+    case 'jit':
+      break; // `run` only: machineOption() does not offer it here
+  }
 }
 
 /** Parses vmctl-style options; `allowConsole` enables -c (start only). */
@@ -42,62 +77,21 @@ export function parseVmArgs(args: string[], usage: string, allowConsole: boolean
       return v as string;
     };
     if (nics.take(a, val)) continue;
+    const mo = machineOption(a, false);
+    if (mo) {
+      checkRepeat(cfg, mo, a, fail);
+      setMachineOption(cfg, mo, mo.parse(val(), fail));
+      continue;
+    }
     switch (a) {
       case '-c':
         if (!allowConsole) fail(`unknown option: ${a}`);
         out.console = true;
         break;
-      case '-b':
-        if (cfg.kernel !== undefined) fail('kernel specified multiple times');
-        cfg.kernel = path.resolve(val());
-        break;
-      case '-B': {
-        const v = val();
-        if (!['disk', 'net', 'cdrom'].includes(v)) fail(`invalid boot device: ${v}`);
-        cfg.bootDevice = v as 'disk' | 'net' | 'cdrom';
-        break;
-      }
-      case '-d': {
-        cfg.disks ??= [];
-        if (cfg.disks.length >= LIMITS.disksMax) throw new VmsupError('USAGE', 'too many disks');
-        cfg.disks.push(parseDisk(val(), false));
-        break;
-      }
-      case '-r': {
-        // vmd's cdrom: an ISO 9660 image, attached read-only (one, as vmd has).
-        cfg.disks ??= [];
-        if (cfg.disks.some((d) => d.readOnly)) fail('cdrom specified multiple times');
-        if (cfg.disks.length >= LIMITS.disksMax) throw new VmsupError('USAGE', 'too many disks');
-        cfg.disks.push(parseDisk(val(), true));
-        break;
-      }
-      case '-m':
-        if (cfg.memory !== undefined) fail('memory specified multiple times');
-        cfg.memory = parseSize(val(), 'memory');
-        if (cfg.memory < LIMITS.memoryMin || cfg.memory > LIMITS.memoryMax)
-          throw new VmsupError('BAD_SIZE', `memory size must be between 16M and 32G`);
-        break;
       case '-t':
         if (out.template !== undefined) fail('template specified multiple times');
         out.template = val();
         break;
-      case '--initrd':
-        cfg.initrd = path.resolve(val());
-        break;
-      case '--cmdline':
-        cfg.cmdline = val();
-        break;
-      case '--bios':
-        cfg.bios = path.resolve(val());
-        break;
-      case '--cpus': {
-        const v = val();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n < LIMITS.cpusMin || n > LIMITS.cpusMax)
-          throw new VmsupError('USAGE', `invalid number of cpus: ${v} (${LIMITS.cpusMin} to ${LIMITS.cpusMax})`);
-        cfg.cpus = n;
-        break;
-      }
       case '--owner':
         cfg.owner = val();
         break;

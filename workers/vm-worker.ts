@@ -7,14 +7,17 @@
 // opens no file: task.machine carries descriptors the daemon opened as the VM's
 // owner (daemon/vmfiles.ts), and the Machine keeps its own duplicates.
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
-import { addon, type NativeMachine } from '../native/index.js';
+import { addon } from '../native/index.js';
+import { openMachine, runMachine, saveMachine } from './machine-runner.js';
 import { LiveSend } from './live-send.js';
 import { COUNTERS_OFFSET, MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
 
 /** How often residentBytes is sampled (it may walk the guest's page table). */
 const STATS_INTERVAL_MS = 1000;
 
-export default function runVm(task: VmTask): VmTaskResult {
+// async only because the runner is shared with `vmsup run`: this worker gives
+// it no yield hook, so the loop never returns to the event loop while it runs.
+export default async function runVm(task: VmTask): Promise<VmTaskResult> {
   const { port, shared } = task;
   const doorbell = new Int32Array(shared, 0, 1);
   const stats = new Float64Array(shared, 8, 4);
@@ -24,15 +27,11 @@ export default function runVm(task: VmTask): VmTaskResult {
   const a = addon();
 
   post({ type: 'starting' });
-  const machine: NativeMachine = new a.Machine(task.machine);
-  if (task.restoreFd !== undefined) {
-    try {
-      machine.restore(task.restoreFd, task.restoreForce === true);
-    } catch (e) {
-      machine.close();
-      throw e; // the VM stops with the restore's error as its reason
-    }
-  }
+  // A failed restore stops the VM with the restore's error as its reason.
+  const machine = openMachine(
+    task.machine,
+    task.restoreFd !== undefined ? { from: task.restoreFd, force: task.restoreForce === true } : undefined,
+  );
   let tid = threadId;
   try {
     tid = a.gettid();
@@ -69,13 +68,13 @@ export default function runVm(task: VmTask): VmTaskResult {
     lastStats = Date.now();
   };
 
-  try {
-    for (;;) {
+  const end = await runMachine<VmTaskResult>(machine, task.machine, {
+    before() {
       // Control messages first: they must win over a guest that never idles.
       for (let m = next(); m; m = next()) {
         switch (m.type) {
           case 'kill':
-            return { reason: 'forced' };
+            return { end: { reason: 'forced' } };
           case 'pause':
             if (!paused) {
               paused = true;
@@ -89,17 +88,14 @@ export default function runVm(task: VmTask): VmTaskResult {
               post({ type: 'unpaused' });
             }
             break;
-          case 'save': {
-            const t0 = Date.now();
+          case 'save':
             try {
-              machine.save(m.fd, m.meta);
-              post({ type: 'saved', ms: Date.now() - t0 });
+              post({ type: 'saved', ms: saveMachine(machine, m.fd, m.meta) });
             } catch (e) {
               const err = e as NodeJS.ErrnoException;
               post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
             }
             break;
-          }
           case 'live-send':
             try {
               live = new LiveSend(machine, m, post);
@@ -118,17 +114,8 @@ export default function runVm(task: VmTask): VmTaskResult {
             break;
         }
       }
-      if (paused) {
-        // Sleep until the supervisor rings: read the doorbell, re-check the
-        // port (a message posted before the read is already queued), then wait
-        // for the value to change. The timeout only bounds a lost wake-up.
-        const seen = Atomics.load(doorbell, 0);
-        const m = receiveMessageOnPort(port);
-        if (m) held = m.message as ToWorker; // handled at the top of the loop
-        else Atomics.wait(doorbell, 0, seen, 60_000);
-        continue;
-      }
-      if (live) {
+      if (!paused && live) {
+        // One step of the live send's pre-copy, then a slice of the guest.
         const l = live;
         try {
           if (l.step()) {
@@ -136,7 +123,6 @@ export default function runVm(task: VmTask): VmTaskResult {
             live = undefined;
             paused = true;
             post({ type: 'paused' });
-            continue;
           }
         } catch (e) {
           const err = e as NodeJS.ErrnoException;
@@ -145,28 +131,24 @@ export default function runVm(task: VmTask): VmTaskResult {
           post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
         }
       }
-      const st = machine.run(task.sliceMs);
-      if (task.machine.wakeFd !== undefined) a.eventfdDrain(task.machine.wakeFd);
+      if (!paused) return undefined;
+      // Sleep until the supervisor rings: read the doorbell, re-check the
+      // port (a message posted before the read is already queued), then wait
+      // for the value to change. The timeout only bounds a lost wake-up.
+      const seen = Atomics.load(doorbell, 0);
+      const m = receiveMessageOnPort(port);
+      if (m) held = m.message as ToWorker; // handled at the top of the next round
+      else Atomics.wait(doorbell, 0, seen, 60_000);
+      return 'skip';
+    },
+    sliceMs: () => task.sliceMs,
+    sliced() {
       if (Date.now() - lastStats >= STATS_INTERVAL_MS) sample();
-      switch (st.reason) {
-        case 'slice':
-          break;
-        case 'poweroff':
-          return { reason: 'poweroff' };
-        case 'pass':
-          return { reason: 'pass' };
-        case 'fail':
-          return { reason: 'fail', exitCode: st.exitCode };
-        case 'reset':
-          // The guest rebooted: the board has already reset itself (RAM,
-          // devices) and boots the same kernel again on the same console.
-          post({ type: 'reboot' });
-          break;
-        case 'error':
-          throw new Error(st.message ?? 'machine error');
-      }
-    }
-  } finally {
-    machine.close();
-  }
+    },
+    // The guest rebooted: the board has already reset itself (RAM, devices)
+    // and boots the same kernel again on the same console.
+    rebooted: () => post({ type: 'reboot' }),
+  });
+  if (end.reason === 'error') throw new Error(end.message);
+  return end;
 }
