@@ -123,8 +123,10 @@ test.skipIf(!haveGuest)('send --live into receive on a second daemon while the g
   expect((await dst.status('mover'))!.state).toBe('running');
   // The marker, and the busy loop still counting on the new host.
   expect(await onConsole(dst, 'mover', 'cat /tmp/marker', /MARK-42/)).toMatch(/MARK-42/);
-  const a = Number(/X=(\d+)/.exec(await onConsole(dst, 'mover', 'echo X=$(cat /tmp/x)', /X=\d+/))?.[1]);
-  const b = Number(/X=(\d+)/.exec(await onConsole(dst, 'mover', 'sleep 1; echo X=$(cat /tmp/x)', /X=\d+/))?.[1]);
+  // The loop truncates /tmp/x before each write: read until a number is there.
+  const read = 'v=; while [ -z "$v" ]; do v=$(cat /tmp/x); done; echo X=$v';
+  const a = Number(/X=(\d+)/.exec(await onConsole(dst, 'mover', read, /X=\d+/))?.[1]);
+  const b = Number(/X=(\d+)/.exec(await onConsole(dst, 'mover', `sleep 1; ${read}`, /X=\d+/))?.[1]);
   expect(b).toBeGreaterThan(a);
 }, 400_000);
 
