@@ -135,6 +135,7 @@ class ReceiveSession {
 
   private touch(): void {
     clearTimeout(this.idle);
+    if (this.endAt !== undefined) return;
     this.idle = setTimeout(() => this.fail(new VmsupError('TIMEOUT', `no data for ${RECEIVE_IDLE_MS / 1000} s`)), RECEIVE_IDLE_MS);
   }
 
@@ -219,7 +220,10 @@ class ReceiveSession {
         this.fail(asVmsupError(e));
         throw this.failed!;
       }
-      if (this.tracker.complete && this.endAt === undefined) this.endAt = Date.now();
+      if (this.tracker.complete && this.endAt === undefined) {
+        this.endAt = Date.now();
+        clearTimeout(this.idle); // all of it is here: the restore finishes without the client
+      }
     }
     if (end) this.endRequested = true;
     if (this.spoolFd !== undefined) {
