@@ -4,7 +4,8 @@
 // send --live while the guest keeps writing memory; a qcow2 disk written
 // before and after the move, then `qemu-img check`; and broken streams
 // (corrupted, truncated, another format version) refused with a clear
-// error while the daemon keeps serving.
+// error while the daemon keeps serving; and (as root) a non-root client
+// receiving a VM that is then its own, its files opened with its rights.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -200,3 +201,60 @@ test.skipIf(!haveGuest)('corrupted, truncated and other-version streams are refu
   expect(ok.code, ok.stderr).toBe(0);
   expect(await onConsole(d, 'x-good', 'cat /tmp/marker', /MARK-42/)).toMatch(/MARK-42/);
 }, 400_000);
+
+test.skipIf(!haveGuest || process.getuid?.() !== 0)('a non-root client receives a VM owned by itself, its files opened as itself', async () => {
+  const GROUP = 'vmsupmg';
+  const USER = 'vmsupmu';
+  const sh = (cmd: string, args: string[]) => spawnSync(cmd, args, { stdio: 'ignore' });
+  sh('userdel', [USER]);
+  sh('groupadd', ['-f', GROUP]);
+  sh('useradd', ['-M', '-U', '-G', GROUP, USER]);
+  try {
+    const d = await Daemon.create({}, ['--group', GROUP]);
+    daemons.push(d);
+    const uid = Number(spawnSync('id', ['-u', USER], { encoding: 'utf8' }).stdout.trim());
+    // Root's VM with a disk only root may open.
+    const secret = path.join(d.dir, 'root-only.raw');
+    fs.writeFileSync(secret, Buffer.alloc(1 << 20));
+    fs.chmodSync(secret, 0o600);
+    expect((await d.vmsup(['define', ...LINUX, '-d', secret, 'rootvm'])).code).toBe(0);
+    expect((await d.vmsup(['start', 'rootvm'])).code).toBe(0);
+    expect((await d.vmsup(['define', ...LINUX, 'plain'])).code).toBe(0);
+    expect((await d.vmsup(['start', 'plain'])).code).toBe(0);
+    const streamOf = async (vm: string) => {
+      const file = path.join(d.dir, `${vm}.stream`);
+      const out = fs.openSync(file, 'w');
+      const r = await new Promise<number | null>((resolve) =>
+        spawn(process.execPath, [VMSUP, 'send', vm], { env: d.env(), stdio: ['ignore', out, 'ignore'] }).on('close', resolve),
+      );
+      fs.closeSync(out);
+      expect(r).toBe(0);
+      fs.chmodSync(file, 0o644);
+      return file;
+    };
+    const asUser = (name: string, file: string) =>
+      new Promise<Out>((resolve) => {
+        const p = spawn('runuser', ['-u', USER, '--', process.execPath, VMSUP, 'receive', name], {
+          env: d.env(),
+          stdio: [fs.openSync(file, 'r'), 'ignore', 'pipe'],
+        });
+        let stderr = '';
+        p.stderr!.on('data', (x) => (stderr += x));
+        p.on('close', (code) => resolve({ code, stderr }));
+      });
+    const denied = await asUser('stolen', await streamOf('rootvm'));
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/receive command failed: .*root-only\.raw.*Permission denied/);
+    expect(await d.status('stolen')).toBeUndefined();
+    const ok = await asUser('mine', await streamOf('plain'));
+    expect(ok.code, ok.stderr).toBe(0);
+    const vm = await d.status('mine');
+    expect(vm!.state).toBe('running');
+    expect((vm!.owner as { uid: number }).uid).toBe(uid);
+  } finally {
+    await Promise.all(daemons.map((x) => x.cleanup()));
+    daemons = [];
+    sh('userdel', [USER]);
+    sh('groupdel', [GROUP]);
+  }
+}, 300_000);
