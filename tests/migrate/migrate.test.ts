@@ -27,23 +27,32 @@ interface Out {
   stderr: string;
 }
 
-/** `vmsup SRC… | vmsup DST…`, each against its own daemon. */
-function pipeline(src: Daemon, srcArgs: string[], dst: Daemon, dstArgs: string[], timeoutMs = 180_000): Promise<[Out, Out]> {
-  const a = spawn(process.execPath, [VMSUP, ...srcArgs], { env: src.env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  const b = spawn(process.execPath, [VMSUP, ...dstArgs], { env: dst.env(), stdio: ['pipe', 'ignore', 'pipe'] });
-  a.stdout!.pipe(b.stdin!);
-  b.stdin!.on('error', () => undefined);
-  const run = (p: typeof a): Promise<Out> =>
-    new Promise((resolve) => {
-      let stderr = '';
-      p.stderr!.on('data', (d) => (stderr += d));
-      const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-      p.on('close', (code) => {
-        clearTimeout(t);
-        resolve({ code, stderr });
-      });
+/** `vmsup SRC… | vmsup DST…` through a shell's pipe (a receiver that leaves gives the sender
+ * EPIPE, as in real use), each against its own daemon. */
+async function pipeline(src: Daemon, srcArgs: string[], dst: Daemon, dstArgs: string[], timeoutMs = 180_000): Promise<[Out, Out]> {
+  const dir = fs.mkdtempSync(path.join(src.dir, 'pipe-'));
+  const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const node = q(process.execPath);
+  const cmd =
+    `VMSUP_SOCKET=${q(src.socket)} ${node} ${q(VMSUP)} ${srcArgs.map(q).join(' ')} 2>${q(dir + '/s')} | ` +
+    `VMSUP_SOCKET=${q(dst.socket)} ${node} ${q(VMSUP)} ${dstArgs.map(q).join(' ')} 2>${q(dir + '/r')} >/dev/null; ` +
+    'echo "${PIPESTATUS[0]} ${PIPESTATUS[1]}"';
+  const codes = await new Promise<string>((resolve) => {
+    const p = spawn('bash', ['-c', cmd], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout!.on('data', (x) => (out += x));
+    const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', () => {
+      clearTimeout(t);
+      resolve(out.trim());
     });
-  return Promise.all([run(a), run(b)]);
+  });
+  const [sc, rc] = codes.split(' ').map((x) => (x === undefined || x === '' ? null : Number(x)));
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+  return [
+    { code: sc ?? null, stderr: read(dir + '/s') },
+    { code: rc ?? null, stderr: read(dir + '/r') },
+  ];
 }
 
 /** `vmsup receive NAME < file`. */
@@ -93,6 +102,12 @@ test.skipIf(!haveGuest)('send a | receive b on one daemon: b runs on with a\'s t
   const d = await Daemon.create();
   daemons.push(d);
   await bootAndMark(d, 'a');
+  // A receiver that gives up (an invalid name) leaves the sender's VM running.
+  const [s0, r0] = await pipeline(d, ['send', 'a'], d, ['receive', '-bad-']);
+  expect(r0.code).not.toBe(0);
+  expect(s0.code, s0.stderr).not.toBe(0);
+  expect(s0.stderr).toMatch(/send/);
+  await d.waitState('a', 'running', 30_000);
   const [s, r] = await pipeline(d, ['send', 'a'], d, ['receive', 'b']);
   expect(s.code, s.stderr + r.stderr).toBe(0);
   expect(r.code, r.stderr + s.stderr).toBe(0);
