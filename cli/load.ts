@@ -35,7 +35,6 @@ function unsupported(conf: VmConf): string[] {
   const errors: string[] = [];
   for (const sw of conf.switches) {
     const at = `${sw.file}:${sw.line}: switch "${sw.name}"`;
-    if (sw.interface !== undefined) errors.push(`${at}: uplinks (interface ${sw.interface}) are not supported yet`);
     if (!sw.enabled || !sw.up) errors.push(`${at}: a disabled or down switch is not supported; leave it out`);
   }
   const lockedSwitches = new Set(conf.switches.filter((sw) => sw.lockedLladdr).map((sw) => sw.name));
@@ -148,7 +147,8 @@ export async function loadConf(file: string, dryRun: boolean): Promise<LoadOutco
   const newSwitches = conf.switches.filter((sw) => !switches.has(sw.name));
   for (const sw of conf.switches) {
     const have = switches.get(sw.name);
-    if (have && (have.lockedLladdr !== sw.lockedLladdr || (have.group ?? undefined) !== sw.group))
+    const uplink = sw.interface !== undefined ? `bridge:${sw.interface}` : null;
+    if (have && (have.lockedLladdr !== sw.lockedLladdr || (have.group ?? undefined) !== sw.group || (have.uplink ?? null) !== uplink))
       errors.push(`${sw.file}:${sw.line}: switch "${sw.name}" exists with other settings (delete it first)`);
   }
   const waitsForSwitch = (vm: ConfVm) => vm.interfaces.some((i) => i.switch !== undefined && newSwitches.some((sw) => sw.name === i.switch));
@@ -171,7 +171,13 @@ export async function loadConf(file: string, dryRun: boolean): Promise<LoadOutco
   // before anything changed), the globals, then the VMs.
   for (const sw of newSwitches) {
     try {
-      await call('switch-create', { name: sw.name, lockedLladdr: sw.lockedLladdr, ...(sw.group !== undefined ? { group: sw.group } : {}) });
+      // vmd's `interface BR` in a switch block: the Linux bridge the switch joins (a tap of its own enslaved to BR).
+      await call('switch-create', {
+        name: sw.name,
+        lockedLladdr: sw.lockedLladdr,
+        ...(sw.group !== undefined ? { group: sw.group } : {}),
+        ...(sw.interface !== undefined ? { uplink: `bridge:${sw.interface}` } : {}),
+      });
     } catch (e) {
       throw new VmConfError([`${sw.file}:${sw.line}: switch "${sw.name}": ${(e as Error).message}`]);
     }

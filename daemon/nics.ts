@@ -2,7 +2,9 @@
 // (--nat, --forward, --lladdr, -L, -i, -n), vmd-style MACs, the -L /31s, and
 // turning a stored NIC list into the worker's MachineOptions.nics.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { addon, type NicOptions } from '../native/index.js';
 import { VmsupError } from './protocol/errors.js';
 
@@ -221,16 +223,77 @@ export function pickLocalPair(prefix = LOCAL_PREFIX, taken: Set<number> = new Se
 
 export const LOCAL_NEEDS_ROOT = '-L needs root (a tap and a host address); use --nat for user-mode networking';
 
+/**
+ * Between picking a free /31 and putting its first address on the tap, another
+ * process (a second `vmsup run -L`, or vmsupd) could pick the same one: the
+ * pair is claimed first with an O_EXCL file `<netns inode>-<address>` in
+ * LOCAL_CLAIMS, holding the claimer's pid, and released once the address is on
+ * the tap (from then on the interface itself says the pair is taken). A claim
+ * whose process is gone (killed in that window) is taken over.
+ */
+export const LOCAL_CLAIMS = '/run/vmsup/local';
+
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true; // being written right now
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Claims the /31 at `host` in this network namespace; a release function, or undefined when another live process holds it. */
+export function claimLocalPair(host: number, dir = LOCAL_CLAIMS): (() => void) | undefined {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const f = path.join(dir, `${fs.statSync('/proc/self/ns/net').ino}-${formatIpv4(host)}`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(f, 'wx', 0o600);
+      try {
+        fs.writeSync(fd, String(process.pid));
+      } finally {
+        fs.closeSync(fd);
+      }
+      return () => fs.rmSync(f, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = 0;
+    try {
+      holder = Number(fs.readFileSync(f, 'utf8').trim());
+    } catch {
+      continue; // released meanwhile: try again
+    }
+    if (alive(holder)) return undefined;
+    fs.rmSync(f, { force: true }); // a stale claim
+  }
+  return undefined;
+}
+
 /** -L: a tap with the first address of a /31; the guest gets the second from the built-in DHCP. */
 export function setUpLocal(nic: NicOptions, prefix = LOCAL_PREFIX, taken?: Set<number>): { tap: string; host: number } {
   if (process.getuid?.() !== 0) throw new VmsupError('NET', LOCAL_NEEDS_ROOT);
-  const host = pickLocalPair(prefix, taken);
-  const tap = addon().openTap('');
+  const skip = new Set(taken);
+  let host = 0;
+  let release: (() => void) | undefined;
+  for (let i = 0; i < 1024 && !release; i++) {
+    host = pickLocalPair(prefix, skip);
+    release = claimLocalPair(host);
+    skip.add(host);
+  }
+  if (!release) throw new VmsupError('NET', 'no free /31 could be claimed for -L (other processes hold them)');
+  let tap: { fd: number; name: string };
   try {
-    addon().setInterfaceAddr(tap.name, host, 31);
-  } catch (err) {
-    addon().closeFd(tap.fd);
-    throw err;
+    tap = addon().openTap('');
+    try {
+      addon().setInterfaceAddr(tap.name, host, 31);
+    } catch (err) {
+      addon().closeFd(tap.fd);
+      throw err;
+    }
+  } finally {
+    release();
   }
   nic.tapFd = tap.fd;
   nic.localHostAddr = host;

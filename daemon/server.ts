@@ -14,6 +14,7 @@ import { requestScope } from './request-scope.js';
 import { isRoot, peerFromCred, type Peer } from './access.js';
 import type { Supervisor } from './supervisor.js';
 import { receiveData, receiveVm, sendVm } from './migrate.js';
+import type { Connection } from './connection.js';
 import type { Logger } from './log.js';
 
 /** Requests one connection may have in flight, counted until the answer is
@@ -54,15 +55,7 @@ function isLongLived(type: RequestType, params: Record<string, unknown>): boolea
   );
 }
 
-/** What a handler may know of its connection: a hook run when it closes. */
-export interface Connection {
-  onClose(fn: () => void): void;
-  /** Sends one frame of a streamed answer (e.g. followed events). */
-  push(frame: unknown): void;
-  /** Sends one frame and resolves once the socket has room again (vmsup send's
-   * back-pressure: the producer waits instead of the daemon buffering). */
-  pushWait(frame: unknown): Promise<void>;
-}
+export type { Connection } from './connection.js';
 type Handler = (sup: Supervisor, peer: Peer, params: any, conn: Connection, id: number) => Promise<unknown>;
 
 const HANDLERS: Record<RequestType, Handler> = {

@@ -3,7 +3,7 @@
 // code is refused rather than guessed at. Never edit a published migration:
 // add the next number.
 import type Database from 'better-sqlite3';
-import { VmsupError } from '../daemon/protocol/errors.js';
+import { DbError } from './errors.js';
 
 export const MIGRATIONS: string[] = [
   // 1: VM definitions, their disks and interfaces, runtime state, the event log, settings.
@@ -113,12 +113,18 @@ export const MIGRATIONS: string[] = [
     created_at    TEXT NOT NULL
   );
   `,
+  // 6: another branch's (seams); this placeholder gives way to it at the merge.
+  ``,
+  // 7: a switch's uplink ('tap:IF' or 'bridge:BR'), made again at each start.
+  `
+  ALTER TABLE switches ADD COLUMN uplink TEXT;
+  `,
 ];
 
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length)
-    throw new VmsupError(
+    throw new DbError(
       'DB_TOO_NEW',
       `the database is at schema version ${current}, newer than this vmsupd (${MIGRATIONS.length})`,
     );

@@ -213,7 +213,28 @@ export interface Addon {
   switchCreate(name: string, lockedLladdr?: boolean): void;
   /** Refused (ERR_VMSUP_SWITCH) while a running machine has a port on it. */
   switchDelete(name: string): void;
-  switchList(): { name: string; lockedLladdr: boolean; ports: number; rxFrames: number; txFrames: number; drops: number; lockedDrops: number }[];
+  switchList(): {
+    name: string;
+    lockedLladdr: boolean;
+    /** VM ports (the uplink's is not counted). */
+    ports: number;
+    rxFrames: number;
+    txFrames: number;
+    drops: number;
+    lockedDrops: number;
+    /** The switch's uplink tap and its counters (rx: host -> switch), when it has one. */
+    uplink?: { tap: string; rxFrames: number; txFrames: number; drops: number };
+  }[];
+  /** net/switch_registry.h: the tap `fd` (named `tap`) becomes the switch's uplink port; the addon owns the fd from then on, also when this throws. */
+  switchAttachUplink(name: string, fd: number, tap: string): void;
+  /** Stops the uplink's thread and closes its tap; false when the switch had none. */
+  switchDetachUplink(name: string): boolean;
+  /** host/netlink.h: an interface's kind (IFLA_INFO_KIND: 'tun', 'bridge', 'veth', '' …) and alias. */
+  linkInfo(name: string): { exists: boolean; kind: string; alias: string };
+  linkSetAlias(name: string, alias: string): void;
+  linkSetUp(name: string): void;
+  /** SIOCBRADDIF: enslaves `ifname` to the Linux bridge `bridge`. */
+  bridgeAddIf(bridge: string, ifname: string): void;
   /** The meta string of a snapshot file (its options), without loading it. */
   readSnapshotMeta(pathOrFd: string | number): string;
   /** host/tap.cc: IPv4 address (host byte order) / prefix on an interface, and up. */

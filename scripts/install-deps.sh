@@ -20,10 +20,11 @@
 #   libzstd-dev            compresses the RAM pages of a saved machine (native/snapshot)
 #   libxbyak-dev           x86-64 code emitter (header-only) of the JIT, native/cpu/jit
 #   curl                   the -L test fetches the guest's page from inside a network namespace
+#   iputils-ping           the uplink test pings a guest from the bridge's network namespace
 # Pass --bench to add qemu-system-misc (the side-by-side peer of the benchmarks).
 set -euo pipefail
 pkgs=(gcc-riscv64-linux-gnu qemu-utils e2fsprogs zlib1g-dev tmux python3 make g++ device-tree-compiler bsdutils mandoc chromium
-      opensbi u-boot-qemu fdisk gdisk dosfstools mtools u-boot-tools xorriso libslirp-dev curl libzstd-dev libxbyak-dev)
+      opensbi u-boot-qemu fdisk gdisk dosfstools mtools u-boot-tools xorriso libslirp-dev curl libzstd-dev libxbyak-dev iputils-ping)
 [ "${1:-}" = "--bench" ] && pkgs+=(qemu-system-misc)
 missing=()
 for p in "${pkgs[@]}"; do

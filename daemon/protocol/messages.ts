@@ -236,7 +236,7 @@ export const REQUESTS = {
   /** One chunk of a receive's stream (base64, at most RECEIVE_CHUNK bytes decoded); end: no more. */
   'receive-data': obj({ stream: int(1, Number.MAX_SAFE_INTEGER), data: str(Math.ceil(RECEIVE_CHUNK_BYTES / 3) * 4), end: bool }, ['data', 'end']),
   /** vmd's switch blocks (root or vmsupd's own user): a persistent vmsup switch. */
-  'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1) }, ['lockedLladdr', 'group']),
+  'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1), uplink: str(24, 1) }, ['lockedLladdr', 'group', 'uplink']),
   /** Refused while running VMs have a port on it (they are listed). */
   'switch-delete': obj({ name: str(32, 1) }),
   'switch-status': obj({}),
@@ -357,6 +357,13 @@ export interface SwitchInfo {
   txFrames: number;
   drops: number;
   lockedDrops: number;
+  /** Its uplink as created ('tap:IF' or 'bridge:BR'), or null. */
+  uplink: string | null;
+  /** The uplink's tap while it is attached (null when it has none, or making it failed at start) and its counters (rx: host -> switch). */
+  uplinkTap: string | null;
+  uplinkRxFrames: number;
+  uplinkTxFrames: number;
+  uplinkDrops: number;
   /** Running VMs with a port on it. */
   vms: string[];
 }

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "devices/virtio_net.h"
+#include "host/netlink.h"
 #include "host/tap.h"
 #include "net/switch_registry.h"
 #include "machine/board.h"
@@ -595,9 +596,82 @@ Napi::Value SwitchList(const Napi::CallbackInfo& info) {
     o.Set("txFrames", Napi::Number::New(env, static_cast<double>(t.tx_frames)));
     o.Set("drops", Napi::Number::New(env, static_cast<double>(t.drops)));
     o.Set("lockedDrops", Napi::Number::New(env, static_cast<double>(t.locked_drops)));
+    UplinkInfo u;
+    if (switch_uplink_info(sw->name(), &u)) {
+      Napi::Object uo = Napi::Object::New(env);
+      uo.Set("tap", Napi::String::New(env, u.tap));
+      uo.Set("rxFrames", Napi::Number::New(env, static_cast<double>(u.rx_frames)));
+      uo.Set("txFrames", Napi::Number::New(env, static_cast<double>(u.tx_frames)));
+      uo.Set("drops", Napi::Number::New(env, static_cast<double>(u.drops)));
+      o.Set("uplink", uo);
+    }
     out.Set(i++, o);
   }
   return out;
+}
+
+// switchAttachUplink(name, fd, tap): the tap descriptor becomes the switch's
+// uplink port (net/switch_registry.h); the registry owns the fd from then on,
+// also when this throws. switchDetachUplink(name) -> bool.
+Napi::Value SwitchAttachUplink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsString())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchAttachUplink(name, fd, tap)");
+  const int fd = info[1].As<Napi::Number>().Int32Value();
+  if (fd < 0) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchAttachUplink: bad fd");
+  std::string err;
+  if (!switch_attach_uplink(info[0].As<Napi::String>().Utf8Value(), fd, info[2].As<Napi::String>().Utf8Value(), &err))
+    return ThrowError(env, "ERR_VMSUP_SWITCH", err);
+  return env.Undefined();
+}
+
+Napi::Value SwitchDetachUplink(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "switchDetachUplink(name)");
+  return Napi::Boolean::New(env, switch_detach_uplink(info[0].As<Napi::String>().Utf8Value()));
+}
+
+// linkInfo(name) -> {exists, kind, alias}; linkSetAlias(name, alias);
+// linkSetUp(name); bridgeAddIf(bridge, ifname) (host/netlink.h).
+Napi::Value LinkInfoFn(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "linkInfo(name)");
+  LinkInfo li;
+  std::string err;
+  if (!link_info(info[0].As<Napi::String>().Utf8Value(), &li, &err)) return ThrowError(env, "ERR_VMSUP_NET", err);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("exists", Napi::Boolean::New(env, li.exists));
+  o.Set("kind", Napi::String::New(env, li.kind));
+  o.Set("alias", Napi::String::New(env, li.alias));
+  return o;
+}
+
+Napi::Value LinkSetAlias(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "linkSetAlias(name, alias)");
+  std::string err;
+  if (!link_set_alias(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), &err))
+    return ThrowError(env, "ERR_VMSUP_NET", err);
+  return env.Undefined();
+}
+
+Napi::Value LinkSetUp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "linkSetUp(name)");
+  std::string err;
+  if (!link_set_up(info[0].As<Napi::String>().Utf8Value(), &err)) return ThrowError(env, "ERR_VMSUP_NET", err);
+  return env.Undefined();
+}
+
+Napi::Value BridgeAddIf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString())
+    return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "bridgeAddIf(bridge, ifname)");
+  std::string err;
+  if (!bridge_add_if(info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(), &err))
+    return ThrowError(env, "ERR_VMSUP_NET", err);
+  return env.Undefined();
 }
 
 // readSnapshotMeta(path) -> string: the META section of a snapshot file.
@@ -638,6 +712,12 @@ void InitMachineBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   exports.Set("switchCreate", Napi::Function::New(env, SwitchCreate, "switchCreate"));
   exports.Set("switchDelete", Napi::Function::New(env, SwitchDelete, "switchDelete"));
   exports.Set("switchList", Napi::Function::New(env, SwitchList, "switchList"));
+  exports.Set("switchAttachUplink", Napi::Function::New(env, SwitchAttachUplink, "switchAttachUplink"));
+  exports.Set("switchDetachUplink", Napi::Function::New(env, SwitchDetachUplink, "switchDetachUplink"));
+  exports.Set("linkInfo", Napi::Function::New(env, LinkInfoFn, "linkInfo"));
+  exports.Set("linkSetAlias", Napi::Function::New(env, LinkSetAlias, "linkSetAlias"));
+  exports.Set("linkSetUp", Napi::Function::New(env, LinkSetUp, "linkSetUp"));
+  exports.Set("bridgeAddIf", Napi::Function::New(env, BridgeAddIf, "bridgeAddIf"));
   exports.Set("readSnapshotMeta", Napi::Function::New(env, ReadSnapshotMeta, "readSnapshotMeta"));
   exports.Set("setInterfaceAddr", Napi::Function::New(env, SetInterfaceAddr, "setInterfaceAddr"));
 }

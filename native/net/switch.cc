@@ -20,10 +20,11 @@ bool SwitchPort::send(const uint8_t* f, size_t len) {
 }
 
 std::shared_ptr<SwitchPort> Switch::add_port(const uint8_t mac[6], std::function<void()> wake,
-                                             std::function<void()> kick) {
+                                             std::function<void()> kick, bool uplink) {
   std::lock_guard<std::mutex> g(ports_mu_);
   auto p = std::make_shared<SwitchPort>(next_id_++, mac, std::move(wake));
   p->kick_ = std::move(kick);
+  p->uplink_ = uplink;
   ports_.push_back(p);
   return p;
 }
@@ -39,7 +40,7 @@ void Switch::remove_port(unsigned id) {
 
 size_t Switch::ports() const {
   std::lock_guard<std::mutex> g(ports_mu_);
-  return ports_.size();
+  return static_cast<size_t>(std::count_if(ports_.begin(), ports_.end(), [](const auto& p) { return !p->uplink(); }));
 }
 
 SwitchTotals Switch::totals() const {
@@ -130,7 +131,7 @@ size_t Switch::forward_locked() {
       src.c_.rx_frames.fetch_add(1, std::memory_order_relaxed);
       if (len < 14) {
         src.c_.rx_dropped.fetch_add(1, std::memory_order_relaxed);
-      } else if (locked_ && std::memcmp(f + 6, src.mac_, 6) != 0) {
+      } else if (locked_ && !src.uplink_ && std::memcmp(f + 6, src.mac_, 6) != 0) {
         src.c_.locked_dropped.fetch_add(1, std::memory_order_relaxed);
       } else {
         learn(f + 6, src.id());

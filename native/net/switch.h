@@ -63,6 +63,9 @@ class SwitchPort {
 
   unsigned id() const { return id_; }
   const uint8_t* mac() const { return mac_; }
+  // The switch's uplink (a host tap): it carries many MACs, so `locked
+  // lladdr` does not apply to it, and it is not counted as a VM port.
+  bool uplink() const { return uplink_; }
   SwitchPortCounters& counters() { return c_; }
 
  private:
@@ -71,6 +74,7 @@ class SwitchPort {
   uint8_t mac_[6];
   std::function<void()> wake_;
   std::atomic<bool> sleeping_{false};
+  bool uplink_ = false;
   FrameRing ingress_{kRingSlots};
   FrameRing egress_{kRingSlots};
   SwitchPortCounters c_;
@@ -93,8 +97,9 @@ class Switch {
   // Adds a port for a VM NIC with MAC `mac`; `wake` rings the VM's eventfd.
   // `kick` (optional) is called when a port's ingress ring becomes non-empty,
   // so the switch's owner can run forward(). Ports live until remove_port.
+  // `uplink`: the port of the switch's host tap (see SwitchPort::uplink).
   std::shared_ptr<SwitchPort> add_port(const uint8_t mac[6], std::function<void()> wake,
-                                       std::function<void()> kick = nullptr);
+                                       std::function<void()> kick = nullptr, bool uplink = false);
   void remove_port(unsigned id);
 
   // One forwarding round over every port; returns the frames forwarded.
@@ -109,6 +114,7 @@ class Switch {
 
   const std::string& name() const { return name_; }
   bool locked_lladdr() const { return locked_; }
+  // VM ports (the uplink's is not counted).
   size_t ports() const;
   SwitchTotals totals() const;
 

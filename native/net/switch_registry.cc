@@ -1,11 +1,14 @@
 #include "net/switch_registry.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "machine/machine.h"
 #include "net/backend.h"
@@ -14,9 +17,106 @@ namespace vmsup {
 
 namespace {
 
+class Uplink {
+ public:
+  static constexpr int kFramesPerWake = 64;
+
+  Uplink(std::shared_ptr<Switch> sw, int fd, std::string tap) : sw_(std::move(sw)), fd_(fd), tap_(std::move(tap)) {}
+  ~Uplink() {
+    if (thread_.joinable()) {
+      stop_.store(true);
+      wake();
+      thread_.join();
+    }
+    if (port_) sw_->remove_port(port_->id());
+    if (efd_ >= 0) ::close(efd_);
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  bool start(std::string* err) {
+    efd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd_ < 0) {
+      *err = "eventfd failed";
+      return false;
+    }
+    static const uint8_t kNoMac[6] = {0, 0, 0, 0, 0, 0};
+    Switch* sw = sw_.get();
+    port_ = sw_->add_port(kNoMac, [this]() { wake(); }, [sw]() { sw->kick(); }, /*uplink=*/true);
+    thread_ = std::thread([this]() { loop(); });
+    return true;
+  }
+
+  UplinkInfo info() const {
+    UplinkInfo i;
+    i.tap = tap_;
+    i.rx_frames = rx_.load(std::memory_order_relaxed);
+    i.tx_frames = tx_.load(std::memory_order_relaxed);
+    i.drops = drops_.load(std::memory_order_relaxed) + port_->counters().tx_dropped.load(std::memory_order_relaxed) +
+              port_->counters().rx_dropped.load(std::memory_order_relaxed);
+    return i;
+  }
+
+ private:
+  void wake() {
+    const uint64_t one = 1;
+    ssize_t n = ::write(efd_, &one, sizeof(one));
+    (void)n;
+  }
+
+  void loop() {
+    pthread_setname_np(pthread_self(), "vmsup-uplink");
+    std::vector<uint8_t> buf(65536);
+    while (!stop_.load()) {
+      // Sleep until the host sends or the switch has frames for the host
+      // (the switch rings efd_ only while we said we sleep).
+      port_->set_sleeping(true);
+      size_t len;
+      const bool pending = port_->peek_received(&len) != nullptr;
+      struct pollfd fds[2] = {{fd_, POLLIN, 0}, {efd_, POLLIN, 0}};
+      const int r = ::poll(fds, 2, pending ? 0 : -1);
+      port_->set_sleeping(false);
+      if (r < 0 && errno != EINTR) break;
+      if (fds[1].revents & POLLIN) {
+        uint64_t v;
+        ssize_t n = ::read(efd_, &v, sizeof(v));
+        (void)n;
+      }
+      // Switch -> host.
+      for (int i = 0; i < kFramesPerWake; i++) {
+        const uint8_t* f = port_->peek_received(&len);
+        if (!f) break;
+        if (::write(fd_, f, len) == static_cast<ssize_t>(len)) tx_.fetch_add(1, std::memory_order_relaxed);
+        else drops_.fetch_add(1, std::memory_order_relaxed);
+        port_->pop_received();
+      }
+      // Host -> switch: a budget per wake-up; the ring's refusals are counted by the port.
+      if (fds[0].revents & (POLLERR | POLLHUP | POLLNVAL)) break;  // the tap went away
+      bool gone = false;
+      for (int i = 0; i < kFramesPerWake; i++) {
+        const ssize_t n = ::read(fd_, buf.data(), buf.size());
+        if (n < 0 && errno != EAGAIN && errno != EINTR) gone = true;  // e.g. EBADFD: the tap was deleted
+        if (n <= 0) break;
+        rx_.fetch_add(1, std::memory_order_relaxed);
+        port_->send(buf.data(), static_cast<size_t>(n));
+      }
+      if (gone) break;  // the port stays (counted as the uplink) until the switch goes
+    }
+  }
+
+  std::shared_ptr<Switch> sw_;
+  int fd_;
+  std::string tap_;
+  int efd_ = -1;
+  std::shared_ptr<SwitchPort> port_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> rx_{0}, tx_{0}, drops_{0};
+};
+
 struct Registry {
   std::mutex mu;
   std::map<std::string, std::shared_ptr<Switch>> switches;
+  std::map<std::string, std::unique_ptr<Uplink>> uplinks;
 };
 Registry& registry() {
   static Registry* r = new Registry();  // never destroyed: worker threads may outlive static teardown
@@ -139,6 +239,7 @@ bool switch_delete(const std::string& name, std::string* err) {
     *err = "switch " + name + " has " + std::to_string(it->second->ports()) + " ports in use";
     return false;
   }
+  r.uplinks.erase(name);  // stops its thread, closes its tap
   r.switches.erase(it);
   return true;
 }
@@ -149,6 +250,36 @@ std::vector<std::shared_ptr<Switch>> switch_list() {
   std::vector<std::shared_ptr<Switch>> v;
   for (auto& kv : r.switches) v.push_back(kv.second);
   return v;
+}
+
+bool switch_attach_uplink(const std::string& name, int fd, const std::string& tap, std::string* err) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.mu);
+  auto it = r.switches.find(name);
+  if (it == r.switches.end() || r.uplinks.count(name)) {
+    ::close(fd);
+    *err = it == r.switches.end() ? "no such switch: " + name : "switch " + name + " has an uplink";
+    return false;
+  }
+  auto u = std::make_unique<Uplink>(it->second, fd, tap);
+  if (!u->start(err)) return false;
+  r.uplinks[name] = std::move(u);
+  return true;
+}
+
+bool switch_detach_uplink(const std::string& name) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.mu);
+  return r.uplinks.erase(name) > 0;
+}
+
+bool switch_uplink_info(const std::string& name, UplinkInfo* out) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> g(r.mu);
+  auto it = r.uplinks.find(name);
+  if (it == r.uplinks.end()) return false;
+  *out = it->second->info();
+  return true;
 }
 
 std::unique_ptr<NetBackend> make_switch_backend(const NicConfig& cfg, BoardHost& host, std::string* err) {
