@@ -114,8 +114,9 @@ export default async function runVm(task: VmTask): Promise<VmTaskResult> {
             break;
         }
       }
-      if (!paused && live) {
-        // One step of the live send's pre-copy, then a slice of the guest.
+      if (live) {
+        // One step of the live send's pre-copy, then a slice of the guest (none while
+        // it is paused: the send goes on, and with nothing dirtied it soon ends).
         const l = live;
         try {
           if (l.step()) {
@@ -132,6 +133,7 @@ export default async function runVm(task: VmTask): Promise<VmTaskResult> {
         }
       }
       if (!paused) return undefined;
+      if (live) return 'skip';
       // Sleep until the supervisor rings: read the doorbell, re-check the
       // port (a message posted before the read is already queued), then wait
       // for the value to change. The timeout only bounds a lost wake-up.
