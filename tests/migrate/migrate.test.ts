@@ -90,10 +90,11 @@ async function bootAndMark(d: Daemon, name: string, extra: string[] = [], busy =
   await c.waitFor(/\nWROTE/);
   if (busy) {
     // Keeps writing memory while the pre-copy runs: tmpfs pages and the shell's own.
-    // The shell loop dirties a few pages; dd rewrites 4 MiB over and over, more than a pass
-    // may leave for the pause, so the pre-copy goes on with further passes.
+    // The shell loop dirties a few pages; dd rewrites 8 MiB over and over, more than a pass
+    // may leave for the pause, so the pre-copy goes on with further passes. Both run for
+    // 2 s before the send starts.
     c.type('(i=0; while :; do echo $i > /tmp/x; i=$((i+1)); done) & ' +
-      '(while :; do dd if=/dev/zero of=/tmp/big bs=64k count=64 2>/dev/null; done) & echo BUSY\r');
+      '(while :; do dd if=/dev/zero of=/tmp/big bs=64k count=128 2>/dev/null; done) & sleep 2; echo BUSY\r');
     await c.waitFor(/\nBUSY/);
   }
   c.type('\r~.');
