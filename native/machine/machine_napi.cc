@@ -381,7 +381,7 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         num("rxDroppedOversize", c.rx_dropped_oversize);
         num("txFrames", c.tx_frames);
         num("txBytes", c.tx_bytes);
-        num("txDropped", c.tx_dropped_oversize + c.tx_dropped_runt + (n->backend() ? n->backend()->dropped() : 0));
+        num("txDropped", c.tx_dropped_oversize + c.tx_dropped_runt + c.tx_dropped_bad_hdr + (n->backend() ? n->backend()->dropped() : 0));
         nics.Set(i++, x);
       }
     }
