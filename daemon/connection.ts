@@ -7,4 +7,7 @@ export interface Connection {
   onClose(fn: () => void): void;
   /** Sends one frame of a streamed answer (e.g. followed events). */
   push(frame: unknown): void;
+  /** Sends one frame and resolves once the socket has room again (vmsup send's
+   * back-pressure: the producer waits instead of the daemon buffering). */
+  pushWait(frame: unknown): Promise<void>;
 }

@@ -20,7 +20,7 @@ import { Repository, type VmDefinition, type VmRecord } from '../db/repository.j
 import { admission, definitionQuota, hostMemory } from './quota.js';
 import type { FromWorker, ToWorker, VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
-import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta } from './snapshot.js';
+import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta, type MigrateDefinition } from './snapshot.js';
 import {
   checkVmName,
   type EventRecord,
@@ -46,6 +46,7 @@ import {
 import type { Logger } from './log.js';
 import type { Connection } from './connection.js';
 import { requestScope } from './request-scope.js';
+import { parseRequest } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
 import { checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
@@ -606,6 +607,7 @@ export class Supervisor {
         break;
       case 'saved':
       case 'save-failed':
+      case 'live-sent':
         r.saving?.resolve(m);
         break;
     }
@@ -1637,6 +1639,162 @@ export class Supervisor {
       clearTimeout(this.retryTimer);
       this.repo.close();
     });
+  }
+
+  // ---- vmsup send / receive (daemon/migrate.ts moves the bytes) ------------
+
+  /** META of a send stream: the daemon's snapshot meta and the definition receive needs. */
+  private migrateMeta(vm: VmRecord): string {
+    const def: MigrateDefinition = {
+      memory: vm.memory,
+      cpus: vm.cpus,
+      cmdline: vm.cmdline,
+      ...(vm.kernel ? { kernel: vm.kernel } : {}),
+      ...(vm.initrd ? { initrd: vm.initrd } : {}),
+      ...(vm.bios ? { bios: vm.bios } : {}),
+      ...(vm.bootDevice ? { bootDevice: vm.bootDevice as MigrateDefinition['bootDevice'] } : {}),
+      disks: vm.disks.map((d) => ({ path: d.path, format: d.format, ...(d.readOnly ? { readOnly: true } : {}) })),
+      nics: (vm.nics ?? []).map((n) => ({
+        kind: n.kind,
+        lladdr: n.lladdr,
+        ...(n.switch ? { switch: n.switch } : {}),
+        ...(n.forwards?.length ? { forwards: n.forwards } : {}),
+      })),
+    };
+    const meta: DaemonSnapshotMeta = { v: 1, daemon: true, vm: vm.name, memory: vm.memory, cpus: vm.cpus, def };
+    return JSON.stringify(meta);
+  }
+
+  /** vmsup send: has the worker write the VM's state into `fd` (paused first, or a live
+   * pre-copy); resolves with the worker's last word. The VM is left as it is: see sendFinished. */
+  async sendState(peer: Peer, ref: string, fd: number, live: boolean): Promise<{ vmId: number; wasRunning: boolean; pausedAt: number; doneAt: number; m: FromWorker }> {
+    const job = await this.call(() => {
+      const vm = this.findFor(peer, ref);
+      const r = this.running.get(vm.id);
+      const state = r?.vm.state ?? vm.state;
+      if (!r || (state !== 'running' && state !== 'paused') || (live && state !== 'running'))
+        throw new VmsupError('BAD_STATE', `send vm command failed: vm ${vm.name} is ${state}`, live ? 'send --live moves a running vm' : undefined);
+      if (r.saving) throw new VmsupError('BUSY', `send vm command failed: vm ${vm.name} is being saved`);
+      const done = new Promise<FromWorker>((resolve) => {
+        r.saving = { fd, resolve };
+      });
+      const meta = this.migrateMeta(r.vm);
+      if (live) this.send(r, { type: 'live-send', fd, meta, maxPasses: 8, donePages: 256 });
+      else {
+        if (state === 'running') this.send(r, { type: 'pause' });
+        this.send(r, { type: 'save', fd, meta });
+      }
+      this.log.info(`${vm.name}: send${live ? ' --live' : ''} requested by ${who(peer)}`);
+      return { r, vmId: vm.id, done, wasRunning: state === 'running', pausedAt: Date.now() };
+    });
+    const m = await job.done;
+    const doneAt = Date.now();
+    if (job.r.saving?.fd === fd) job.r.saving = undefined;
+    return { vmId: job.vmId, wasRunning: job.wasRunning, pausedAt: job.pausedAt, doneAt, m };
+  }
+
+  /** After a send: a sent VM is stopped (with `reason`); one whose send failed runs again if it ran. */
+  async sendFinished(vmId: number, ok: boolean, wasRunning: boolean, reason: string): Promise<VmInfo> {
+    return this.call(() => {
+      const r = this.running.get(vmId);
+      if (r && ok) this.forceStop(r, reason);
+      else if (r && wasRunning && r.vm.state === 'paused') this.send(r, { type: 'unpause' });
+      const vm = r?.vm ?? this.byId(vmId);
+      if (!vm) throw new VmsupError('STOPPED', 'the vm is gone');
+      return this.info(vm);
+    });
+  }
+
+  /**
+   * vmsup receive: defines `name` from the stream's META when it is new (owned by
+   * the client, checked as a define request is), then starts it restoring from
+   * `source` (a pipe the client's bytes go into, or, when its disks are still
+   * held by the sender on this host, a file the stream was kept in). Resolves once it runs; on failure
+   * a VM defined here is removed again. `failure` is the stream's own error, if
+   * any (a client that left, a stall), preferred over the restore's.
+   */
+  async receiveState(
+    peer: Peer,
+    name: string,
+    meta: DaemonSnapshotMeta & { def: MigrateDefinition },
+    source: { open(): number; spool(): Promise<void> },
+    force: boolean,
+    failure: () => VmsupError | undefined,
+    label: string,
+  ): Promise<{ vm: VmInfo; defined: boolean }> {
+    let defined = false;
+    let launched = false;
+    let files: VmFiles | undefined;
+    try {
+      if (!(await this.call(() => this.find(name)))) {
+        const d = meta.def;
+        const req = parseRequest({ id: 0, type: 'define', params: { name, config: { ...d, ...(d.nics?.length ? {} : { nics: undefined }) } } });
+        await this.define(peer, req.params as Params<'define'>);
+        defined = true;
+      }
+      const plan = await this.call(() => {
+        if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
+        const vm = this.findFor(peer, name);
+        if (vm.state !== 'stopped' || this.running.has(vm.id) || this.opening.has(`#${vm.id}`))
+          throw new VmsupError('ALREADY', `receive command failed: vm ${vm.name} is ${vm.state}`);
+        this.checkAdmission(vm);
+        this.opening.add(`#${vm.id}`);
+        return vm;
+      });
+      let settled: { w: Promise<EventRecord> };
+      try {
+        const boot = this.bootChain(plan, false);
+        const wanted = formatRequests(undefined, plan.disks);
+        const inUse = (e: unknown) => / is in use/.test(asVmsupError(e).message);
+        try {
+          files = await openForStart(boot, wanted);
+        } catch (e) {
+          if (!inUse(e)) throw e;
+          // Its disks are still the sender's (a send on this host releases them after its
+          // last byte): keep the stream until it ends, then open them when they are free.
+          await source.spool();
+          const until = Date.now() + 30_000;
+          for (;;) {
+            try {
+              files = await openForStart(boot, wanted);
+              break;
+            } catch (e2) {
+              if (!inUse(e2) || Date.now() > until) throw e2;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+        }
+        settled = await this.call(() => {
+          const vm = this.byId(plan.id);
+          if (!vm || vm.state !== 'stopped' || this.running.has(vm.id)) throw new VmsupError('ALREADY', `receive command failed: vm ${plan.name} is ${vm?.state ?? 'gone'}`);
+          const fd = source.open();
+          try {
+            this.launch(vm, `${label} by ${who(peer)}${force ? ' (forced)' : ''}`, files!, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd, force });
+          } catch (e) {
+            addon().closeFd(fd);
+            throw e;
+          }
+          launched = true;
+          return { w: this.until(vm.id, ['running', 'stopped']) };
+        });
+      } finally {
+        this.opening.delete(`#${plan.id}`);
+      }
+      const ev = await settled.w;
+      if (ev.to !== 'running') {
+        const f = failure();
+        throw new VmsupError(f?.code ?? 'RESTORE_FAILED', `receive command failed: ${f && f.code !== 'ERR_VMSUP_RECEIVE' ? f.message : ev.reason}`);
+      }
+      return await this.call(() => {
+        const vm = this.running.get(plan.id)?.vm ?? this.byId(plan.id);
+        if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');
+        return { vm: this.info(vm), defined };
+      });
+    } catch (e) {
+      if (!launched) files?.close();
+      if (defined) await this.undefine(peer, { vm: name }).catch(() => undefined);
+      throw e;
+    }
   }
 }
 
