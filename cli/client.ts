@@ -51,6 +51,8 @@ export class Client {
   >();
   private readonly decoder = new FrameDecoder();
   private readonly listeners = new Map<number, (ev: EventRecord) => void>();
+  /** vmsup send: the stream's chunks, by request id. */
+  private readonly dataListeners = new Map<number, (data: Buffer, bytes: number, pass: number) => void>();
   /** Why the connection ended, once it has: every later request fails with it. */
   private fatal?: Error;
   private constructor(private readonly sock: net.Socket) {
@@ -74,6 +76,10 @@ export class Client {
         }
         if ('event' in res) {
           this.listeners.get(res.id)?.(res.event);
+          continue;
+        }
+        if ('data' in res) {
+          this.dataListeners.get(res.id)?.(Buffer.from(res.data, 'base64'), res.bytes, res.pass);
           continue;
         }
         const p = this.pending.get(res.id);
@@ -121,6 +127,24 @@ export class Client {
   requestStream<K extends RequestType>(type: K, params: Params<K>, onEvent: (ev: EventRecord) => void): Promise<Results[K]> {
     this.listeners.set(this.nextId, onEvent);
     return this.request(type, params);
+  }
+
+  /** A request whose answer streams data chunks first (send). */
+  requestData<K extends RequestType>(type: K, params: Params<K>, onData: (data: Buffer, bytes: number, pass: number) => void): Promise<Results[K]> {
+    this.dataListeners.set(this.nextId, onData);
+    return this.request(type, params);
+  }
+
+  /** A request and its id (receive: later receive-data requests name it). */
+  begin<K extends RequestType>(type: K, params: Params<K>): { id: number; answer: Promise<Results[K]> } {
+    const id = this.nextId;
+    return { id, answer: this.request(type, params) };
+  }
+
+  /** Pauses or resumes reading the daemon's frames (back-pressure from a slow stdout). */
+  readPause(paused: boolean): void {
+    if (paused) this.sock.pause();
+    else this.sock.resume();
   }
 
   request<K extends RequestType>(type: K, params: Params<K>): Promise<Results[K]> {

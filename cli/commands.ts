@@ -23,6 +23,8 @@ import { topCommand } from './top.js';
 import { webCommand } from './web.js';
 import { saveCommand } from './save.js';
 import { restoreCommand } from './restore.js';
+import { sendCommand } from './send.js';
+import { receiveCommand } from './receive.js';
 
 export const commands: CommandDefinition[] = [
   runCommand,
@@ -51,4 +53,7 @@ export const commands: CommandDefinition[] = [
   // save/restore (issue 10)
   saveCommand,
   restoreCommand,
+  // send/receive and live migration (issue 10)
+  sendCommand,
+  receiveCommand,
 ];

@@ -131,7 +131,7 @@ export async function daemonMain(argv: string[]): Promise<number> {
   process.on('uncaughtException', (e) => log.warn(`internal error (uncaught exception), carrying on: ${e?.stack ?? String(e)}`));
   let sup: Supervisor;
   try {
-    sup = new Supervisor(args.stateDir, log);
+    sup = Supervisor.open(args.stateDir, log);
   } catch (e) {
     // A refused database (0 bytes, not writable, too new) is a clear message, not a crash.
     const err = asVmsupError(e);

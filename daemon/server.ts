@@ -13,6 +13,8 @@ import { PAGED, parseRequest, type DaemonStats, type RequestType } from './proto
 import { requestScope } from './request-scope.js';
 import { isRoot, peerFromCred, type Peer } from './access.js';
 import type { Supervisor } from './supervisor.js';
+import { receiveData, receiveVm, sendVm } from './migrate.js';
+import type { Connection } from './connection.js';
 import type { Logger } from './log.js';
 
 /** Requests one connection may have in flight, counted until the answer is
@@ -47,16 +49,13 @@ function isLongLived(type: RequestType, params: Record<string, unknown>): boolea
     type === 'wait' ||
     type === 'start' ||
     (type === 'stop' && (params.wait === true || params.force === true)) ||
-    (type === 'events' && params.follow === true)
+    (type === 'events' && params.follow === true) ||
+    type === 'send' ||
+    type === 'receive'
   );
 }
 
-/** What a handler may know of its connection: a hook run when it closes. */
-export interface Connection {
-  onClose(fn: () => void): void;
-  /** Sends one frame of a streamed answer (e.g. followed events). */
-  push(frame: unknown): void;
-}
+export type { Connection } from './connection.js';
 type Handler = (sup: Supervisor, peer: Peer, params: any, conn: Connection, id: number) => Promise<unknown>;
 
 const HANDLERS: Record<RequestType, Handler> = {
@@ -82,6 +81,9 @@ const HANDLERS: Record<RequestType, Handler> = {
   stats: () => Promise.reject(new VmsupError('INTERNAL', 'stats is answered by the server')),
   save: (s, peer, p) => s.save(peer, p),
   restore: (s, peer, p) => s.restore(peer, p),
+  send: (s, peer, p, conn, id) => sendVm(s, peer, p, conn, id),
+  receive: (s, peer, p, conn, id) => receiveVm(s, peer, p, conn, id),
+  'receive-data': (s, peer, p, conn) => receiveData(peer, p, conn),
   'switch-create': (s, peer, p) => s.switchCreate(peer, p),
   'switch-delete': (s, peer, p) => s.switchDelete(peer, p),
   'switch-status': (s, peer) => s.switchStatus(peer),
@@ -240,6 +242,12 @@ export class ControlServer {
         // A follower that stops reading must not make the daemon buffer without bound.
         if (sock.writableLength > MAX_STREAM_QUEUED_BYTES) drop('event stream reader too slow');
         else this.write(sock, frame);
+      },
+      pushWait: async (frame) => {
+        streaming = true;
+        this.write(sock, frame);
+        if (sock.writableLength > MAX_QUEUED_BYTES) await drained();
+        if (sock.destroyed) throw new VmsupError('DISCONNECTED', 'the client left');
       },
     };
     /** Idle: nothing in flight, no stream, no partial frame. Such a connection gets idle_timeout seconds. */

@@ -17,6 +17,35 @@ export interface DaemonSnapshotMeta {
   vm: string;
   memory: number;
   cpus: number;
+  /** vmsup send: what `receive` needs to define the VM where it is new. */
+  def?: MigrateDefinition;
+}
+
+/** A VM's definition as a send stream carries it (VmConfigInput's fields, no owner:
+ * the receiving client owns what it receives). */
+export interface MigrateDefinition {
+  memory: number;
+  cpus: number;
+  kernel?: string;
+  initrd?: string;
+  cmdline?: string;
+  bios?: string;
+  bootDevice?: 'disk' | 'net' | 'cdrom';
+  disks?: { path: string; format: 'raw' | 'qcow2'; readOnly?: boolean }[];
+  nics?: { kind: 'nat' | 'local' | 'tap' | 'switch'; switch?: string; lladdr: string; forwards?: { hostAddr: number; hostPort: number; guestPort: number }[] }[];
+}
+
+/**
+ * META of a send stream: nothing in it is trusted. It must be the daemon's
+ * own; its definition is shape-checked again by `define` (the same check as a
+ * client's request), here only its outline.
+ */
+export function parseMigrateMeta(raw: string, what: string): DaemonSnapshotMeta & { def: MigrateDefinition } {
+  const m = parseDaemonMeta(raw, what);
+  const d = m.def as unknown;
+  if (d === null || typeof d !== 'object' || Array.isArray(d) || typeof (d as MigrateDefinition).memory !== 'number' || typeof (d as MigrateDefinition).cpus !== 'number')
+    throw new VmsupError('SNAPSHOT_FORMAT', `${what}: not a stream from vmsup send (its META has no VM definition)`);
+  return m as DaemonSnapshotMeta & { def: MigrateDefinition };
 }
 
 /**

@@ -9,24 +9,19 @@
 //   running|paused --stop--> stopping --guest powers off / forced--> stopped
 //   running --guest reboot--> starting --> running (same worker, same console)
 //   any running state --worker fails--> stopped (with the reason)
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import fs from 'node:fs';
-import tty from 'node:tty';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'eventemitter3';
-import { Piscina } from 'piscina';
-import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
+import { addon, type NicOptions } from '../native/index.js';
 import { attachUplink, checkUplink, formatUplink, parseUplink } from './switches.js';
-import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, nicSpecs, parsePrefix, setUpLocal, type NicSpec } from './nics.js';
+import { checkSwitchName, formatIpv4, isLocalPrefix, machineNic, parsePrefix, setUpLocal } from './nics.js';
 import { Repository, type VmDefinition, type VmRecord } from '../db/repository.js';
 import { admission, definitionQuota, hostMemory } from './quota.js';
-import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
+import type { FromWorker, ToWorker, VmTaskResult } from '../workers/messages.js';
 import { VmsupError, asVmsupError } from './protocol/errors.js';
-import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta } from './snapshot.js';
+import { createSnapshotFile, openSnapshotFile, parseDaemonMeta, type DaemonSnapshotMeta, type MigrateDefinition } from './snapshot.js';
 import {
-  DEFAULT_CMDLINE,
-  DEFAULT_MEMORY,
   checkVmName,
   type EventRecord,
   type Params,
@@ -49,14 +44,14 @@ import {
   type Peer,
 } from './access.js';
 import type { Logger } from './log.js';
-import type { Connection } from './server.js';
+import type { Connection } from './connection.js';
 import { requestScope } from './request-scope.js';
-import { LIMITS } from './protocol/messages.js';
+import { parseRequest } from './protocol/messages.js';
 import { loadSettings, type Settings } from './settings.js';
-import { VmMetrics } from './metrics.js';
 import { MAX_COUNTERS } from '../workers/messages.js';
-import { absolutePath, checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
-import { bootOrder } from './boot-order.js';
+import { checkDefinitionFiles, formatRequests, openForStart, type DiskFormatRequest, type VmFiles } from './vmfiles.js';
+import { VmHandle, createPool, type ConsoleViewer, type NicState, type VmPool } from './vm-handle.js';
+import { bootChain, buildDefinition, checkConsoleOwner, controlled, instanceParent, keepLladdrs, type DefinitionContext, type Names } from './vmdefs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -94,58 +89,9 @@ interface DeferredWrite {
   write: () => void;
 }
 
-interface Running {
-  vm: VmRecord;
-  port: MessagePort;
-  wakeFd: number;
-  shared: SharedArrayBuffer;
-  pty: Pty;
-  abort: AbortController;
-  /** Why we are stopping it, if we are: recorded as the stop reason. */
-  stopReason?: string;
-  forced?: boolean;
-  stopTimer?: NodeJS.Timeout;
-  killTimer?: NodeJS.Timeout;
-  /** Reads the pty's slave side while no console client is attached, so the
-   * guest never blocks on a full pty; keeps the last output for the next attach. */
-  drain: tty.ReadStream;
-  /** libuv reopens a tty by its name and reads from its own descriptor; the
-   * addon's slave fd is then ours to close when the VM ends (else one pty
-   * leaks per start: F10). */
-  slaveOwned: boolean;
-  history: Buffer[];
-  historyBytes: number;
-  attached: boolean;
-  bootedAt: number;
-  quickRestarts: number;
-  restarts: number;
-  /** The 10-minute ring of this VM's metrics (daemon/metrics.ts). */
-  metrics: VmMetrics;
-  /** Web console viewers (daemon/http): they get the drain's output; the oldest types. */
-  viewers: ConsoleViewer[];
-  /** Opened on the first viewer: where web keystrokes are written (the pty's slave side). */
-  viewerFd?: number;
-  /** The VM's files, opened as its owner (daemon/vmfiles.ts); closed when it stops. */
-  files: VmFiles;
-  /** vmsup restore: the snapshot the worker restores from (closed once it runs or stops). */
-  restoreFd?: number;
-  /** vmsup save: the answer the worker owes (one save at a time per VM). */
-  saving?: { fd: number; resolve: (m: FromWorker) => void };
-  /** Resuming after a daemon restart: the saved files, and whether the VM was paused. */
-  resume?: { base: string; paused: boolean };
-  /** Per NIC (same order as vm.nics): the tap made for it (-L, -i) and the guest's address. */
-  nicState: { tap?: string; address?: string; localHost?: number }[];
-}
-
-/** One web console session watching a VM's console. */
-export interface ConsoleViewer {
-  /** Console output, as the guest wrote it. */
-  output(chunk: Buffer): void;
-  /** Whether this viewer may type (the oldest viewer does); called again when it changes. */
-  role(typist: boolean): void;
-  /** The VM stopped or the viewer was dropped. */
-  end(why: string): void;
-}
+/** A running VM's holdings (daemon/vm-handle.ts). */
+type Running = VmHandle;
+export type { ConsoleViewer } from './vm-handle.js';
 
 /** What the web console gets from webConsoleAttach. */
 export interface ConsoleSession {
@@ -169,6 +115,9 @@ interface Waiter {
 
 export const ROOT_PEER: Peer = { pid: process.pid, uid: 0, gid: 0, groups: new Set([0]) };
 
+/** The host's user and group names (daemon/access.ts), for daemon/vmdefs.ts. */
+const NAMES: Names = { lookupUser, lookupGroup, userName, groupName };
+
 function who(peer: Peer): string {
   return isRoot(peer) ? 'root' : userName(peer.uid);
 }
@@ -177,7 +126,7 @@ export class Supervisor {
   readonly events = new EventEmitter<{ event: [EventRecord] }>();
   settings: Settings;
   private readonly repo: Repository;
-  private readonly pool: Piscina;
+  private readonly pool: VmPool;
   private readonly running = new Map<number, Running>();
   private mailbox: Promise<unknown> = Promise.resolve();
   private ttyGid: number;
@@ -199,23 +148,22 @@ export class Supervisor {
   private readonly waiters = new Map<number, Set<Waiter>>();
   private readonly followers = new Set<(ev: EventRecord) => void>();
 
+  /** The daemon's supervisor: the settings, database and worker pool of `stateDir`. */
+  static open(stateDir: string, log: Logger): Supervisor {
+    const settings = loadSettings(stateDir, (m) => log.warn(m));
+    const repo = new Repository(stateDir);
+    return new Supervisor(stateDir, log, { repo, pool: createPool(WORKER_FILE, settings.maxRunning), settings });
+  }
+
+  /** Over a given Repository and worker pool (a unit test's: tests/daemon/supervisor-unit.test.ts). */
   constructor(
     readonly stateDir: string,
     readonly log: Logger,
+    deps: { repo: Repository; pool: VmPool; settings?: Settings },
   ) {
-    this.settings = loadSettings(stateDir, (m) => log.warn(m));
-    this.repo = new Repository(stateDir);
-    this.pool = new Piscina({
-      filename: WORKER_FILE,
-      minThreads: 0,
-      maxThreads: this.settings.maxRunning,
-      idleTimeout: 5000,
-      // A VM's task lives as long as the VM: queued starts are the "waiting" VMs.
-      concurrentTasksPerWorker: 1,
-      // A VM's worker runs native code; its JS heap stays small. Smaller heap
-      // limits keep V8 from reserving more per VM than it needs.
-      resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 64 },
-    });
+    this.settings = deps.settings ?? loadSettings(stateDir, (m) => log.warn(m));
+    this.repo = deps.repo;
+    this.pool = deps.pool;
     this.ttyGid = lookupGroup('tty') ?? -1;
     this.events.on('event', (ev) => this.dispatch(ev));
     // One sample a second of every running VM, read from what the workers already publish.
@@ -464,10 +412,7 @@ export class Supervisor {
   // ---- helpers ------------------------------------------------------------
 
   private findFor(peer: Peer, ref: string): VmRecord {
-    const vm = this.find(ref);
-    if (!vm) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
-    if (!mayControl(peer, vm)) throw new VmsupError('PERMISSION', `permission denied: vm ${vm.name} belongs to another user`);
-    return vm;
+    return controlled(peer, ref, this.find(ref));
   }
 
   private info(vm: VmRecord): VmInfo {
@@ -512,91 +457,17 @@ export class Supervisor {
   /** VMs whose files are being opened for a start (by id, or by name for a new transient VM). */
   private readonly opening = new Set<string>();
 
-  private resolveOwner(peer: Peer, spec: string | undefined): { ownerUid: number; ownerGid: number } {
-    if (spec === undefined) return { ownerUid: peer.uid, ownerGid: peer.gid };
-    const [u, g] = spec.split(':');
-    let ownerUid = peer.uid;
-    let ownerGid = peer.gid;
-    if (u) {
-      const pw = lookupUser(u);
-      if (!pw) throw new VmsupError('NO_USER', `invalid user: ${u}`);
-      ownerUid = pw.uid;
-      ownerGid = pw.gid;
-    }
-    if (g !== undefined && g !== '') {
-      const gid = lookupGroup(g);
-      if (gid === undefined) throw new VmsupError('NO_GROUP', `invalid group: ${g}`);
-      ownerGid = gid;
-    }
-    if (!isRoot(peer) && (ownerUid !== peer.uid || !peer.groups.has(ownerGid)))
-      throw new VmsupError('PERMISSION', 'permission denied: only root may give a vm to another user or group');
-    return { ownerUid, ownerGid };
+  /** How vmdefs.ts sees names and switches: the host's, the database's. */
+  private defContext(): DefinitionContext {
+    return { names: NAMES, switches: this.repo.listSwitches(), rootDaemon: process.getuid?.() === 0 };
   }
 
-  /**
-   * What boots a VM, as `qemu-system-riscv64 -M virt` would: with no -b and no
-   * --bios, the `firmware` (OpenSBI) and then `uboot` (a raw S-mode binary at
-   * 0x80200000) of the settings; a raw -b binary without --bios runs after the
-   * default firmware (QEMU's -kernel). Everything here is opened as the owner.
-   */
   private bootChain<T extends Pick<VmDefinition, 'kernel' | 'bios'>>(def: T, rawKernel: boolean): T {
-    if (!def.kernel && !def.bios) return { ...def, kernel: this.settings.uboot, bios: this.settings.firmware };
-    if (def.kernel && !def.bios && rawKernel) return { ...def, bios: this.settings.firmware };
-    return def;
+    return bootChain(def, rawKernel, this.settings);
   }
 
-  /** A full definition from a client's options, over a template's when one is given. */
   private buildDefinition(peer: Peer, name: string, cfg: VmConfigInput, template: VmRecord | undefined, transient: boolean): VmDefinition {
-    checkVmName(name);
-    const base = template;
-    const def: VmDefinition = {
-      name,
-      ...this.resolveOwner(peer, cfg.owner),
-      memory: cfg.memory ?? base?.memory ?? DEFAULT_MEMORY,
-      cpus: cfg.cpus ?? base?.cpus ?? 1,
-      // Paths are the client's, made absolute by the CLI; files are opened (and
-      // disk formats pinned) as the owner by daemon/vmfiles.ts, not here.
-      kernel: cfg.kernel !== undefined ? absolutePath(cfg.kernel, 'kernel') : base?.kernel ?? null,
-      initrd: cfg.initrd !== undefined ? absolutePath(cfg.initrd, 'initrd') : base?.initrd ?? null,
-      cmdline: cfg.cmdline ?? base?.cmdline ?? DEFAULT_CMDLINE,
-      bios: cfg.bios !== undefined ? absolutePath(cfg.bios, 'bios') : base?.bios ?? null,
-      bootDevice: cfg.bootDevice ?? base?.bootDevice ?? null,
-      disks: (cfg.disks ?? base?.disks ?? []).map((d) => ({ path: absolutePath(d.path, 'disk'), format: d.format ?? 'raw', readOnly: Boolean(d.readOnly) })),
-      // An instance gets its own MACs: the template's would collide with it on a switch.
-      nics: this.checkNics(peer, nicSpecs(cfg.nics ?? base?.nics.map((n) => ({ ...n, lladdr: undefined })) ?? [])),
-      enabled: false,
-      transient,
-      template: base?.name ?? null,
-      source: null,
-      allowInstance: null,
-    };
-    if (!def.kernel && !def.bios && def.disks.length === 0 && def.bootDevice !== 'net') throw new VmsupError('USAGE', 'no kernel or disk/cdrom specified');
-    // With no -b/--bios the firmware (settings firmware + uboot) boots the disks; U-Boot's
-    // distro boot tries virtio0 first, so the -B device goes into the first slot.
-    if ((!def.kernel && !def.bios) || def.bootDevice) def.disks = bootOrder(def.disks, def.bootDevice);
-    return def;
-  }
-
-  /** -L and -i make taps: only a root daemon can (vmd's rule); --nat needs nothing. */
-  private checkNics(peer: Peer, nics: NicSpec[]): NicSpec[] {
-    const switches = this.repo.listSwitches();
-    for (const n of nics) {
-      if (n.kind !== 'switch') continue;
-      const sw = switches.find((x) => x.name === n.switch);
-      if (!sw) throw new VmsupError('NO_SWITCH', `switch not found: ${n.switch}`, 'create it with vmsup switch create');
-      // vmd's switch `group`: a non-root user attaches only to a switch of a group they are in.
-      if (!isRoot(peer) && (sw.groupGid === null || !peer.groups.has(sw.groupGid)))
-        throw new VmsupError(
-          'PERMISSION',
-          `permission denied: switch ${sw.name} ${sw.groupGid === null ? 'has no group (root only)' : `belongs to group ${groupName(sw.groupGid)}, which ${userName(peer.uid)} is not in`}`,
-        );
-    }
-    if (process.getuid?.() !== 0) {
-      if (nics.some((n) => n.kind === 'local'))
-        throw new VmsupError('NET', '-L needs root (a tap and a host address) and this vmsupd is not root; use --nat for user-mode networking');
-      if (nics.some((n) => n.kind === 'tap')) throw new VmsupError('NET', '-i needs root (taps): this vmsupd is not root; use --nat for user-mode networking');
-    }
-    return nics;
+    return buildDefinition(peer, name, cfg, template, transient, this.defContext());
   }
 
   /**
@@ -604,7 +475,7 @@ export class Supervisor {
    * their descriptors from then on, and a tap that is not persistent goes away
    * with its last descriptor: when the VM stops, or when vmsupd dies).
    */
-  private machineNics(vm: VmRecord, state: Running['nicState']): NicOptions[] {
+  private machineNics(vm: VmRecord, state: NicState[]): NicOptions[] {
     const out: NicOptions[] = [];
     const a = addon();
     try {
@@ -669,88 +540,11 @@ export class Supervisor {
   // ---- launching and stopping ---------------------------------------------
 
   private launch(vm: VmRecord, reason: string, files: VmFiles, boot: VmDefinition = vm, restore?: { fd: number; force?: boolean }): Running {
-    const restoreFd = restore?.fd;
-    const restoreForce = restore?.force;
-    const a = addon();
-    // As root the tty goes to the VM's owner and the tty group (vmd's 0620);
-    // a per-user daemon's ptys are already its own and it may not chown them.
-    const asRoot = process.getuid?.() === 0;
-    const pty = a.openPty(asRoot ? vm.ownerUid : -1, asRoot ? this.ttyGid : -1);
-    let wakeFd = -1;
-    try {
-      wakeFd = a.eventfdCreate();
-    } catch (e) {
-      a.closeFd(pty.master);
-      a.closeFd(pty.slave);
-      throw e;
-    }
-    const nicState: Running['nicState'] = [];
-    let nics: NicOptions[];
-    try {
-      nics = this.machineNics(vm, nicState);
-    } catch (e) {
-      a.closeFd(wakeFd);
-      a.closeFd(pty.master);
-      a.closeFd(pty.slave);
-      throw e;
-    }
-    const shared = new SharedArrayBuffer(SHARED_BYTES);
-    const { port1, port2 } = new MessageChannel();
-    const machine: MachineOptions = {
-      ...(nics.length ? { nics } : {}),
-      memory: vm.memory,
-      cpus: vm.cpus,
-      cmdline: vm.cmdline,
-      // Descriptors only: the worker opens nothing by path. The boot chain
-      // (the firmware and U-Boot of a VM with no -b) was opened with the rest.
-      ...files.machineOptions(boot),
-      bootDevice: vm.bootDevice ?? undefined,
-      consoleIn: pty.master,
-      consoleOut: pty.master,
-      wakeFd,
-    };
-    const drain = new tty.ReadStream(pty.slave);
-    const drainFd = (drain as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    const r: Running = {
-      vm,
-      port: port1,
-      wakeFd,
-      shared,
-      pty,
-      drain,
-      slaveOwned: drainFd !== undefined && drainFd !== pty.slave,
-      history: [],
-      historyBytes: 0,
-      attached: false,
-      abort: new AbortController(),
-      bootedAt: Date.now(),
-      quickRestarts: 0,
-      restarts: 0,
-      metrics: new VmMetrics(),
-      viewers: [],
-      files,
-      restoreFd,
-      nicState,
-    };
-    drain.on('data', (chunk: Buffer) => {
-      for (const v of r.viewers) {
-        try {
-          v.output(chunk);
-        } catch (e) {
-          this.log.debug(`${vm.name}: web console viewer: ${asVmsupError(e).message}`);
-        }
-      }
-      r.history.push(chunk);
-      r.historyBytes += chunk.length;
-      while (r.historyBytes - r.history[0].length >= LIMITS.consoleHistoryBytes) r.historyBytes -= r.history.shift()!.length;
-    });
-    drain.on('error', () => undefined); // EIO once the master is closed
+    const r = new VmHandle({ vm, files, boot, restore, ttyGid: this.ttyGid, nics: (state) => this.machineNics(vm, state), log: this.log });
     this.running.set(vm.id, r);
-    this.move(vm, 'waiting', reason, { tty: pty.path, tid: null, startedAt: new Date().toISOString() });
-    const task: VmTask = { vmId: vm.id, name: vm.name, machine, port: port2, shared, sliceMs: this.settings.sliceMs, restoreFd, restoreForce };
-    port1.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
-    this.pool
-      .run(task, { transferList: [port2], signal: r.abort.signal })
+    this.move(vm, 'waiting', reason, { tty: r.pty.path, tid: null, startedAt: new Date().toISOString() });
+    r.port.on('message', (m: FromWorker) => void this.call(() => this.onWorker(r, m)).catch((e) => this.log.warn(String(e))));
+    r.run(this.pool, this.settings.sliceMs)
       .then(
         (res: VmTaskResult) => this.call(() => this.onExit(r, res, undefined)),
         (err: unknown) => this.call(() => this.onExit(r, undefined, err)),
@@ -760,15 +554,7 @@ export class Supervisor {
   }
 
   private send(r: Running, m: ToWorker): void {
-    r.port.postMessage(m);
-    const bell = new Int32Array(r.shared, 0, 1);
-    Atomics.add(bell, 0, 1);
-    Atomics.notify(bell, 0);
-    try {
-      addon().eventfdWrite(r.wakeFd);
-    } catch {
-      /* the fd is closed only after the worker ended */
-    }
+    r.send(m);
   }
 
   private onWorker(r: Running, m: FromWorker): void {
@@ -820,6 +606,7 @@ export class Supervisor {
         break;
       case 'saved':
       case 'save-failed':
+      case 'live-sent':
         r.saving?.resolve(m);
         break;
     }
@@ -827,21 +614,13 @@ export class Supervisor {
 
   /** The snapshot a restore reads, once the worker has it running (or has stopped). */
   private closeSnapshotFds(r: Running): void {
-    if (r.restoreFd !== undefined) {
-      addon().closeFd(r.restoreFd);
-      r.restoreFd = undefined;
-    }
+    r.closeSnapshotFds();
   }
 
   private onExit(r: Running, res: VmTaskResult | undefined, err: unknown): void {
     if (this.running.get(r.vm.id) !== r) return;
-    clearTimeout(r.stopTimer);
-    clearTimeout(r.killTimer);
     this.running.delete(r.vm.id);
-    this.closeSnapshotFds(r);
-    r.saving?.resolve({ type: 'save-failed', code: 'ERR_VMSUP_STOPPED', message: 'the vm stopped during the save' });
-    this.releaseHost(r);
-    this.endViewers(r, 'the vm stopped');
+    r.dispose('the vm stopped');
     let reason: string;
     if (r.stopReason) {
       reason = r.stopReason;
@@ -873,38 +652,6 @@ export class Supervisor {
         }),
       );
     }
-  }
-
-  /** Closes what a running VM held on the host: port, wake fd, both pty fds. */
-  private releaseHost(r: Running): void {
-    const a = addon();
-    const close = (what: string, fn: () => void) => {
-      try {
-        fn();
-      } catch (e) {
-        this.log.warn(`${r.vm.name}: closing its ${what}: ${String(e)}`);
-      }
-    };
-    close('control port', () => r.port.close());
-    close('wake fd', () => a.closeFd(r.wakeFd));
-    close('pty master', () => a.closeFd(r.pty.master));
-    close('console drain', () => r.drain.destroy()); // closes libuv's own descriptor of the slave
-    if (r.slaveOwned) close('pty slave', () => a.closeFd(r.pty.slave));
-    close('files', () => r.files.close());
-  }
-
-  /** Starts reading the pty's slave side again (after a console client left). */
-  private resumeDrain(r: Running): void {
-    if (r.drain.destroyed) return;
-    // consoleAttach stopped the libuv handle itself; Readable.resume() alone
-    // does not restart it, and output would pile up in the pty until the
-    // guest blocked on a full buffer (F12).
-    const h = (r.drain as unknown as { _handle?: { reading: boolean; readStart(): number } })._handle;
-    if (h && !h.reading) {
-      h.reading = true;
-      h.readStart();
-    }
-    r.drain.resume();
   }
 
   /** Kill now: the worker returns between slices; a stuck one loses its thread. */
@@ -987,11 +734,7 @@ export class Supervisor {
       if (existing) {
         // MACs stay the VM's across a redefinition: a NIC of the same kind (and switch) in the
         // same place keeps its stored MAC unless --lladdr gives one.
-        def.nics = def.nics?.map((n, i) => {
-          const was = existing.nics[i];
-          const given = p.config.nics?.[i]?.lladdr !== undefined;
-          return !given && was && was.kind === n.kind && was.switch === n.switch ? { ...n, lladdr: was.lladdr } : n;
-        });
+        def.nics = keepLladdrs(existing.nics, def.nics, p.config.nics);
         return { vm: this.info(this.redefine(existing, def, `redefined by ${who(peer)}`)) };
       }
       this.checkDefinitionQuota(def);
@@ -1019,42 +762,8 @@ export class Supervisor {
     return r?.vm ?? this.byId(vm.id) ?? vm;
   }
 
-  /**
-   * The parent of a new instance (`start -t`, `define -t`, vm.conf's
-   * `vm NAME instance PARENT`), checked as vmd checks instances: root may make
-   * any; another user only of a VM they own or whose `allow instance` names
-   * them (`owner user`, `owner :group`, `owner user:group`), and the instance
-   * may change only what `allow instance` lists (boot, cdrom, disk, interface,
-   * memory, instance: may itself allow instances).
-   */
   private instanceParent(peer: Peer, ref: string, cfg: VmConfigInput | undefined, allow: AllowInstance | undefined): VmRecord {
-    const parent = this.find(ref);
-    if (!parent) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
-    if (isRoot(peer)) return parent;
-    const named = (spec: string) => {
-      const [u, g] = spec.split(':');
-      const userOk = !u || lookupUser(u)?.uid === peer.uid;
-      const groupOk = g === undefined || g === '' || (lookupGroup(g) !== undefined && peer.groups.has(lookupGroup(g)!));
-      return (u || g) && userOk && groupOk;
-    };
-    const allowed = parent.ownerUid === peer.uid || (parent.allowInstance?.owners ?? []).some(named);
-    if (!allowed) {
-      if (!mayControl(peer, parent)) throw new VmsupError('NO_VM', `vm not found: ${ref}`);
-      throw new VmsupError('PERMISSION', `permission denied: vm ${parent.name} does not allow ${userName(peer.uid)} to create instances`);
-    }
-    const may = new Set<string>(parent.allowInstance?.options ?? []);
-    const changes: [boolean, string, string][] = [
-      [cfg?.memory !== undefined || cfg?.cpus !== undefined, 'memory', 'memory or cpus'],
-      [cfg?.kernel !== undefined || cfg?.initrd !== undefined || cfg?.bios !== undefined || cfg?.cmdline !== undefined, 'boot', 'the boot image'],
-      [cfg?.disks !== undefined, 'disk', 'disks'],
-      [cfg?.nics !== undefined, 'interface', 'interfaces'],
-      [cfg?.bootDevice !== undefined, 'boot', 'the boot device'],
-      [allow !== undefined, 'instance', 'instances of its own'],
-    ];
-    for (const [changed, option, what] of changes)
-      if (changed && !may.has(option))
-        throw new VmsupError('PERMISSION', `permission denied: an instance of vm ${parent.name} may not change ${what} (allow instance { ${option} } is not set)`);
-    return parent;
+    return instanceParent(peer, ref, this.find(ref), cfg, allow, NAMES);
   }
 
   async undefine(peer: Peer, p: Params<'undefine'>): Promise<Results['undefine']> {
@@ -1584,8 +1293,7 @@ export class Supervisor {
    * control the VM but get neither its history nor the claim (F13), in the
    * terminal or in the web interface. */
   private checkConsoleOwner(peer: Peer, vm: VmRecord): void {
-    if (!isRoot(peer) && peer.uid !== vm.ownerUid)
-      throw new VmsupError('PERMISSION', `console: permission denied: only the owner of vm ${vm.name} gets its console`);
+    checkConsoleOwner(peer, vm);
   }
 
   /** Claims the console for this connection: stops draining the pty and
@@ -1598,24 +1306,8 @@ export class Supervisor {
       if (!r) throw new VmsupError('NOT_RUNNING', `console: vm ${vm.name} is not running`);
       if (r.attached) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is in use`);
       if (r.viewers.length > 0) throw new VmsupError('BUSY', `console: vm ${vm.name}: the console is open in the web interface`);
-      r.attached = true;
-      // Stop reading the slave now, not after another highWaterMark of output:
-      // take what the stream already holds, then stop the handle itself.
-      r.drain.pause();
-      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
-      const h = (r.drain as unknown as { _handle?: { reading: boolean; readStop(): number } })._handle;
-      if (h && h.reading) {
-        h.reading = false;
-        h.readStop();
-      }
-      let buf = Buffer.concat(r.history);
-      if (buf.length > LIMITS.consoleHistoryBytes) buf = buf.subarray(buf.length - LIMITS.consoleHistoryBytes);
-      r.history = [];
-      r.historyBytes = 0;
-      conn.onClose(() => {
-        r.attached = false;
-        this.resumeDrain(r);
-      });
+      const buf = r.claimConsole();
+      conn.onClose(() => r.releaseConsole());
       return { vm: this.info(r.vm), tty: r.pty.path, history: buf.toString('base64') };
     });
   }
@@ -1709,8 +1401,7 @@ export class Supervisor {
       }
       r.viewers.push(viewer);
       const typist = r.viewers[0] === viewer;
-      let buf = Buffer.concat(r.history);
-      if (buf.length > LIMITS.consoleHistoryBytes) buf = buf.subarray(buf.length - LIMITS.consoleHistoryBytes);
+      const buf = r.historyTail();
       let gone = false;
       return {
         history: buf,
@@ -1743,24 +1434,7 @@ export class Supervisor {
   }
 
   private closeViewerFd(r: Running): void {
-    if (r.viewerFd === undefined) return;
-    try {
-      fs.closeSync(r.viewerFd);
-    } catch {
-      /* already closed */
-    }
-    r.viewerFd = undefined;
-  }
-
-  private endViewers(r: Running, why: string): void {
-    for (const v of r.viewers.splice(0)) {
-      try {
-        v.end(why);
-      } catch {
-        /* a viewer's failure is its own */
-      }
-    }
-    this.closeViewerFd(r);
+    r.closeViewerFd();
   }
 
   // ---- daemon life ---------------------------------------------------------
@@ -1851,23 +1525,7 @@ export class Supervisor {
       removeResumeFiles(base);
       throw new VmsupError('SNAPSHOT', m.type === 'save-failed' ? m.message : 'no answer from the vm');
     }
-    // What the drain holds but has not handed out yet belongs to the history too (as on attach).
-    if (!r.attached && !r.drain.destroyed) {
-      for (let c = r.drain.read() as Buffer | null; c; c = r.drain.read() as Buffer | null) r.history.push(c);
-      // And what still waits in the pty (the drain may not be reading after a detach).
-      const chunk = Buffer.alloc(4096);
-      for (let got = 0; got < LIMITS.consoleHistoryBytes; ) {
-        let n = 0;
-        try {
-          n = fs.readSync(r.pty.slave, chunk, 0, chunk.length, null);
-        } catch {
-          break; // EAGAIN: empty
-        }
-        if (n <= 0) break;
-        r.history.push(Buffer.from(chunk.subarray(0, n)));
-        got += n;
-      }
-    }
+    r.collectPending();
     fs.writeFileSync(base + '.console', Buffer.concat(r.history), { mode: 0o600 });
     fs.writeFileSync(base + '.json', JSON.stringify({ paused: wasPaused }), { mode: 0o600 });
     await this.call(() => {
@@ -1928,11 +1586,7 @@ export class Supervisor {
         try {
           const r = this.launch(vm, 'resuming after a vmsupd restart', owned, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd: snap });
           r.resume = { base, paused };
-          if (history.length) {
-            const h = history.subarray(Math.max(0, history.length - LIMITS.consoleHistoryBytes));
-            r.history.unshift(h);
-            r.historyBytes += h.length;
-          }
+          r.restoreHistory(history);
         } catch (e) {
           addon().closeFd(snap);
           owned.close();
@@ -1984,6 +1638,162 @@ export class Supervisor {
       clearTimeout(this.retryTimer);
       this.repo.close();
     });
+  }
+
+  // ---- vmsup send / receive (daemon/migrate.ts moves the bytes) ------------
+
+  /** META of a send stream: the daemon's snapshot meta and the definition receive needs. */
+  private migrateMeta(vm: VmRecord): string {
+    const def: MigrateDefinition = {
+      memory: vm.memory,
+      cpus: vm.cpus,
+      cmdline: vm.cmdline,
+      ...(vm.kernel ? { kernel: vm.kernel } : {}),
+      ...(vm.initrd ? { initrd: vm.initrd } : {}),
+      ...(vm.bios ? { bios: vm.bios } : {}),
+      ...(vm.bootDevice ? { bootDevice: vm.bootDevice as MigrateDefinition['bootDevice'] } : {}),
+      disks: vm.disks.map((d) => ({ path: d.path, format: d.format, ...(d.readOnly ? { readOnly: true } : {}) })),
+      nics: (vm.nics ?? []).map((n) => ({
+        kind: n.kind,
+        lladdr: n.lladdr,
+        ...(n.switch ? { switch: n.switch } : {}),
+        ...(n.forwards?.length ? { forwards: n.forwards } : {}),
+      })),
+    };
+    const meta: DaemonSnapshotMeta = { v: 1, daemon: true, vm: vm.name, memory: vm.memory, cpus: vm.cpus, def };
+    return JSON.stringify(meta);
+  }
+
+  /** vmsup send: has the worker write the VM's state into `fd` (paused first, or a live
+   * pre-copy); resolves with the worker's last word. The VM is left as it is: see sendFinished. */
+  async sendState(peer: Peer, ref: string, fd: number, live: boolean): Promise<{ vmId: number; wasRunning: boolean; pausedAt: number; doneAt: number; m: FromWorker }> {
+    const job = await this.call(() => {
+      const vm = this.findFor(peer, ref);
+      const r = this.running.get(vm.id);
+      const state = r?.vm.state ?? vm.state;
+      if (!r || (state !== 'running' && state !== 'paused') || (live && state !== 'running'))
+        throw new VmsupError('BAD_STATE', `send vm command failed: vm ${vm.name} is ${state}`, live ? 'send --live moves a running vm' : undefined);
+      if (r.saving) throw new VmsupError('BUSY', `send vm command failed: vm ${vm.name} is being saved`);
+      const done = new Promise<FromWorker>((resolve) => {
+        r.saving = { fd, resolve };
+      });
+      const meta = this.migrateMeta(r.vm);
+      if (live) this.send(r, { type: 'live-send', fd, meta, maxPasses: 8, donePages: 256 });
+      else {
+        if (state === 'running') this.send(r, { type: 'pause' });
+        this.send(r, { type: 'save', fd, meta });
+      }
+      this.log.info(`${vm.name}: send${live ? ' --live' : ''} requested by ${who(peer)}`);
+      return { r, vmId: vm.id, done, wasRunning: state === 'running', pausedAt: Date.now() };
+    });
+    const m = await job.done;
+    const doneAt = Date.now();
+    if (job.r.saving?.fd === fd) job.r.saving = undefined;
+    return { vmId: job.vmId, wasRunning: job.wasRunning, pausedAt: job.pausedAt, doneAt, m };
+  }
+
+  /** After a send: a sent VM is stopped (with `reason`); one whose send failed runs again if it ran. */
+  async sendFinished(vmId: number, ok: boolean, wasRunning: boolean, reason: string): Promise<VmInfo> {
+    return this.call(() => {
+      const r = this.running.get(vmId);
+      if (r && ok) this.forceStop(r, reason);
+      else if (r && wasRunning && r.vm.state === 'paused') this.send(r, { type: 'unpause' });
+      const vm = r?.vm ?? this.byId(vmId);
+      if (!vm) throw new VmsupError('STOPPED', 'the vm is gone');
+      return this.info(vm);
+    });
+  }
+
+  /**
+   * vmsup receive: defines `name` from the stream's META when it is new (owned by
+   * the client, checked as a define request is), then starts it restoring from
+   * `source` (a pipe the client's bytes go into, or, when its disks are still
+   * held by the sender on this host, a file the stream was kept in). Resolves once it runs; on failure
+   * a VM defined here is removed again. `failure` is the stream's own error, if
+   * any (a client that left, a stall), preferred over the restore's.
+   */
+  async receiveState(
+    peer: Peer,
+    name: string,
+    meta: DaemonSnapshotMeta & { def: MigrateDefinition },
+    source: { open(): number; spool(): Promise<void> },
+    force: boolean,
+    failure: () => VmsupError | undefined,
+    label: string,
+  ): Promise<{ vm: VmInfo; defined: boolean }> {
+    let defined = false;
+    let launched = false;
+    let files: VmFiles | undefined;
+    try {
+      if (!(await this.call(() => this.find(name)))) {
+        const d = meta.def;
+        const req = parseRequest({ id: 0, type: 'define', params: { name, config: { ...d, ...(d.nics?.length ? {} : { nics: undefined }) } } });
+        await this.define(peer, req.params as Params<'define'>);
+        defined = true;
+      }
+      const plan = await this.call(() => {
+        if (this.closing) throw new VmsupError('SHUTDOWN', 'vmsupd is shutting down');
+        const vm = this.findFor(peer, name);
+        if (vm.state !== 'stopped' || this.running.has(vm.id) || this.opening.has(`#${vm.id}`))
+          throw new VmsupError('ALREADY', `receive command failed: vm ${vm.name} is ${vm.state}`);
+        this.checkAdmission(vm);
+        this.opening.add(`#${vm.id}`);
+        return vm;
+      });
+      let settled: { w: Promise<EventRecord> };
+      try {
+        const boot = this.bootChain(plan, false);
+        const wanted = formatRequests(undefined, plan.disks);
+        const inUse = (e: unknown) => / is in use/.test(asVmsupError(e).message);
+        try {
+          files = await openForStart(boot, wanted);
+        } catch (e) {
+          if (!inUse(e)) throw e;
+          // Its disks are still the sender's (a send on this host releases them after its
+          // last byte): keep the stream until it ends, then open them when they are free.
+          await source.spool();
+          const until = Date.now() + 30_000;
+          for (;;) {
+            try {
+              files = await openForStart(boot, wanted);
+              break;
+            } catch (e2) {
+              if (!inUse(e2) || Date.now() > until) throw e2;
+              await new Promise((r) => setTimeout(r, 200));
+            }
+          }
+        }
+        settled = await this.call(() => {
+          const vm = this.byId(plan.id);
+          if (!vm || vm.state !== 'stopped' || this.running.has(vm.id)) throw new VmsupError('ALREADY', `receive command failed: vm ${plan.name} is ${vm?.state ?? 'gone'}`);
+          const fd = source.open();
+          try {
+            this.launch(vm, `${label} by ${who(peer)}${force ? ' (forced)' : ''}`, files!, { ...vm, kernel: boot.kernel, bios: boot.bios }, { fd, force });
+          } catch (e) {
+            addon().closeFd(fd);
+            throw e;
+          }
+          launched = true;
+          return { w: this.until(vm.id, ['running', 'stopped']) };
+        });
+      } finally {
+        this.opening.delete(`#${plan.id}`);
+      }
+      const ev = await settled.w;
+      if (ev.to !== 'running') {
+        const f = failure();
+        throw new VmsupError(f?.code ?? 'RESTORE_FAILED', `receive command failed: ${f && f.code !== 'ERR_VMSUP_RECEIVE' ? f.message : ev.reason}`);
+      }
+      return await this.call(() => {
+        const vm = this.running.get(plan.id)?.vm ?? this.byId(plan.id);
+        if (!vm) throw new VmsupError('STOPPED', 'the vm stopped');
+        return { vm: this.info(vm), defined };
+      });
+    } catch (e) {
+      if (!launched) files?.close();
+      if (defined) await this.undefine(peer, { vm: name }).catch(() => undefined);
+      throw e;
+    }
   }
 }
 

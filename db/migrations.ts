@@ -3,7 +3,7 @@
 // code is refused rather than guessed at. Never edit a published migration:
 // add the next number.
 import type Database from 'better-sqlite3';
-import { VmsupError } from '../daemon/protocol/errors.js';
+import { DbError } from './errors.js';
 
 export const MIGRATIONS: string[] = [
   // 1: VM definitions, their disks and interfaces, runtime state, the event log, settings.
@@ -124,7 +124,7 @@ export const MIGRATIONS: string[] = [
 export function migrate(db: Database.Database): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length)
-    throw new VmsupError(
+    throw new DbError(
       'DB_TOO_NEW',
       `the database is at schema version ${current}, newer than this vmsupd (${MIGRATIONS.length})`,
     );

@@ -15,10 +15,16 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { AllowInstance, DiskSpec, EventRecord, VmState } from '../daemon/protocol/messages.js';
 import { migrate } from './migrations.js';
-import type { NicSpec } from '../daemon/nics.js';
-import { VmsupError } from '../daemon/protocol/errors.js';
+// db/'s own record types (no wire types): the daemon's are the same shapes (daemon/records.ts).
+import type {
+  StoredAllowInstance as AllowInstance,
+  StoredDisk as DiskSpec,
+  StoredEvent as EventRecord,
+  StoredNic as NicSpec,
+  StoredState as VmState,
+} from './records.js';
+import { DbError } from './errors.js';
 
 /** One state change as the database stores it (runtime row + event). */
 export interface TransitionRow {
@@ -122,10 +128,12 @@ export class Repository {
   readonly db: Database.Database;
   private readonly stmt;
 
+  /** `stateDir`'s vmsup.db, or with ':memory:' a database in memory (the Supervisor's unit tests). */
   constructor(stateDir: string) {
-    fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const file = path.join(stateDir, 'vmsup.db');
-    Repository.checkFile(file);
+    const memory = stateDir === ':memory:';
+    if (!memory) fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const file = memory ? ':memory:' : path.join(stateDir, 'vmsup.db');
+    if (!memory) Repository.checkFile(file);
     try {
       this.db = new Database(file);
       this.db.pragma('locking_mode = EXCLUSIVE');
@@ -138,8 +146,8 @@ export class Repository {
       // Fail now, with the reason, rather than at the first VM's exit.
       this.db.prepare(`INSERT INTO settings (key, value) VALUES ('opened_at', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`).run(new Date().toISOString());
     } catch (e) {
-      if (e instanceof VmsupError) throw e;
-      throw new VmsupError('DB', `cannot use the database ${file}: ${(e as Error).message}`, 'check that the file and its directory are writable (not immutable, not on a full or read-only file system)');
+      if (e instanceof DbError) throw e;
+      throw new DbError('DB', `cannot use the database ${file}: ${(e as Error).message}`, 'check that the file and its directory are writable (not immutable, not on a full or read-only file system)');
     }
     const d = this.db;
     this.stmt = {
@@ -487,13 +495,13 @@ export class Repository {
       try {
         fs.closeSync(fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o600));
       } catch (e) {
-        throw new VmsupError('DB', `cannot create the database ${file}: ${(e as Error).message}`);
+        throw new DbError('DB', `cannot create the database ${file}: ${(e as Error).message}`);
       }
       return;
     }
-    if (!st.isFile()) throw new VmsupError('DB', `the database ${file} is not a regular file`);
+    if (!st.isFile()) throw new DbError('DB', `the database ${file} is not a regular file`);
     if (st.size === 0)
-      throw new VmsupError(
+      throw new DbError(
         'DB_EMPTY',
         `the database ${file} is empty (0 bytes): refusing to start without its definitions`,
         'restore it from a backup, or remove the file to start with no vms',

@@ -172,6 +172,21 @@ export interface NativeMachine {
    * _IO; after a failure the machine is unusable.
    */
   restore(file: string | number, force?: boolean): string;
+  /**
+   * Live send (vmsup send --live; native/snapshot/snapshot.h PASS sections),
+   * between run() slices, into a blocking descriptor the caller keeps:
+   * liveBegin writes the head and starts pass 1; liveStep writes about
+   * `budget` more bytes of the pass; liveCollect takes the pages dirtied since
+   * and returns how many wait; livePass starts a pass over them; liveFinish
+   * (the guest no longer runs) writes the rest and END, with `pausedMicros`
+   * added to its own time as the downtime, and returns the stream's bytes.
+   */
+  liveBegin(fd: number, meta: string): void;
+  liveStep(budget: number): { done: boolean; bytes: number; pass: number };
+  liveCollect(): number;
+  livePass(): void;
+  liveFinish(pausedMicros: number): number;
+  liveAbort(): void;
   /** Releases RAM, disks and fds now rather than at garbage collection. */
   close(): void;
 }
@@ -233,6 +248,8 @@ export interface Addon {
   eventfdWrite(fd: number): void;
   eventfdDrain(fd: number): number;
   closeFd(fd: number): void;
+  /** host/host_napi.cc: a blocking close-on-exec pipe [read, write] (vmsup send/receive). */
+  pipeCreate(): [number, number];
   /** host/vmfiles.cc: opens a VM's files once, as its owner; the caller owns every fd. */
   openVmFiles(req: OpenVmFilesRequest): Promise<OpenVmFilesResult>;
   /** host/host_napi.cc: the kernel thread id of the calling thread. */

@@ -12,7 +12,9 @@ export type ToWorker =
   | { type: 'ctrlaltdel' }
   | { type: 'kill' }
   /** Save the (paused) machine into the open file `fd` (the supervisor closes it). */
-  | { type: 'save'; fd: number; meta: string };
+  | { type: 'save'; fd: number; meta: string }
+  /** vmsup send --live: pre-copy into `fd` while the guest runs, then pause and send the rest (workers/live-send.ts). */
+  | { type: 'live-send'; fd: number; meta: string; maxPasses: number; donePages: number };
 
 export type FromWorker =
   | { type: 'starting' }
@@ -24,7 +26,9 @@ export type FromWorker =
   /** The names of the device counters, in the order of their slots in `shared` (sent once). */
   | { type: 'counterNames'; names: string[] }
   | { type: 'saved'; ms: number }
-  | { type: 'save-failed'; code: string; message: string };
+  | { type: 'save-failed'; code: string; message: string }
+  /** A live send is complete: the guest no longer runs; downtime so far (pause to END written). */
+  | { type: 'live-sent'; bytes: number; passes: number; downtimeMs: number; ms: number };
 
 export interface VmTask {
   vmId: number;

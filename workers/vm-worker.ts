@@ -9,6 +9,7 @@
 import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon } from '../native/index.js';
 import { openMachine, runMachine, saveMachine } from './machine-runner.js';
+import { LiveSend } from './live-send.js';
 import { COUNTERS_OFFSET, MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
 
 /** How often residentBytes is sampled (it may walk the guest's page table). */
@@ -41,6 +42,8 @@ export default async function runVm(task: VmTask): Promise<VmTaskResult> {
 
   let paused = false;
   let lastStats = 0;
+  /** vmsup send --live in progress (workers/live-send.ts). */
+  let live: LiveSend | undefined;
   let held: ToWorker | undefined;
   const next = (): ToWorker | undefined => {
     if (held) {
@@ -93,6 +96,15 @@ export default async function runVm(task: VmTask): Promise<VmTaskResult> {
               post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
             }
             break;
+          case 'live-send':
+            try {
+              live = new LiveSend(machine, m, post);
+            } catch (e) {
+              const err = e as NodeJS.ErrnoException;
+              machine.liveAbort();
+              post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
+            }
+            break;
           case 'ctrlaltdel':
             if (paused) {
               paused = false;
@@ -102,7 +114,26 @@ export default async function runVm(task: VmTask): Promise<VmTaskResult> {
             break;
         }
       }
+      if (live) {
+        // One step of the live send's pre-copy, then a slice of the guest (none while
+        // it is paused: the send goes on, and with nothing dirtied it soon ends).
+        const l = live;
+        try {
+          if (l.step()) {
+            // Sent: this guest stops here (the supervisor stops the VM).
+            live = undefined;
+            paused = true;
+            post({ type: 'paused' });
+          }
+        } catch (e) {
+          const err = e as NodeJS.ErrnoException;
+          l.abort();
+          live = undefined;
+          post({ type: 'save-failed', code: err.code ?? 'ERR_VMSUP_SNAPSHOT', message: err.message });
+        }
+      }
       if (!paused) return undefined;
+      if (live) return 'skip';
       // Sleep until the supervisor rings: read the doorbell, re-check the
       // port (a message posted before the read is already queued), then wait
       // for the value to change. The timeout only bounds a lost wake-up.

@@ -17,7 +17,9 @@ export function asVmsupError(err: unknown): VmsupError {
   if (err instanceof VmsupError) return err;
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
-    return new VmsupError(typeof code === 'string' ? code : 'INTERNAL', err.message);
+    // A hint travels too (db/errors.ts's DbError carries one).
+    const hint = (err as { hint?: unknown }).hint;
+    return new VmsupError(typeof code === 'string' ? code : 'INTERNAL', err.message, typeof hint === 'string' ? hint : undefined);
   }
   return new VmsupError('INTERNAL', String(err));
 }

@@ -180,6 +180,9 @@ const vmRef = str(255, 1);
 
 // ---- requests ---------------------------------------------------------------
 
+/** Bytes of machine state in one receive-data request (base64 in a frame under MAX_FRAME). */
+export const RECEIVE_CHUNK_BYTES = 128 * 1024;
+
 export const REQUESTS = {
   status: obj({ vm: vmRef }, ['vm']),
   /** replace: change an existing definition in place (same id); dryRun: check everything, store nothing;
@@ -224,6 +227,14 @@ export const REQUESTS = {
   save: obj({ vm: vmRef, path }),
   /** Starts a stopped VM from a file `save` wrote (the file names the VM). */
   restore: obj({ path, force: bool }, ['force']),
+  /** vmctl's send: the VM's state streams back as {id, data, bytes, pass} frames (data: base64),
+   * then the answer; the VM is stopped once all of it was sent. live: pre-copy while it runs. */
+  send: obj({ vm: vmRef, live: bool }, ['live']),
+  /** vmctl's receive: the state follows in receive-data requests naming this request's id;
+   * answered once the VM runs (or the restore failed). */
+  receive: obj({ name: vmRef, force: bool }, ['force']),
+  /** One chunk of a receive's stream (base64, at most RECEIVE_CHUNK bytes decoded); end: no more. */
+  'receive-data': obj({ stream: int(1, Number.MAX_SAFE_INTEGER), data: str(Math.ceil(RECEIVE_CHUNK_BYTES / 3) * 4), end: bool }, ['data', 'end']),
   /** vmd's switch blocks (root or vmsupd's own user): a persistent vmsup switch. */
   'switch-create': obj({ name: str(32, 1), lockedLladdr: bool, group: str(64, 1), uplink: str(24, 1) }, ['lockedLladdr', 'group', 'uplink']),
   /** Refused while running VMs have a port on it (they are listed). */
@@ -325,6 +336,11 @@ export interface Results {
   stats: DaemonStats;
   save: { vm: VmInfo; bytes: number; ms: number };
   restore: { vm: VmInfo };
+  /** downtimeMs: guest paused -> last byte handed to the client. */
+  send: { vm: VmInfo; bytes: number; ms: number; downtimeMs: number; passes: number };
+  /** downtimeMs: the sender's (from the stream's END) + END received -> resumed here. */
+  receive: { vm: VmInfo; bytes: number; ms: number; downtimeMs: number | null; resumeMs: number; passes: number; defined: boolean };
+  'receive-data': { bytes: number };
   'switch-create': { switch: SwitchInfo };
   'switch-delete': { name: string };
   'switch-status': { switches: SwitchInfo[] };
@@ -379,7 +395,9 @@ export type ResponseFrame =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: ErrorBody }
   | { id: number; event: EventRecord }
-  | { id: number; page: unknown[] };
+  | { id: number; page: unknown[] }
+  /** A chunk of a send's stream: base64 data, bytes sent so far, the pre-copy pass. */
+  | { id: number; data: string; bytes: number; pass: number };
 
 /** Shape-checks a decoded request frame; throws VmsupError('BAD_REQUEST'). */
 export function parseRequest(frame: Record<string, unknown>): { id: number; type: RequestType; params: unknown } {
@@ -397,6 +415,8 @@ export function parseResponse(frame: Record<string, unknown>): ResponseFrame {
   if (typeof frame.id !== 'number') throw new VmsupError('BAD_FRAME', 'unexpected response received from vmsupd');
   if (frame.ok === true) return { id: frame.id, ok: true, result: frame.result };
   if (Array.isArray(frame.page)) return { id: frame.id, page: frame.page };
+  if (typeof frame.data === 'string' && typeof frame.bytes === 'number' && typeof frame.pass === 'number')
+    return { id: frame.id, data: frame.data, bytes: frame.bytes, pass: frame.pass };
   const ev = frame.event as EventRecord | undefined;
   if (ev && typeof ev === 'object' && typeof ev.vm === 'string' && typeof ev.to === 'string' && typeof ev.reason === 'string')
     return { id: frame.id, event: ev };

@@ -1,10 +1,23 @@
 // virtio network device (virtio 1.2 §5.1) on the modern virtio-mmio transport.
 // Features: VIRTIO_NET_F_MAC (5), VIRTIO_NET_F_MRG_RXBUF (15),
-// VIRTIO_NET_F_STATUS (16); no offloads (every frame carries a zeroed header).
+// VIRTIO_NET_F_STATUS (16), and the transmit offloads VIRTIO_NET_F_CSUM (0)
+// and VIRTIO_NET_F_HOST_TSO4 (11, which needs CSUM: §5.1.3.1), and
+// VIRTIO_NET_F_GUEST_CSUM (1): received IPv4 TCP/UDP frames whose checksum the
+// device validated carry VIRTIO_NET_HDR_F_DATA_VALID, so the guest does not
+// sum them again. No GUEST_TSO*: no backend hands us large frames, and the
+// device never gives the driver a partial checksum.
 // Queues: receiveq1 (0) and transmitq1 (1); no control queue.
 //
 // Guest -> host: each transmit chain is a 12-byte struct virtio_net_hdr and
-// one frame (§5.1.6.2), handed to the backend. Host -> guest: frames from the
+// one frame (§5.1.6.2). Every backend (slirp, a tap without IFF_VNET_HDR, the
+// switch) takes complete frames only, so the device finishes what the driver
+// left to it before handing a frame over: a partial checksum
+// (VIRTIO_NET_HDR_F_NEEDS_CSUM) is completed, and a TCPv4 GSO frame is cut
+// into gso_size segments with their IPv4 and TCP headers and checksums
+// rewritten. A header that does not describe its frame (checksum field past
+// the end, hdr_len past the frame, gso_size 0, a GSO type not negotiated, a
+// frame that is not IPv4/TCP, ...) drops the frame, counted; the device goes
+// on. Host -> guest: frames from the
 // backend wait in a short bounded queue and go into the buffers the driver
 // posted through the transport's one device-to-driver path (fill_posted).
 // Frames longer than the MTU plus the Ethernet header are dropped and
@@ -22,6 +35,12 @@
 
 namespace vmsup {
 
+constexpr uint64_t kVirtioNetFCsum = 1ULL << 0;
+constexpr uint64_t kVirtioNetFGuestCsum = 1ULL << 1;
+constexpr uint64_t kVirtioNetFGuestTso4 = 1ULL << 7;
+constexpr uint64_t kVirtioNetFHostTso4 = 1ULL << 11;
+constexpr uint64_t kVirtioNetFHostTso6 = 1ULL << 12;
+constexpr uint64_t kVirtioNetFHostEcn = 1ULL << 13;
 constexpr uint64_t kVirtioNetFMac = 1ULL << 5;
 constexpr uint64_t kVirtioNetFMrgRxbuf = 1ULL << 15;
 constexpr uint64_t kVirtioNetFStatus = 1ULL << 16;
@@ -35,6 +54,9 @@ struct NetCounters {
   uint64_t tx_frames = 0, tx_bytes = 0;
   uint64_t tx_dropped_oversize = 0;
   uint64_t tx_dropped_runt = 0;       // shorter than an Ethernet header
+  uint64_t tx_dropped_bad_hdr = 0;    // a checksum or GSO request that does not fit its frame
+  uint64_t tx_gso_frames = 0;         // TSO frames segmented here
+  uint64_t tx_gso_segments = 0;       // the segments they became (counted in tx_frames too)
 };
 
 class VirtioNet : public VirtioDevice {
@@ -48,14 +70,19 @@ class VirtioNet : public VirtioDevice {
   // never posts buffers can make us hold (256 * 1.5 KiB); beyond it frames
   // are dropped, and TCP on the far side backs off.
   static constexpr size_t kRxQueueCap = 256;
-  // Largest transmit chain walked: bigger chains break the rules (no GSO was
-  // offered) and reset the device; smaller ones over kMaxFrame are dropped.
-  static constexpr uint64_t kTxChainCap = 65536 + kHdrLen;
+  // Largest TSO frame: an IPv4 datagram of at most 65535 bytes behind an
+  // Ethernet header and one 802.1Q tag.
+  static constexpr uint32_t kMaxGsoFrame = 65535 + 14 + 4;
+  // Largest transmit chain walked: bigger chains break the rules and reset the
+  // device; smaller ones over kMaxFrame (kMaxGsoFrame for GSO) are dropped.
+  static constexpr uint64_t kTxChainCap = kMaxGsoFrame + kHdrLen;
+  static constexpr uint64_t kFeatures =
+      kVirtioNetFMac | kVirtioNetFMrgRxbuf | kVirtioNetFStatus | kVirtioNetFCsum | kVirtioNetFHostTso4 | kVirtioNetFGuestCsum;
 
   VirtioNet(const uint8_t mac[6], std::unique_ptr<NetBackend> backend);
 
   uint32_t device_id() const override { return 1; }
-  uint64_t device_features() const override { return kVirtioNetFMac | kVirtioNetFMrgRxbuf | kVirtioNetFStatus; }
+  uint64_t device_features() const override { return kFeatures; }
   unsigned num_queues() const override { return 2; }
   bool read_config(uint64_t off, unsigned size, uint64_t* val) override;
   void queue_notify(unsigned q) override;
@@ -73,13 +100,20 @@ class VirtioNet : public VirtioDevice {
 
  private:
   void deliver();
+  FillStatus deliver_one(const uint8_t* frame, size_t len);
   void transmit();
+  // One frame from the guest (tx_ holds it) with its header: finish its
+  // checksum or segment it, then hand it to the backend. Returns false when the
+  // header does not describe the frame (the caller counts the drop).
+  bool offload_and_send(const uint8_t* hdr, size_t len);
+  void send_one(const uint8_t* f, size_t len);
 
   uint8_t mac_[6];
   NetCounters c_;
   std::deque<std::vector<uint8_t>> rxq_;
   std::vector<uint8_t> msg_;  // header + frame being delivered
   std::vector<uint8_t> tx_;   // frame being sent
+  std::vector<uint8_t> seg_;  // one TSO segment being built
   FillScratch fill_;
   // Last, so it is destroyed first: its sink points at this device.
   std::unique_ptr<NetBackend> backend_;

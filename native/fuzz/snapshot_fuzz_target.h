@@ -154,6 +154,36 @@ inline const Bytes& seed_snapshot() {
   return seed;
 }
 
+// The live seed: a live send of the loop machine (native/snapshot/snapshot.h:
+// three PASS sections, the last one written paused, an END with a pass count),
+// so that mutations reach the pass validators too.
+inline const Bytes& live_seed_snapshot() {
+  static Bytes seed = [] {
+    MachineError err;
+    auto m = Machine::create(loop_config(), &err);
+    if (!m) return Bytes();
+    m->run(2);
+    int fd = memfd_create("vmsup-snapshot", MFD_CLOEXEC);
+    if (fd < 0) return Bytes();
+    Bytes out;
+    bool done = false;
+    uint64_t bytes = 0;
+    bool ok = m->live_begin(fd, "{}", &err);
+    while (ok && !done) ok = m->live_step(1 << 16, &done, &err);
+    if (ok) m->run(1);
+    if (ok) m->live_collect();
+    if (ok) ok = m->live_pass(&err);
+    done = false;
+    while (ok && !done) ok = m->live_step(1 << 16, &done, &err);
+    if (ok) m->run(1);
+    if (ok) ok = m->live_finish(0, &bytes, &err);
+    if (ok) out = read_back(fd);
+    ::close(fd);
+    return out;
+  }();
+  return seed;
+}
+
 // Restores `file` into a fresh loop machine; runs it briefly when accepted.
 // Returns true when the restore was accepted.
 inline bool restore_bytes(const Bytes& file, MachineError* err) {
@@ -172,7 +202,8 @@ inline bool restore_bytes(const Bytes& file, MachineError* err) {
 // Applies the mutation program in `data` to the seed (see the top comment).
 inline Bytes mutate(const uint8_t* data, size_t size) {
   if (size > 0 && data[0] == 0xff) return Bytes(data + 1, data + size);
-  Bytes f = seed_snapshot();
+  // Bit 1 of the first byte picks the live send's stream as the seed.
+  Bytes f = size > 0 && (data[0] & 2) ? live_seed_snapshot() : seed_snapshot();
   if (f.empty()) return f;
   bool fix = size > 0 && (data[0] & 1);
   size_t i = 1;

@@ -137,6 +137,22 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// pipeCreate() -> [readFd, writeFd]: a close-on-exec pipe (pipe2(2)) whose two
+// ends block, grown to 1 MiB where the kernel allows (F_SETPIPE_SZ), for a
+// machine's state streamed between its worker (blocking save/restore) and the
+// daemon's event loop (vmsup send/receive). The pipe's size is the bound on
+// what sits between the two.
+Napi::Value PipeCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return ThrowError(env, "ERR_VMSUP_PIPE", ErrnoMessage("pipe2", errno));
+  (void)fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // best effort: the default 64 KiB works too
+  Napi::Array a = Napi::Array::New(env, 2);
+  a.Set(0u, Napi::Number::New(env, fds[0]));
+  a.Set(1u, Napi::Number::New(env, fds[1]));
+  return a;
+}
+
 // gettid(): the kernel's id of the calling thread (shown as a VM's PID, so
 // `top -H -p $(pidof vmsupd)` finds the VM's worker).
 Napi::Value GetTid(const Napi::CallbackInfo& info) {
@@ -156,6 +172,7 @@ void InitHostBinding(Napi::Env env, Napi::Object exports, AddonData* data) {
   exports.Set("eventfdDrain", Napi::Function::New(env, EventfdDrain, "eventfdDrain"));
   exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
   exports.Set("gettid", Napi::Function::New(env, GetTid, "gettid"));
+  exports.Set("pipeCreate", Napi::Function::New(env, PipeCreate, "pipeCreate"));
 }
 
 }  // namespace vmsup

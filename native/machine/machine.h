@@ -131,6 +131,9 @@ class BoardHost {
 
 // One VM. Owned by one thread; nothing here is thread-safe except
 // request_exit()-style wake-ups through the wake fd.
+struct LiveSave;
+struct SnapshotAccess;
+
 class Machine : public CpuHost, public BoardHost {
  public:
   // Physical addresses of the QEMU virt board (DESIGN.md).
@@ -179,6 +182,23 @@ class Machine : public CpuHost, public BoardHost {
   // (GuestMemory::take_dirty) and flushes every hart's TLB, so the next store
   // to any page refills its entry and marks the page again.
   void take_dirty_pages(std::vector<uint64_t>* bits);
+  // Live send (snapshot.h, PASS sections), between run() slices: live_begin
+  // writes the head and starts pass 1 (every page touched so far);
+  // live_step writes about `budget` bytes more of the current pass (*done at
+  // its end) and the guest may run in between; live_collect takes the pages
+  // dirtied since and returns how many are waiting; live_pass starts a pass
+  // over them; live_finish (the guest no longer runs) writes the disks, the
+  // pages still dirty, every device and the END record with the downtime
+  // (`paused_us` before the call plus the call's own time). After a failure,
+  // live_abort; the guest is untouched either way.
+  bool live_begin(int fd, const std::string& meta, MachineError* err);
+  bool live_step(uint64_t budget, bool* done, MachineError* err);
+  uint64_t live_collect();
+  bool live_pass(MachineError* err);
+  bool live_finish(uint64_t paused_us, uint64_t* bytes, MachineError* err);
+  void live_abort();
+  uint64_t live_bytes() const;
+  uint32_t live_pass_number() const;
   // The engine the harts run (the JIT only where the host has one).
   bool jit_enabled() const;
   // Host bytes of translated code held by all harts (each hart's cache is capped).
@@ -265,6 +285,8 @@ class Machine : public CpuHost, public BoardHost {
   uint64_t last_fd_poll_ns_ = 0;
   std::string error_;
   std::unique_ptr<Board> board_;  // devices, Linux/firmware boot, SBI (machine/board.h)
+  std::shared_ptr<LiveSave> live_;  // a live send in progress (snapshot.cc)
+  friend struct SnapshotAccess;     // the save walk (snapshot.cc)
 };
 
 }  // namespace vmsup

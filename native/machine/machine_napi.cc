@@ -43,6 +43,12 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
                         InstanceMethod<&MachineWrap::Signature>("signature"),
                         InstanceMethod<&MachineWrap::Save>("save"),
                         InstanceMethod<&MachineWrap::Restore>("restore"),
+                        InstanceMethod<&MachineWrap::LiveBegin>("liveBegin"),
+                        InstanceMethod<&MachineWrap::LiveStep>("liveStep"),
+                        InstanceMethod<&MachineWrap::LiveCollect>("liveCollect"),
+                        InstanceMethod<&MachineWrap::LivePass>("livePass"),
+                        InstanceMethod<&MachineWrap::LiveFinish>("liveFinish"),
+                        InstanceMethod<&MachineWrap::LiveAbort>("liveAbort"),
                         InstanceMethod<&MachineWrap::Close>("close")});
   }
 
@@ -375,7 +381,7 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
         num("rxDroppedOversize", c.rx_dropped_oversize);
         num("txFrames", c.tx_frames);
         num("txBytes", c.tx_bytes);
-        num("txDropped", c.tx_dropped_oversize + c.tx_dropped_runt + (n->backend() ? n->backend()->dropped() : 0));
+        num("txDropped", c.tx_dropped_oversize + c.tx_dropped_runt + c.tx_dropped_bad_hdr + (n->backend() ? n->backend()->dropped() : 0));
         nics.Set(i++, x);
       }
     }
@@ -457,6 +463,65 @@ class MachineWrap : public Napi::ObjectWrap<MachineWrap> {
     if (owned) ::close(fd);
     if (!ok) return ThrowError(env, err.code.c_str(), err.message);
     return Napi::String::New(env, meta);
+  }
+
+  // Live send (machine.h live_*): liveBegin(fd, meta), liveStep(budget) ->
+  // {done, bytes, pass}, liveCollect() -> pages waiting, livePass(),
+  // liveFinish(pausedMicros) -> bytes, liveAbort(). The fd stays the caller's.
+  Napi::Value LiveBegin(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString())
+      return ThrowError(env, "ERR_VMSUP_BAD_ARGUMENT", "liveBegin(fd, meta)");
+    bool owned;
+    int fd = SnapshotFd(env, info[0], true, &owned);
+    if (fd < 0) return env.Undefined();
+    MachineError err;
+    if (!machine_->live_begin(fd, info[1].As<Napi::String>().Utf8Value(), &err)) {
+      machine_->live_abort();
+      return ThrowError(env, err.code.c_str(), err.message);
+    }
+    return env.Undefined();
+  }
+  Napi::Value LiveStep(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    double budget = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    if (!std::isfinite(budget) || budget < 1 || budget > (1ULL << 40)) budget = 1 << 20;
+    bool done = false;
+    MachineError err;
+    if (!machine_->live_step(static_cast<uint64_t>(budget), &done, &err)) return ThrowError(env, err.code.c_str(), err.message);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("done", Napi::Boolean::New(env, done));
+    o.Set("bytes", Napi::Number::New(env, static_cast<double>(machine_->live_bytes())));
+    o.Set("pass", Napi::Number::New(env, machine_->live_pass_number()));
+    return o;
+  }
+  Napi::Value LiveCollect(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    return Napi::Number::New(env, static_cast<double>(machine_->live_collect()));
+  }
+  Napi::Value LivePass(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    MachineError err;
+    if (!machine_->live_pass(&err)) return ThrowError(env, err.code.c_str(), err.message);
+    return env.Undefined();
+  }
+  Napi::Value LiveFinish(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Alive(env)) return env.Undefined();
+    double us = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    if (!std::isfinite(us) || us < 0 || us > 1e15) us = 0;
+    uint64_t bytes = 0;
+    MachineError err;
+    if (!machine_->live_finish(static_cast<uint64_t>(us), &bytes, &err)) return ThrowError(env, err.code.c_str(), err.message);
+    return Napi::Number::New(env, static_cast<double>(bytes));
+  }
+  Napi::Value LiveAbort(const Napi::CallbackInfo& info) {
+    if (machine_) machine_->live_abort();
+    return info.Env().Undefined();
   }
 
   Napi::Value Close(const Napi::CallbackInfo& info) {

@@ -10,6 +10,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -30,7 +31,8 @@ constexpr uint32_t tag(const char (&s)[5]) {
 }
 constexpr uint32_t kTagMeta = tag("META"), kTagMach = tag("MACH"), kTagDisk = tag("DISK"), kTagRam = tag("RAM "),
                    kTagHart = tag("HART"), kTagClint = tag("CLNT"), kTagUart = tag("UART"), kTagRtc = tag("RTC "),
-                   kTagSyscon = tag("SYSC"), kTagVirtio = tag("VIRT"), kTagPlic = tag("PLIC"), kTagEnd = tag("END ");
+                   kTagSyscon = tag("SYSC"), kTagVirtio = tag("VIRT"), kTagPlic = tag("PLIC"), kTagEnd = tag("END "),
+                   kTagPass = tag("PASS");
 constexpr uint32_t kSectionVersion = 1;
 constexpr size_t kPage = GuestMemory::kPageSize;
 constexpr size_t kChunkRaw = kSnapshotRamChunkPages * kPage;
@@ -58,13 +60,14 @@ size_t section_cap(uint32_t t) {
   if (t == kTagPlic) return 16384;
   if (t == kTagUart || t == kTagRtc || t == kTagSyscon) return 256;
   if (t == kTagVirtio) return 65536;
-  if (t == kTagEnd) return 0;
+  if (t == kTagEnd) return kSnapshotEndBytes;
+  if (t == kTagPass) return 4;
   return 0;
 }
 
 bool known_tag(uint32_t t) {
   return t == kTagMeta || t == kTagMach || t == kTagDisk || t == kTagRam || t == kTagHart || t == kTagClint ||
-         t == kTagPlic || t == kTagUart || t == kTagRtc || t == kTagSyscon || t == kTagVirtio || t == kTagEnd;
+         t == kTagPlic || t == kTagUart || t == kTagRtc || t == kTagSyscon || t == kTagVirtio || t == kTagEnd || t == kTagPass;
 }
 
 bool write_all(int fd, const void* p, size_t n) {
@@ -93,35 +96,6 @@ int read_all(int fd, void* p, size_t n) {
   return 0;
 }
 
-class Writer {
- public:
-  explicit Writer(int fd) : fd_(fd) {}
-  bool header() {
-    uint8_t h[16];
-    std::memcpy(h, kSnapshotMagic, 8);
-    uint32_t v = kSnapshotVersion, z = 0;
-    std::memcpy(h + 8, &v, 4);
-    std::memcpy(h + 12, &z, 4);
-    return put(h, 16);
-  }
-  bool section(uint32_t t, SnapOut& body) {
-    const std::vector<uint8_t>& p = body.buf();
-    uint32_t h[3] = {t, kSectionVersion, static_cast<uint32_t>(p.size())};
-    uint32_t crc = snapshot_crc32(h, sizeof(h));
-    crc = snapshot_crc32(p.data(), p.size(), crc);
-    return put(h, sizeof(h)) && put(p.data(), p.size()) && put(&crc, 4);
-  }
-  uint64_t bytes() const { return bytes_; }
-
- private:
-  bool put(const void* p, size_t n) {
-    bytes_ += n;
-    return n == 0 || write_all(fd_, p, n);
-  }
-  int fd_;
-  uint64_t bytes_ = 0;
-};
-
 class Reader {
  public:
   explicit Reader(int fd) : fd_(fd) {}
@@ -134,13 +108,15 @@ class Reader {
     uint32_t v, z;
     std::memcpy(&v, h + 8, 4);
     std::memcpy(&z, h + 12, 4);
-    if (v != kSnapshotVersion)
+    if (v < kSnapshotMinVersion || v > kSnapshotVersion)
       return fail(err, "ERR_VMSUP_SNAPSHOT_VERSION",
                   "snapshot format version " + std::to_string(v) + " is not supported (this build reads version " +
-                      std::to_string(kSnapshotVersion) + ")");
+                      std::to_string(kSnapshotMinVersion) + ".." + std::to_string(kSnapshotVersion) + ")");
     if (z != 0) return fail(err, "ERR_VMSUP_SNAPSHOT_CORRUPT", "snapshot header: reserved field is not zero");
+    version_ = v;
     return true;
   }
+  uint32_t version() const { return version_; }
   // Reads the next section into payload_ after checking tag, version, cap, CRC.
   bool next(uint32_t* t, SnapshotError* err) {
     uint32_t h[3];
@@ -188,6 +164,7 @@ class Reader {
     return fail(err, "ERR_VMSUP_SNAPSHOT_IO", std::string("cannot read the snapshot: ") + std::strerror(errno));
   }
   int fd_;
+  uint32_t version_ = 0;
   std::vector<uint8_t> payload_;
 };
 
@@ -229,6 +206,36 @@ bool page_is_zero(const uint8_t* p) {
 
 }  // namespace
 
+// Appends the file header and CRC'd sections to a descriptor (format: snapshot.h).
+class SnapWriter {
+ public:
+  explicit SnapWriter(int fd) : fd_(fd) {}
+  bool header() {
+    uint8_t h[16];
+    std::memcpy(h, kSnapshotMagic, 8);
+    uint32_t v = kSnapshotVersion, z = 0;
+    std::memcpy(h + 8, &v, 4);
+    std::memcpy(h + 12, &z, 4);
+    return put(h, 16);
+  }
+  bool section(uint32_t t, SnapOut& body) {
+    const std::vector<uint8_t>& p = body.buf();
+    uint32_t h[3] = {t, kSectionVersion, static_cast<uint32_t>(p.size())};
+    uint32_t crc = snapshot_crc32(h, sizeof(h));
+    crc = snapshot_crc32(p.data(), p.size(), crc);
+    return put(h, sizeof(h)) && put(p.data(), p.size()) && put(&crc, 4);
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  bool put(const void* p, size_t n) {
+    bytes_ += n;
+    return n == 0 || write_all(fd_, p, n);
+  }
+  int fd_;
+  uint64_t bytes_ = 0;
+};
+
 uint32_t snapshot_crc32(const void* p, size_t n, uint32_t crc) {
   if (n == 0) return crc;  // zlib's crc32(crc, NULL, 0) would return the seed 0
   return static_cast<uint32_t>(::crc32(crc, static_cast<const Bytef*>(p), static_cast<uInt>(n)));
@@ -245,43 +252,35 @@ bool snapshot_read_meta(int fd, std::string* meta, SnapshotError* err) {
 // ---------------------------------------------------------------------------
 // Save
 
-bool Machine::save(int fd, const std::string& meta, MachineError* err) {
-  auto fail = [&](const char* code, const std::string& m) {
+// Which RAM pages a RAM pass writes.
+enum class RamPick {
+  kTouched,  // written (dirty bitmap) or backed by the host (mincore), zero pages skipped: a whole save
+  kBits,     // exactly the pages in a bitmap, zero pages included (a later pass: a page may have become zero)
+};
+
+// The pieces of a save, shared by Machine::save and the live pre-copy; a
+// friend of Machine (machine.h) so that neither needs a public accessor.
+struct SnapshotAccess {
+  static bool fail(MachineError* err, const char* code, const std::string& m) {
     *err = {code, m};
     return false;
-  };
-  if (final_ != RunResult::kSlice) return fail("ERR_VMSUP_SNAPSHOT_STATE", "the machine has stopped; nothing to save");
-  if (!board_) return fail("ERR_VMSUP_SNAPSHOT_STATE", "this machine has no board to save");
-  if (meta.size() > kSnapshotMetaCap) return fail("ERR_VMSUP_BAD_ARGUMENT", "snapshot metadata is too long");
-  Board& b = *board_;
-  // Disk requests are served synchronously inside run(), so between slices
-  // none is in flight: flush, then take each disk's identity.
-  std::vector<DiskId> ids(cfg_.disks.size());
-  for (unsigned i = 0; i < cfg_.disks.size(); i++) {
-    VirtioBlk* blk = disk_device(b, i);
-    if (!blk || !blk->backend()) return fail("ERR_VMSUP_INTERNAL", "disk " + std::to_string(i) + " has no device");
-    if (!blk->backend()->read_only()) {
-      int r = blk->backend()->flush();
-      if (r < 0) return fail("ERR_VMSUP_SNAPSHOT_IO", "cannot flush disk " + cfg_.disks[i].path + ": " + std::strerror(-r));
-    }
-    ids[i].size = blk->backend()->size();
-    if (!disk_identity(cfg_.disks[i].path, &ids[i]))
-      return fail("ERR_VMSUP_SNAPSHOT_IO", "cannot stat disk " + cfg_.disks[i].path + ": " + std::strerror(errno));
   }
-  b.uart().drain(500);  // the console output ring is not part of the state
+  static bool io(MachineError* err) {
+    return fail(err, "ERR_VMSUP_SNAPSHOT_IO", std::string("cannot write the snapshot: ") + std::strerror(errno));
+  }
 
-  Writer w(fd);
-  auto io = [&]() { return fail("ERR_VMSUP_SNAPSHOT_IO", std::string("cannot write the snapshot: ") + std::strerror(errno)); };
-  if (!w.header()) return io();
-  {
+  // Header, META, MACH.
+  static bool head(Machine& m, SnapWriter& w, const std::string& meta, MachineError* err) {
+    Board& b = *m.board_;
+    if (!w.header()) return io(err);
+    {
+      SnapOut o;
+      o.str(meta);
+      if (!w.section(kTagMeta, o)) return io(err);
+    }
     SnapOut o;
-    o.str(meta);
-    if (!w.section(kTagMeta, o)) return io();
-  }
-  {
-    SnapOut o;
-    o.u64(mem_.size());
-    o.u32(num_harts());
+    o.u64(m.mem_.size());
+    o.u32(m.num_harts());
     o.u32(static_cast<uint32_t>(b.device_slots().size()));
     for (const DeviceSlot& s : b.device_slots()) {
       o.u32(static_cast<uint32_t>(s.spec.kind));
@@ -289,105 +288,271 @@ bool Machine::save(int fd, const std::string& meta, MachineError* err) {
       o.u32(s.slot);
     }
     o.u32(static_cast<uint32_t>(b.virtio_transports().size()));
-    if (!w.section(kTagMach, o)) return io();
-  }
-  for (unsigned i = 0; i < cfg_.disks.size(); i++) {
-    SnapOut o;
-    o.u32(i);
-    o.str(cfg_.disks[i].path);
-    const DiskId& d = ids[i];
-    o.u64(d.size);
-    o.u64(d.dev);
-    o.u64(d.ino);
-    o.u64(d.mtime_s);
-    o.u64(d.mtime_ns);
-    o.u64(d.file_size);
-    if (!w.section(kTagDisk, o)) return io();
+    if (!w.section(kTagMach, o)) return io(err);
+    return true;
   }
 
-  // RAM: pages that were ever written (dirty bitmap) or that the host backs
-  // (mincore: catches any write path that did not mark), minus zero pages,
-  // in zstd-compressed chunks.
-  {
-    const GuestMemory& cm = mem_;
+  // Disk requests are served synchronously inside run(), so between slices
+  // none is in flight: flush each writable disk, then take its identity.
+  static bool identify_disks(Machine& m, std::vector<DiskId>* ids, MachineError* err) {
+    ids->assign(m.cfg_.disks.size(), DiskId{});
+    for (unsigned i = 0; i < m.cfg_.disks.size(); i++) {
+      VirtioBlk* blk = disk_device(*m.board_, i);
+      if (!blk || !blk->backend()) return fail(err, "ERR_VMSUP_INTERNAL", "disk " + std::to_string(i) + " has no device");
+      if (!blk->backend()->read_only()) {
+        int r = blk->backend()->flush();
+        if (r < 0) return fail(err, "ERR_VMSUP_SNAPSHOT_IO", "cannot flush disk " + m.cfg_.disks[i].path + ": " + std::strerror(-r));
+      }
+      (*ids)[i].size = blk->backend()->size();
+      if (!disk_identity(m.cfg_.disks[i].path, &(*ids)[i]))
+        return fail(err, "ERR_VMSUP_SNAPSHOT_IO", "cannot stat disk " + m.cfg_.disks[i].path + ": " + std::strerror(errno));
+    }
+    return true;
+  }
+
+  static bool disks(Machine& m, SnapWriter& w, const std::vector<DiskId>& ids, MachineError* err) {
+    for (unsigned i = 0; i < m.cfg_.disks.size(); i++) {
+      SnapOut o;
+      o.u32(i);
+      o.str(m.cfg_.disks[i].path);
+      const DiskId& d = ids[i];
+      o.u64(d.size);
+      o.u64(d.dev);
+      o.u64(d.ino);
+      o.u64(d.mtime_s);
+      o.u64(d.mtime_ns);
+      o.u64(d.file_size);
+      if (!w.section(kTagDisk, o)) return io(err);
+    }
+    return true;
+  }
+
+  // RAM sections from page *cursor on, one zstd frame per chunk of 256 pages,
+  // until the end of RAM or until `budget` bytes were written (then *cursor is
+  // where the next call goes on). `bits` is the bitmap kBits uses; kTouched
+  // also takes a page whose bit is set there (pass 1 of a live send: the
+  // pages dirtied before its start).
+  static bool ram(Machine& m, SnapWriter& w, RamPick pick, const std::vector<uint64_t>* bits, ZSTD_CCtx* cctx,
+                  uint64_t* cursor, uint64_t budget, MachineError* err) {
+    const GuestMemory& cm = m.mem_;
     const uint64_t pages = cm.pages();
     const uint8_t* ram = cm.host_ptr(cm.base(), cm.size());
     std::vector<unsigned char> resident(kSnapshotRamChunkPages);
     std::vector<uint8_t> raw(kChunkRaw), packed(ZSTD_compressBound(kChunkRaw));
-    std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
-    if (!cctx) return fail("ERR_VMSUP_NO_MEMORY", "cannot create a zstd context");
     const long host_page = sysconf(_SC_PAGESIZE);
-    for (uint64_t first = 0; first < pages; first += kSnapshotRamChunkPages) {
+    auto in_bits = [&](uint64_t p) {
+      return bits && (p >> 6) < bits->size() && (((*bits)[p >> 6] >> (p & 63)) & 1);
+    };
+    const uint64_t start_bytes = w.bytes();
+    for (uint64_t first = *cursor; first < pages; first += kSnapshotRamChunkPages) {
+      if (budget && w.bytes() - start_bytes >= budget) {
+        *cursor = first;
+        return true;
+      }
       const uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(kSnapshotRamChunkPages, pages - first));
-      bool have_resident = host_page == static_cast<long>(kPage) &&
+      bool have_resident = pick == RamPick::kTouched && host_page == static_cast<long>(kPage) &&
                            mincore(const_cast<uint8_t*>(ram) + first * kPage, n * kPage, resident.data()) == 0;
       uint8_t bitmap[kSnapshotRamChunkPages / 8] = {};
       size_t used = 0;
       for (uint32_t k = 0; k < n; k++) {
-        const bool touched = cm.page_dirty(first + k) || !have_resident || (resident[k] & 1);
-        if (!touched) continue;
-        const uint8_t* p = ram + (first + k) * kPage;
-        if (page_is_zero(p)) continue;
+        const uint64_t pg = first + k;
+        const uint8_t* p = ram + pg * kPage;
+        if (pick == RamPick::kTouched) {
+          const bool touched = cm.page_dirty(pg) || in_bits(pg) || !have_resident || (resident[k] & 1);
+          if (!touched || page_is_zero(p)) continue;
+        } else if (!in_bits(pg)) {
+          continue;
+        }
         bitmap[k / 8] |= static_cast<uint8_t>(1u << (k % 8));
         std::memcpy(raw.data() + used, p, kPage);
         used += kPage;
       }
       if (used == 0) continue;
-      size_t z = ZSTD_compressCCtx(cctx.get(), packed.data(), packed.size(), raw.data(), used, 1);
-      if (ZSTD_isError(z)) return fail("ERR_VMSUP_INTERNAL", std::string("zstd: ") + ZSTD_getErrorName(z));
+      size_t z = ZSTD_compressCCtx(cctx, packed.data(), packed.size(), raw.data(), used, 1);
+      if (ZSTD_isError(z)) return fail(err, "ERR_VMSUP_INTERNAL", std::string("zstd: ") + ZSTD_getErrorName(z));
       SnapOut o;
       o.u64(first);
       o.u32(n);
       o.raw(bitmap, sizeof(bitmap));
       o.bytes(packed.data(), z);
-      if (!w.section(kTagRam, o)) return io();
+      if (!w.section(kTagRam, o)) return io(err);
     }
+    *cursor = pages;
+    return true;
   }
 
-  for (auto& h : harts_) {
-    SnapOut o;
-    h->save_state(o);
-    if (!w.section(kTagHart, o)) return io();
-  }
-  {
-    SnapOut o;
-    clint_->save_state(o);
-    if (!w.section(kTagClint, o)) return io();
-  }
-  {
-    SnapOut o;
-    b.uart().save_state(o);
-    if (!w.section(kTagUart, o)) return io();
-  }
-  {
-    SnapOut o;
-    b.rtc().save_state(o);
-    if (!w.section(kTagRtc, o)) return io();
-  }
-  {
-    SnapOut o;  // syscon has no state: an empty record keeps one per device
-    if (!w.section(kTagSyscon, o)) return io();
-  }
-  for (size_t i = 0; i < b.virtio_transports().size(); i++) {
-    SnapOut o;
-    o.u32(static_cast<uint32_t>(i));
-    b.virtio_transports()[i]->save_state(o);
-    if (!w.section(kTagVirtio, o)) return io();
-  }
-  {
+  // HART ... PLIC (the console output ring is drained first: it is not part of the state).
+  static bool devices(Machine& m, SnapWriter& w, MachineError* err) {
+    Board& b = *m.board_;
+    b.uart().drain(500);
+    for (auto& h : m.harts_) {
+      SnapOut o;
+      h->save_state(o);
+      if (!w.section(kTagHart, o)) return io(err);
+    }
+    {
+      SnapOut o;
+      m.clint_->save_state(o);
+      if (!w.section(kTagClint, o)) return io(err);
+    }
+    {
+      SnapOut o;
+      b.uart().save_state(o);
+      if (!w.section(kTagUart, o)) return io(err);
+    }
+    {
+      SnapOut o;
+      b.rtc().save_state(o);
+      if (!w.section(kTagRtc, o)) return io(err);
+    }
+    {
+      SnapOut o;  // syscon has no state: an empty record keeps one per device
+      if (!w.section(kTagSyscon, o)) return io(err);
+    }
+    for (size_t i = 0; i < b.virtio_transports().size(); i++) {
+      SnapOut o;
+      o.u32(static_cast<uint32_t>(i));
+      b.virtio_transports()[i]->save_state(o);
+      if (!w.section(kTagVirtio, o)) return io(err);
+    }
     SnapOut o;
     b.plic().save_state(o);
-    if (!w.section(kTagPlic, o)) return io();
+    if (!w.section(kTagPlic, o)) return io(err);
+    return true;
   }
+
+  static bool check(Machine& m, const std::string& meta, MachineError* err) {
+    if (m.final_ != RunResult::kSlice) return fail(err, "ERR_VMSUP_SNAPSHOT_STATE", "the machine has stopped; nothing to save");
+    if (!m.board_) return fail(err, "ERR_VMSUP_SNAPSHOT_STATE", "this machine has no board to save");
+    if (meta.size() > kSnapshotMetaCap) return fail(err, "ERR_VMSUP_BAD_ARGUMENT", "snapshot metadata is too long");
+    return true;
+  }
+};
+
+bool Machine::save(int fd, const std::string& meta, MachineError* err) {
+  using S = SnapshotAccess;
+  if (!S::check(*this, meta, err)) return false;
+  std::vector<DiskId> ids;
+  if (!S::identify_disks(*this, &ids, err)) return false;
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  if (!cctx) return S::fail(err, "ERR_VMSUP_NO_MEMORY", "cannot create a zstd context");
+  SnapWriter w(fd);
+  uint64_t cursor = 0;
   SnapOut end;
-  if (!w.section(kTagEnd, end)) return io();
-  return true;
+  return S::head(*this, w, meta, err) && S::disks(*this, w, ids, err) &&
+         S::ram(*this, w, RamPick::kTouched, nullptr, cctx.get(), &cursor, 0, err) && S::devices(*this, w, err) &&
+         (w.section(kTagEnd, end) || S::io(err));
 }
 
 void Machine::take_dirty_pages(std::vector<uint64_t>* bits) {
   mem_.take_dirty(bits);
   for (auto& h : harts_) h->flush_tlb();
 }
+
+// ---------------------------------------------------------------------------
+// Live pre-copy (snapshot.h: PASS sections)
+
+struct LiveSave {
+  explicit LiveSave(int fd) : w(fd) {}
+  SnapWriter w;
+  uint32_t pass = 0;
+  RamPick pick = RamPick::kTouched;
+  std::vector<uint64_t> bits;     // the current pass's pages (pass 1: dirtied before it began)
+  std::vector<uint64_t> pending;  // collected for the next pass or the final RAM
+  uint64_t cursor = 0;
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx{ZSTD_createCCtx(), ZSTD_freeCCtx};
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+
+namespace {
+bool write_pass(LiveSave& l, MachineError* err) {
+  SnapOut o;
+  o.u32(l.pass);
+  if (!l.w.section(kTagPass, o)) return SnapshotAccess::io(err);
+  return true;
+}
+uint64_t count_bits(const std::vector<uint64_t>& v) {
+  uint64_t n = 0;
+  for (uint64_t x : v) n += static_cast<uint64_t>(__builtin_popcountll(x));
+  return n;
+}
+}  // namespace
+
+bool Machine::live_begin(int fd, const std::string& meta, MachineError* err) {
+  using S = SnapshotAccess;
+  if (live_) return S::fail(err, "ERR_VMSUP_BUSY", "a live send is already in progress");
+  if (!S::check(*this, meta, err)) return false;
+  auto l = std::make_shared<LiveSave>(fd);
+  if (!l->cctx) return S::fail(err, "ERR_VMSUP_NO_MEMORY", "cannot create a zstd context");
+  // Pass 1 covers every page touched so far; from here on, stores mark again.
+  take_dirty_pages(&l->bits);
+  l->pass = 1;
+  l->pick = RamPick::kTouched;
+  if (!S::head(*this, l->w, meta, err) || !write_pass(*l, err)) return false;
+  live_ = l;
+  return true;
+}
+
+bool Machine::live_step(uint64_t budget, bool* done, MachineError* err) {
+  if (!live_) return SnapshotAccess::fail(err, "ERR_VMSUP_BAD_ARGUMENT", "no live send in progress");
+  LiveSave& l = *live_;
+  if (!SnapshotAccess::ram(*this, l.w, l.pick, &l.bits, l.cctx.get(), &l.cursor, budget ? budget : 1, err)) return false;
+  *done = l.cursor >= mem_.pages();
+  return true;
+}
+
+uint64_t Machine::live_collect() {
+  if (!live_) return 0;
+  std::vector<uint64_t> now;
+  take_dirty_pages(&now);
+  if (live_->pending.size() < now.size()) live_->pending.resize(now.size(), 0);
+  for (size_t i = 0; i < now.size(); i++) live_->pending[i] |= now[i];
+  return count_bits(live_->pending);
+}
+
+bool Machine::live_pass(MachineError* err) {
+  if (!live_) return SnapshotAccess::fail(err, "ERR_VMSUP_BAD_ARGUMENT", "no live send in progress");
+  LiveSave& l = *live_;
+  if (l.cursor < mem_.pages()) return SnapshotAccess::fail(err, "ERR_VMSUP_BAD_ARGUMENT", "the current pass is not done");
+  l.bits.swap(l.pending);
+  l.pending.assign(l.bits.size(), 0);
+  l.pick = RamPick::kBits;
+  l.cursor = 0;
+  l.pass++;
+  return write_pass(l, err);
+}
+
+bool Machine::live_finish(uint64_t paused_us, uint64_t* bytes, MachineError* err) {
+  using S = SnapshotAccess;
+  if (!live_) return S::fail(err, "ERR_VMSUP_BAD_ARGUMENT", "no live send in progress");
+  LiveSave& l = *live_;
+  if (l.cursor < mem_.pages()) return S::fail(err, "ERR_VMSUP_BAD_ARGUMENT", "the current pass is not done");
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<DiskId> ids;
+  if (!S::identify_disks(*this, &ids, err)) return false;
+  live_collect();  // devices may have written during the flush
+  // The last pass, written while the guest is paused: what it dirtied since
+  // the pass before. Then the disks, as flushed, and every device.
+  uint64_t cursor = 0;
+  l.pass++;
+  if (!write_pass(l, err) || !S::ram(*this, l.w, RamPick::kBits, &l.pending, l.cctx.get(), &cursor, 0, err) ||
+      !S::disks(*this, l.w, ids, err) || !S::devices(*this, l.w, err))
+    return false;
+  const uint64_t us =
+      paused_us + static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+  SnapOut end;
+  end.u64(us);
+  end.u64(l.pass);
+  if (!l.w.section(kTagEnd, end)) return S::io(err);
+  if (bytes) *bytes = l.w.bytes();
+  live_.reset();
+  return true;
+}
+
+void Machine::live_abort() { live_.reset(); }
+
+uint64_t Machine::live_bytes() const { return live_ ? live_->w.bytes() : 0; }
+uint32_t Machine::live_pass_number() const { return live_ ? live_->pass : 0; }
 
 // ---------------------------------------------------------------------------
 // Restore
@@ -442,8 +607,70 @@ bool Machine::restore(int fd, bool force, std::string* meta, MachineError* err) 
     if (in.u32() != b.virtio_transports().size()) in.fail("virtio slot count differs");
     if (!in.finish()) return done(corrupt(&se, "section MACH", in));
   }
+  // RAM: everything the boot loaded is dropped; absent pages read as zero.
+  mem_.discard();
+  std::vector<uint8_t> raw(kChunkRaw);
+  std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
+  if (!dctx) return bad("ERR_VMSUP_NO_MEMORY", "cannot create a zstd context");
+  uint64_t next_page = 0;
+  // One RAM chunk: in RAM, after the previous chunk of the same run (a pass,
+  // or the final RAM), a bitmap inside the chunk, a frame of that many pages.
+  // A later chunk for the same page overwrites it: the last pass wins.
+  auto ram_chunk = [&]() {
+    SnapIn in = r.in();
+    const uint64_t first = in.u64();
+    const uint32_t n = in.u32();
+    const uint8_t* bitmap = in.view(kSnapshotRamChunkPages / 8);
+    std::vector<uint8_t> packed;
+    in.bytes(&packed, section_cap(kTagRam));
+    if (!in.finish()) return corrupt(&se, "section RAM", in);
+    if (n == 0 || n > kSnapshotRamChunkPages || first % kSnapshotRamChunkPages || first < next_page ||
+        first >= mem_.pages() || n > mem_.pages() - first)
+      return Reader::fail(&se, "ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: pages outside RAM or out of order");
+    size_t present = 0;
+    for (uint32_t k = 0; k < kSnapshotRamChunkPages; k++)
+      if (bitmap[k / 8] & (1u << (k % 8))) {
+        if (k >= n) return Reader::fail(&se, "ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: page bitmap beyond the chunk");
+        present++;
+      }
+    const unsigned long long content = ZSTD_getFrameContentSize(packed.data(), packed.size());
+    if (content != present * kPage)
+      return Reader::fail(&se, "ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: compressed size does not match the page bitmap");
+    size_t got = ZSTD_decompressDCtx(dctx.get(), raw.data(), present * kPage, packed.data(), packed.size());
+    if (ZSTD_isError(got) || got != present * kPage)
+      return Reader::fail(&se, "ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: bad compressed data");
+    size_t at = 0;
+    for (uint32_t k = 0; k < n; k++) {
+      if (!(bitmap[k / 8] & (1u << (k % 8)))) continue;
+      mem_.write(mem_.base() + (first + k) * kPage, raw.data() + at, kPage);
+      at += kPage;
+    }
+    next_page = first + n;
+    return true;
+  };
+
+  uint32_t t;
+  if (!r.next(&t, &se)) return done(false);
+  // A live send's pre-copy passes (format version 2): PASS n, then its RAM
+  // chunks in order; passes are numbered 1, 2, ... with no gap.
+  uint32_t passes = 0;
+  while (t == kTagPass) {
+    if (r.version() < 2) return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section PASS in a version 1 snapshot");
+    SnapIn in = r.in();
+    const uint32_t n = in.u32();
+    if (!in.finish()) return done(corrupt(&se, "section PASS", in));
+    if (n != passes + 1 || n > kSnapshotMaxPasses)
+      return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section PASS: pass " + std::to_string(n) + " after pass " + std::to_string(passes));
+    passes = n;
+    next_page = 0;
+    if (!r.next(&t, &se)) return done(false);
+    while (t == kTagRam) {
+      if (!ram_chunk() || !r.next(&t, &se)) return done(false);
+    }
+  }
+
   for (unsigned i = 0; i < cfg_.disks.size(); i++) {
-    if (!r.expect(kTagDisk, &se)) return done(false);
+    if (t != kTagDisk) return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section " + tag_name(t) + " where DISK was expected");
     SnapIn in = r.in();
     DiskId want;
     std::string path;
@@ -470,49 +697,13 @@ bool Machine::restore(int fd, bool force, std::string* meta, MachineError* err) 
     if (!why.empty() && (!force || now.size != want.size))
       return bad("ERR_VMSUP_SNAPSHOT_DISK", "disk " + cfg_.disks[i].path + " (saved as " + path + ") changed since the save: " +
                                                 why + (now.size == want.size ? " (force to accept it)" : ""));
+    if (!r.next(&t, &se)) return done(false);
   }
 
-  // RAM: everything the boot loaded is dropped; absent pages read as zero.
-  mem_.discard();
-  uint32_t t;
-  {
-    std::vector<uint8_t> raw(kChunkRaw);
-    std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-    if (!dctx) return bad("ERR_VMSUP_NO_MEMORY", "cannot create a zstd context");
-    uint64_t next_page = 0;
-    for (;;) {
-      if (!r.next(&t, &se)) return done(false);
-      if (t != kTagRam) break;
-      SnapIn in = r.in();
-      const uint64_t first = in.u64();
-      const uint32_t n = in.u32();
-      const uint8_t* bitmap = in.view(kSnapshotRamChunkPages / 8);
-      std::vector<uint8_t> packed;
-      in.bytes(&packed, section_cap(kTagRam));
-      if (!in.finish()) return done(corrupt(&se, "section RAM", in));
-      if (n == 0 || n > kSnapshotRamChunkPages || first % kSnapshotRamChunkPages || first < next_page ||
-          first >= mem_.pages() || n > mem_.pages() - first)
-        return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: pages outside RAM or out of order");
-      size_t present = 0;
-      for (uint32_t k = 0; k < kSnapshotRamChunkPages; k++)
-        if (bitmap[k / 8] & (1u << (k % 8))) {
-          if (k >= n) return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: page bitmap beyond the chunk");
-          present++;
-        }
-      const unsigned long long content = ZSTD_getFrameContentSize(packed.data(), packed.size());
-      if (content != present * kPage)
-        return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: compressed size does not match the page bitmap");
-      size_t got = ZSTD_decompressDCtx(dctx.get(), raw.data(), present * kPage, packed.data(), packed.size());
-      if (ZSTD_isError(got) || got != present * kPage)
-        return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section RAM: bad compressed data");
-      size_t at = 0;
-      for (uint32_t k = 0; k < n; k++) {
-        if (!(bitmap[k / 8] & (1u << (k % 8)))) continue;
-        mem_.write(mem_.base() + (first + k) * kPage, raw.data() + at, kPage);
-        at += kPage;
-      }
-      next_page = first + n;
-    }
+  // RAM of a whole save (a live send has sent its pages in passes).
+  next_page = 0;
+  while (t == kTagRam) {
+    if (!ram_chunk() || !r.next(&t, &se)) return done(false);
   }
 
   auto section = [&](uint32_t want, const char* what, auto&& restore_fn) {
@@ -548,6 +739,16 @@ bool Machine::restore(int fd, bool force, std::string* meta, MachineError* err) 
     if (!b.plic().restore_state(in) || !in.finish()) return done(corrupt(&se, "section PLIC", in));
   }
   if (!r.expect(kTagEnd, &se)) return done(false);
+  {
+    // END: empty, or (a live send) the sender's downtime so far and its pass count.
+    SnapIn in = r.in();
+    if (in.remaining() != 0) {
+      in.u64();
+      const uint64_t n = in.u64();
+      if (!in.finish() || r.version() < 2 || n != passes)
+        return bad("ERR_VMSUP_SNAPSHOT_CORRUPT", "section END does not match the passes sent");
+    }
+  }
   // Timers against the restored mtime; every hart re-evaluates its STIP.
   service_timers();
   return done(true);

@@ -89,7 +89,10 @@ TEST(named_malformed_files_are_refused_with_their_code) {
   CHECK_STR(restore_code(f), "ERR_VMSUP_SNAPSHOT_FORMAT");
 
   f = good;
-  put32(&f, 8, 2);
+  put32(&f, 8, kSnapshotVersion + 1);
+  CHECK_STR(restore_code(f), "ERR_VMSUP_SNAPSHOT_VERSION");
+  f = good;
+  put32(&f, 8, 0);
   CHECK_STR(restore_code(f), "ERR_VMSUP_SNAPSHOT_VERSION");
 
   // Truncation anywhere: at each section boundary, inside each, and the empty file.
@@ -219,6 +222,68 @@ TEST(dirty_bitmap_marks_cpu_and_device_writes) {
   uint32_t v = 1;
   CHECK(m->memory().write_obj(GuestMemory::kBase + (page + 100) * GuestMemory::kPageSize, v));
   CHECK(m->memory().page_dirty(page + 100));
+}
+
+TEST(a_live_send_restores_with_its_last_pass_winning) {
+  MachineError err;
+  auto a = Machine::create(loop_config(), &err);
+  CHECK(a != nullptr);
+  if (!a) return;
+  a->run(3);
+  int fd = memfd_create("vmsup-live", MFD_CLOEXEC);
+  bool done = false;
+  uint64_t bytes = 0;
+  CHECK(a->live_begin(fd, "{\"live\":1}", &err));
+  while (!done && a->live_step(4096, &done, &err)) {
+  }
+  CHECK(done);
+  a->run(2);  // the loop keeps storing: its page is dirty again
+  CHECK(a->live_collect() >= 1);
+  CHECK(a->live_pass(&err));
+  done = false;
+  while (!done && a->live_step(4096, &done, &err)) {
+  }
+  a->run(2);
+  const uint64_t count = a->hart(0).reg(10);
+  CHECK(a->live_finish(0, &bytes, &err));
+  Bytes file = read_back(fd);
+  ::close(fd);
+  CHECK_EQ(bytes, file.size());
+  size_t p;
+  uint32_t len;
+  CHECK(find_section(file, "PASS", &p, &len, 1));
+  CHECK(find_section(file, "END ", &p, &len));
+  CHECK_EQ(len, 16u);
+  auto b = Machine::create(loop_config(), &err);
+  fd = memfile(file);
+  std::string meta;
+  if (!b->restore(fd, false, &meta, &err)) {
+    std::printf("  restore: %s %s\n", err.code.c_str(), err.message.c_str());
+    vmsup_test::failures()++;
+  }
+  ::close(fd);
+  CHECK_STR(meta, "{\"live\":1}");
+  CHECK_EQ(b->hart(0).reg(10), count);
+  uint64_t stored_a = 0, stored_b = 0;
+  const uint64_t at = GuestMemory::kBase + 0x200000 + 64 + 4 + 256;
+  CHECK(a->memory().read_obj(at, &stored_a));
+  CHECK(b->memory().read_obj(at, &stored_b));
+  CHECK_EQ(stored_a, stored_b);
+
+  // A pass out of sequence, an END whose pass count differs, PASS in a version 1 file.
+  Bytes f = file;
+  CHECK(find_section(f, "PASS", &p, &len, 1));
+  put32(&f, p, 3);
+  fix_crcs(&f);
+  CHECK_STR(restore_code(f), "ERR_VMSUP_SNAPSHOT_CORRUPT");
+  f = file;
+  CHECK(find_section(f, "END ", &p, &len));
+  put64(&f, p + 8, 5);
+  fix_crcs(&f);
+  CHECK_STR(restore_code(f), "ERR_VMSUP_SNAPSHOT_CORRUPT");
+  f = file;
+  put32(&f, 8, 1);
+  CHECK_STR(restore_code(f), "ERR_VMSUP_SNAPSHOT_CORRUPT");
 }
 
 TEST(seeded_mutations_never_crash) {
