@@ -24,7 +24,7 @@ import { addon } from '../native/index.js';
 import type { Peer } from './access.js';
 import { asVmsupError, VmsupError } from './protocol/errors.js';
 import { checkVmName, RECEIVE_CHUNK_BYTES, type Params, type Results } from './protocol/messages.js';
-import type { Connection } from './server.js';
+import type { Connection } from './connection.js';
 import type { Supervisor } from './supervisor.js';
 import { StreamTracker } from './migrate-stream.js';
 import { parseMigrateMeta } from './snapshot.js';
