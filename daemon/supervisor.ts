@@ -1678,7 +1678,7 @@ export class Supervisor {
         r.saving = { fd, resolve };
       });
       const meta = this.migrateMeta(r.vm);
-      if (live) this.send(r, { type: 'live-send', fd, meta, maxPasses: 8, donePages: 256 });
+      if (live) this.send(r, { type: 'live-send', fd, meta, maxPasses: this.settings.liveMaxPasses, donePages: this.settings.liveStopPages });
       else {
         if (state === 'running') this.send(r, { type: 'pause' });
         this.send(r, { type: 'save', fd, meta });
