@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { Daemon, GUEST, VMSUP, onPty } from '../daemon/harness.js';
+import { Daemon, GUEST, VMSUP, onPty, sleep } from '../daemon/harness.js';
 
 const LINUX = ['-m', '128M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz')];
 const haveGuest = fs.existsSync(path.join(GUEST, 'Image'));
@@ -78,4 +78,72 @@ test.skipIf(!haveGuest)('live_max_passes = 1: send --live pauses the guest after
   // One pre-copy pass, then the paused last one.
   expect(/(\d+) passes/.exec(p.s)?.[1], p.s).toBe('2');
   expect((await dst.status('mover'))!.state).toBe('running');
+}, 400_000);
+
+/** Boots `name` and writes the marker into its tmpfs. */
+async function bootMarked(d: Daemon, name: string): Promise<void> {
+  expect((await d.vmsup(['define', ...LINUX, name])).code).toBe(0);
+  const c = onPty(d, ['start', '-c', name], 180_000);
+  await c.waitFor(/vmsup-guest:\/# /);
+  c.type('echo MARK-$((40+2)) > /tmp/marker; echo WROTE\r');
+  await c.waitFor(/\nWROTE/);
+  c.type('\r~.');
+  expect(await c.exited).toBe(0);
+  c.close();
+}
+
+/** Types a shell line on the VM's console and returns the screen once `until` shows. */
+async function onConsole(d: Daemon, vm: string, line: string, until: RegExp): Promise<string> {
+  const c = onPty(d, ['console', vm], 120_000);
+  await c.waitFor(/Connected\./);
+  c.type(`${line}\r`);
+  await c.waitFor(until);
+  const text = c.screen();
+  c.type('\r~.');
+  await c.exited;
+  c.close();
+  return text;
+}
+
+function exitOf(p: ReturnType<typeof spawn>, ms: number): Promise<{ code: number | null; stderr: string }> {
+  let stderr = '';
+  p.stderr?.on('data', (x) => (stderr += x));
+  return new Promise((resolve) => {
+    const t = setTimeout(() => p.kill('SIGKILL'), ms);
+    p.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+test.skipIf(!haveGuest).each([[[]], [['--live']]])('SIGTERM during a send %j: the client is told, the receiver gets a truncated stream, the next vmsupd resumes the vm', async (opts: string[]) => {
+  const src = await Daemon.create();
+  daemons.push(src);
+  const dst = await Daemon.create();
+  daemons.push(dst);
+  await bootMarked(src, 'a');
+  // The sender's stdout is left unread: the send stalls (the guest paused in it, or running for --live).
+  const send = spawn(process.execPath, [VMSUP, 'send', ...opts, 'a'], { env: src.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const sent = exitOf(send, 120_000);
+  await src.waitFor(async () => /a: send (--live )?requested by/.test(src.log), 60_000);
+  await sleep(500);
+  const srcExit = src.stop(90_000);
+  // Now its bytes go on to a receiver on another daemon, up to where the send was cut.
+  const receive = spawn(process.execPath, [VMSUP, 'receive', 'a'], { env: dst.env(), stdio: ['pipe', 'ignore', 'pipe'] });
+  const received = exitOf(receive, 120_000);
+  send.stdout!.pipe(receive.stdin!);
+  receive.stdin!.on('error', () => undefined);
+  const s = await sent;
+  const r = await received;
+  expect(s.code, s.stderr).not.toBe(0);
+  expect(s.stderr).toMatch(/send vm command failed: vmsupd is shutting down: the send was cancelled; the vm will be resumed by the next vmsupd/);
+  expect(r.code, r.stderr).not.toBe(0);
+  expect(r.stderr).toMatch(/receive command failed: .*truncated/);
+  expect(await dst.status('a')).toBeUndefined();
+  expect(await srcExit).toBe(0);
+  // Saved as the running VM it was before the send: the next vmsupd resumes it running.
+  await src.start();
+  await src.waitState('a', 'running', 60_000);
+  expect(await onConsole(src, 'a', 'cat /tmp/marker', /MARK-42/)).toMatch(/MARK-42/);
 }, 400_000);
