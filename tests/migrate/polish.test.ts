@@ -1,6 +1,6 @@
-// vmsup send --live's pre-copy bounds as daemon settings (live_max_passes,
-// live_stop_pages), through bin/vmsup with the reference Linux guest.
-import { spawn } from 'node:child_process';
+// vmsup send / receive loose ends (issue 10), through bin/vmsup with the reference Linux guest:
+// the live pre-copy bounds as settings, SIGTERM during a send, the progress bars.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -146,4 +146,31 @@ test.skipIf(!haveGuest).each([[[]], [['--live']]])('SIGTERM during a send %j: th
   await src.start();
   await src.waitState('a', 'running', 60_000);
   expect(await onConsole(src, 'a', 'cat /tmp/marker', /MARK-42/)).toMatch(/MARK-42/);
+}, 400_000);
+
+const haveScript = spawnSync('script', ['--version']).status === 0;
+
+test.skipIf(!haveGuest || !haveScript)('progress bars: drawn on stderr when it is a terminal (bytes, pass, rate), never into a file', async () => {
+  const d = await Daemon.create();
+  daemons.push(d);
+  await bootMarked(d, 'a');
+  // script(1) from util-linux gives both ends a pseudo-terminal for stderr; the state goes through the pipe.
+  const node = q(process.execPath);
+  const env = `VMSUP_SOCKET=${q(d.socket)}`;
+  const line = `${env} ${node} ${q(VMSUP)} send --live a | ${env} ${node} ${q(VMSUP)} receive b; echo "CODES \${PIPESTATUS[0]} \${PIPESTATUS[1]}"`;
+  const screen = await run('script', ['-qfc', `bash -c ${q(line)}`, '/dev/null'], 240_000);
+  expect(/CODES (\d+) (\d+)/.exec(screen)?.slice(1), screen).toEqual(['0', '0']);
+  // Each end's bar: a redrawn line with a moving marker, the bytes so far, the pass, the rate.
+  const bar = (label: string) => new RegExp(`\\r\\x1b\\[K${label} \\[[= >]{20}\\] \\d+(\\.\\d)? (B|KiB|MiB|GiB)  pass \\d+  \\d+(\\.\\d+)? (B|KiB|MiB|GiB)/s`);
+  expect(screen).toMatch(bar('send a'));
+  expect(screen).toMatch(bar('receive b'));
+  // The bar is wiped before the summary line.
+  expect(screen).toMatch(/\r\x1b\[K(vmsup: )?sent vm \d+ \(a\)/);
+  expect((await d.status('b'))!.state).toBe('running');
+  // stderr into files: the summaries only, no bar.
+  const p = await pipeline(d, ['send', 'b'], d, ['receive', 'c']);
+  expect(p.send, p.s + p.r).toBe(0);
+  expect(p.receive, p.r + p.s).toBe(0);
+  expect(p.s).toMatch(/^(vmsup: )?sent vm \d+ \(b\): [^\r\x1b]*\n$/);
+  expect(p.r).toMatch(/^(vmsup: )?received vm \d+ \(c\): [^\r\x1b]*\n$/);
 }, 400_000);
