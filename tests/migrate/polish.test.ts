@@ -4,7 +4,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
+import os from 'node:os';
 import { Daemon, GUEST, VMSUP, onPty, sleep } from '../daemon/harness.js';
+import { loadSettings } from '../../daemon/settings.js';
 
 const LINUX = ['-m', '128M', '-b', path.join(GUEST, 'Image'), '--initrd', path.join(GUEST, 'initramfs.cpio.gz')];
 const haveGuest = fs.existsSync(path.join(GUEST, 'Image'));
@@ -64,6 +66,25 @@ async function bootBusy(d: Daemon, name: string): Promise<void> {
   expect(await c.exited).toBe(0);
   c.close();
 }
+
+test('live_max_passes and live_stop_pages: read from vmsupd.conf, out-of-range and fractional values refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vmsup-live-settings-'));
+  try {
+    const load = (text: string) => {
+      fs.writeFileSync(path.join(dir, 'vmsupd.conf'), text);
+      const warnings: string[] = [];
+      const s = loadSettings(dir, (w) => warnings.push(w));
+      return { passes: s.liveMaxPasses, pages: s.liveStopPages, warnings };
+    };
+    expect(load('')).toEqual({ passes: 8, pages: 256, warnings: [] });
+    expect(load('live_max_passes = 3\nlive_stop_pages = 0\n')).toEqual({ passes: 3, pages: 0, warnings: [] });
+    const bad = load('live_max_passes = 0\nlive_max_passes = 2.5\nlive_stop_pages = -1\nlive_stop_pages = 99999999\n');
+    expect([bad.passes, bad.pages]).toEqual([8, 256]);
+    expect(bad.warnings).toHaveLength(4);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test.skipIf(!haveGuest)('live_max_passes = 1: send --live pauses the guest after one pre-copy pass, however much it writes', async () => {
   // The same busy guest takes 3 or more passes with the defaults (tests/migrate/migrate.test.ts).
