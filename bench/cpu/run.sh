@@ -6,8 +6,8 @@
 # Usage: bash bench/cpu/run.sh   (needs a built addon: scripts/build.sh)
 # Tuning: BENCH_RUNS (runs of each, default 5), BENCH_CPU_ROUNDS (workload
 # rounds, default 60: about 180 million guest instructions). Then the small
-# programs of small.c (calls, indirect, sort, matmul, memcpy), BENCH_SMALL_RUNS
-# runs each (default 3); BENCH_SMALL=0 skips them.
+# programs of small.c (calls, indirect, sort, matmul, memcpy, crc), BENCH_SMALL_RUNS
+# runs each (default 3); BENCH_SMALL=0 skips them, BENCH_SMALL_KERNELS="3 7" picks some.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$here/../.."
@@ -21,10 +21,10 @@ gcc -O2 -DBENCH_ROUNDS="$rounds" "$here/native_main.c" "$here/bench.c" -o "$out/
 timeout 600 node "$here/run.mjs" "$out/bench.elf" "$out/bench-native"
 # The small programs of small.c, one thing each (BENCH_SMALL=0 skips them).
 [ "${BENCH_SMALL:-1}" = 0 ] && exit 0
-names=(x calls indirect sort matmul fp memcpy)
-rounds_of=(0 60 20 20 30 20 100)
+names=(x calls indirect sort matmul fp memcpy crc)
+rounds_of=(0 60 20 20 30 20 100 256)
 # (fp, KERNEL=5, is not run: guest.S leaves mstatus.FS off, so its FP instructions trap.)
-for k in 1 2 3 4 6; do
+for k in ${BENCH_SMALL_KERNELS:-1 2 3 4 6 7}; do
   r=${rounds_of[$k]}
   riscv64-linux-gnu-gcc -O2 -march=rv64gc -mabi=lp64d -mcmodel=medany -static -nostdlib -nostartfiles \
     -ffreestanding -fno-builtin -Wl,--build-id=none -T "$here/link.ld" -DBENCH_ROUNDS="$r" -DKERNEL=$k \

@@ -161,6 +161,9 @@ try {
     console.log(`vmsupd RSS: ${(rss0 / 2 ** 20).toFixed(1)} MiB idle, ${(rss1 / 2 ** 20).toFixed(1)} MiB with ${running.length} running VMs`);
     console.log(`guest pages touched (CURMEM, sum): ${(guestTouched / 2 ** 20).toFixed(1)} MiB`);
     console.log(`host memory per running VM beyond its touched guest pages: ${(perVm / 2 ** 20).toFixed(1)} MiB`);
+    // Part of that figure: the JIT's code cache (status codeCacheBytes; capped per hart, issue 11).
+    const codeCache = running.reduce((s, v) => s + (v.codeCacheBytes ?? 0), 0);
+    console.log(`  of which JIT code cache: ${(codeCache / running.length / 2 ** 20).toFixed(1)} MiB per VM (${(codeCache / 2 ** 20).toFixed(1)} MiB in all)`);
 
     // 4. CPU of idle and of paused guests
     console.log(`\n## host CPU (vmsupd process, all threads; % of one core)`);

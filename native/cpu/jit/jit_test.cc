@@ -86,10 +86,42 @@ uint32_t csr_type(unsigned rd, unsigned f3, unsigned rs1, unsigned csr) { return
 
 bool rd_ok(const DecodedInsn& d) { return d.rd == 32 || d.rd == 0 || d.rd > 4; }
 
-// Appends one random instruction at *pc (2 or 4 bytes).
-void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
+void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool in_loop = false);
+
+// A counted loop at *pc:  addi x3, x0, n ; head: body ; addi x3, x3, -1 ;
+// bne x3, x0, head. The block at head branches back to itself (the JIT's loop
+// mode keeps registers in host registers across passes). The body is random
+// straight-line code, sometimes moving x5 by a page fraction so its loads and
+// stores walk into the read-only, unmapped and code pages on a later pass.
+void gen_loop(Rng& r, GuestMemory& m, uint64_t* pc) {
+  m.write_obj<uint32_t>(*pc, i_type(0x13, 3, 0, 0, 1 + static_cast<int32_t>(r.below(40))));
+  *pc += 4;
+  const uint64_t head = *pc;
+  const unsigned body = 1 + static_cast<unsigned>(r.below(5));
+  for (unsigned i = 0; i < body; i++) {
+    if (r.below(4) == 0) {
+      const int32_t step = (static_cast<int32_t>(r.below(64)) - 32) * 64;
+      m.write_obj<uint32_t>(*pc, i_type(0x13, 5, 0, 5, step));
+      *pc += 4;
+    } else {
+      gen_insn(r, m, pc, true);
+    }
+  }
+  m.write_obj<uint32_t>(*pc, i_type(0x13, 3, 0, 3, -1));
+  *pc += 4;
+  m.write_obj<uint32_t>(*pc, b_type(1, 3, 0, static_cast<int32_t>(head - *pc)));
+  *pc += 4;
+}
+
+// Appends one random instruction at *pc (2 or 4 bytes); in_loop: no control
+// transfers (a loop body).
+void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc, bool in_loop) {
   const uint64_t k = r.below(100);
   DecodedInsn d;
+  if (!in_loop && k >= 96 && *pc + 64 < kCodeEnd - 8) {
+    gen_loop(r, m, pc);
+    return;
+  }
   if (k < 30) {  // structured load/store from x4 or x5
     const unsigned base = 4 + static_cast<unsigned>(r.below(2));
     const unsigned f3 = static_cast<unsigned>(r.below(7));
@@ -104,7 +136,7 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
     *pc += 4;
     return;
   }
-  if (k < 34) {  // a short branch, forward or backward, inside the code
+  if (k < 34 && !in_loop) {  // a short branch, forward or backward, inside the code
     const int32_t off = (static_cast<int32_t>(r.below(64)) - 24) * 2;
     const uint64_t t = *pc + static_cast<int64_t>(off);
     if (t >= kCode && t < kCodeEnd) {
@@ -115,7 +147,7 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
       return;
     }
   }
-  if (k < 36) {  // counters, ECALL, FENCE.I
+  if (k < 36 && !in_loop) {  // counters, ECALL, FENCE.I
     static const uint32_t sys[5] = {csr_type(6, 2, 0, 0xb02), csr_type(7, 2, 0, 0xb00), csr_type(8, 2, 0, 0xc02),
                                     0x00000073, 0x0000100f};
     m.write_obj<uint32_t>(*pc, sys[r.below(5)]);
@@ -128,6 +160,7 @@ void gen_insn(Rng& r, GuestMemory& m, uint64_t* pc) {
     if (compressed && (raw & 3) == 3) continue;
     decode_insn(raw, &d);
     if (d.op == OP_ILLEGAL || d.op >= OP_FENCE_I || !rd_ok(d)) continue;
+    if (in_loop && (d.op == OP_JAL || d.op == OP_JALR || (d.op >= OP_BEQ && d.op <= OP_BGEU))) continue;
     if (d.op == OP_JAL || (d.op >= OP_BEQ && d.op <= OP_BGEU)) {
       const uint64_t t = *pc + static_cast<int64_t>(d.imm);
       if (t < kCode || t >= kCodeEnd) continue;
