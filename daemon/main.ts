@@ -11,6 +11,7 @@ import { defaultDaemonSocket, defaultStateDir } from './paths.js';
 import { Logger } from './log.js';
 import { Supervisor } from './supervisor.js';
 import { ControlServer } from './server.js';
+import { cancelSends } from './migrate.js';
 import { lookupGroup } from './access.js';
 import { parseListen } from './settings.js';
 import { WebServer } from './http/server.js';
@@ -189,6 +190,12 @@ export async function daemonMain(argv: string[]): Promise<number> {
       process.exit(1);
     }, (sup.settings.shutdownTimeout + 20) * 1000).unref();
     stopping = (async () => {
+      // Sends in progress end first, with a clear error to their clients (their VMs are saved or stopped below).
+      await cancelSends(
+        sup.settings.onShutdown === 'save'
+          ? 'vmsupd is shutting down: the send was cancelled; the vm will be resumed by the next vmsupd'
+          : 'vmsupd is shutting down: the send was cancelled; the vm is shut down',
+      );
       await server.close();
       await web?.close().catch(() => undefined);
       await sup.shutdown();

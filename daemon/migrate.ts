@@ -24,7 +24,7 @@ import { addon } from '../native/index.js';
 import type { Peer } from './access.js';
 import { asVmsupError, VmsupError } from './protocol/errors.js';
 import { checkVmName, RECEIVE_CHUNK_BYTES, type Params, type Results } from './protocol/messages.js';
-import type { Connection } from './server.js';
+import type { Connection } from './connection.js';
 import type { Supervisor } from './supervisor.js';
 import { StreamTracker } from './migrate-stream.js';
 import { parseMigrateMeta } from './snapshot.js';
@@ -53,7 +53,48 @@ function withTimeout<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
   ]).finally(() => clearTimeout(t));
 }
 
+/** Sends in progress: SIGTERM cancels them (cancelSends) before the connections close. */
+const activeSends = new Set<{ cancel: (e: VmsupError) => void; settled: Promise<unknown> }>();
+let shuttingDown = false;
+
+/**
+ * SIGTERM, before the control connections close: every send whose last byte is
+ * not yet out fails with `why` (its client gets that error, its receiver a
+ * truncated stream) and its VM stays here, as it was before the send, for the
+ * shutdown to save or stop like any other. Resolves once their answers are written
+ * (at most `ms`).
+ */
+export async function cancelSends(why: string, ms = 10_000): Promise<void> {
+  shuttingDown = true;
+  const jobs = [...activeSends];
+  if (!jobs.length) return;
+  for (const j of jobs) j.cancel(new VmsupError('SHUTDOWN', why));
+  await withTimeout(Promise.allSettled(jobs.map((j) => j.settled)), ms, 'sends did not end').catch(() => undefined);
+  // The server writes each answer once its handler has settled: let it.
+  await new Promise((r) => setImmediate(r));
+}
+
 export async function sendVm(sup: Supervisor, peer: Peer, p: Params<'send'>, conn: Connection, id: number): Promise<Results['send']> {
+  if (shuttingDown) throw new VmsupError('SHUTDOWN', 'send vm command failed: vmsupd is shutting down');
+  let settle!: () => void;
+  const entry = { cancel: (_e: VmsupError) => undefined as void, settled: new Promise<void>((r) => (settle = r)) };
+  activeSends.add(entry);
+  try {
+    return await sendVmIn(sup, peer, p, conn, id, entry);
+  } finally {
+    activeSends.delete(entry);
+    settle();
+  }
+}
+
+async function sendVmIn(
+  sup: Supervisor,
+  peer: Peer,
+  p: Params<'send'>,
+  conn: Connection,
+  id: number,
+  entry: { cancel: (e: VmsupError) => void },
+): Promise<Results['send']> {
   const live = p.live === true;
   const [rfd, wfd] = pipe();
   const reader = new net.Socket({ fd: rfd, readable: true, writable: false });
@@ -61,6 +102,9 @@ export async function sendVm(sup: Supervisor, peer: Peer, p: Params<'send'>, con
   const tracker = new StreamTracker();
   let lastByteAt = 0;
   let pumpError: VmsupError | undefined;
+  let stopPump!: (e: VmsupError) => void;
+  const stopped = new Promise<never>((_, reject) => (stopPump = reject));
+  stopped.catch(() => undefined);
   const t0 = Date.now();
   const pump = (async () => {
     for await (const chunk of reader as AsyncIterable<Buffer>) {
@@ -69,13 +113,23 @@ export async function sendVm(sup: Supervisor, peer: Peer, p: Params<'send'>, con
       } catch {
         /* our own worker's stream: progress figures only */
       }
-      await withTimeout(conn.pushWait({ id, data: chunk.toString('base64'), bytes: tracker.bytes, pass: tracker.pass }), SEND_STALL_MS, 'the client stopped reading');
+      const sent = withTimeout(conn.pushWait({ id, data: chunk.toString('base64'), bytes: tracker.bytes, pass: tracker.pass }), SEND_STALL_MS, 'the client stopped reading');
+      sent.catch(() => undefined);
+      await Promise.race([sent, stopped]);
     }
     lastByteAt = Date.now();
   })().catch((e) => {
-    pumpError = asVmsupError(e);
+    pumpError ??= asVmsupError(e);
     reader.destroy(); // the worker's next write fails (EPIPE): the send fails, the VM goes on
   });
+  // A shutdown: unless every byte is already out (then the send completes), the
+  // pump stops at once, even while a slow client holds it.
+  entry.cancel = (e) => {
+    if (lastByteAt) return;
+    pumpError = e;
+    stopPump(e);
+    reader.destroy();
+  };
   let job: Awaited<ReturnType<Supervisor['sendState']>>;
   try {
     job = await sup.sendState(peer, p.vm, wfd, live);
@@ -89,6 +143,11 @@ export async function sendVm(sup: Supervisor, peer: Peer, p: Params<'send'>, con
   addon().closeFd(wfd); // the worker is done with it: the reader sees the end
   await pump;
   const m = job.m;
+  if (pumpError?.code === 'ERR_VMSUP_SHUTDOWN') {
+    // Not sent: the VM stays here, for the shutdown to save (or stop) as it was before the send.
+    await sup.sendFinished(job.vmId, false, job.wasRunning, '', true);
+    throw new VmsupError(pumpError.code, `send vm command failed: ${pumpError.message}`);
+  }
   if (m.type !== 'saved' && m.type !== 'live-sent') {
     await sup.sendFinished(job.vmId, false, job.wasRunning, '');
     const why = pumpError && pumpError.code !== 'ERR_VMSUP_INTERNAL' ? pumpError.message : m.type === 'save-failed' ? m.message : 'the vm stopped';

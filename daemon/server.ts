@@ -42,6 +42,8 @@ const MAX_QUEUED_BYTES = 1024 * 1024;
 const MAX_STREAM_QUEUED_BYTES = 4 * 1024 * 1024;
 /** A client that leaves answers unread this long while the daemon waits for it to read is closed. */
 const WRITE_STALL_MS = 30_000;
+/** How long close() lets a connection take the answers it has queued (a cancelled send's error). */
+const CLOSE_FLUSH_MS = 5000;
 
 /** Requests that hold their answer until something happens (they count against MAX_LONG_LIVED). */
 function isLongLived(type: RequestType, params: Record<string, unknown>): boolean {
@@ -419,7 +421,16 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    for (const c of this.conns) c.sock.destroy();
+    // A connection with answers still queued (a send SIGTERM cancelled: its error sits behind
+    // the data frames) reads no more requests and gets a few seconds to take them.
+    for (const c of this.conns) {
+      if (c.sock.writableLength === 0) c.sock.destroy();
+      else {
+        c.sock.pause();
+        c.sock.end();
+        setTimeout(() => c.sock.destroy(), CLOSE_FLUSH_MS).unref();
+      }
+    }
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 }

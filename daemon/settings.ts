@@ -55,6 +55,10 @@ export interface Settings {
   /** SIGTERM: save every running guest into <state-dir>/resume and resume it at the next start
    * ("save"), or shut the guests down as before ("shutdown"). */
   onShutdown: 'save' | 'shutdown';
+  /** vmsup send --live: the pre-copy stops (the guest pauses for the rest) when fewer than
+   * liveStopPages dirty pages are left after a pass, or after liveMaxPasses passes. */
+  liveMaxPasses: number;
+  liveStopPages: number;
 }
 
 /** Debian's packages: `opensbi` and `u-boot-qemu` (scripts/install-deps.sh). */
@@ -88,6 +92,8 @@ export function defaultSettings(): Settings {
     firmware: DEFAULT_FIRMWARE,
     uboot: DEFAULT_UBOOT,
     onShutdown: 'save',
+    liveMaxPasses: 8,
+    liveStopPages: 256,
   };
 }
 
@@ -97,7 +103,7 @@ export function userRunningShare(s: Settings): number {
 }
 
 /** vmsupd.conf's keys, each with the setting it sets and its bounds. */
-export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; max?: number }> = {
+export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; max?: number; integer?: boolean }> = {
   max_running: { key: 'maxRunning', min: 1, max: 1024 },
   autostart_parallel: { key: 'autostartParallel', min: 1, max: 1024 },
   autostart_delay: { key: 'autostartDelay', min: 0, max: 3600 },
@@ -121,6 +127,8 @@ export const SETTING_KEYS: Record<string, { key: keyof Settings; min?: number; m
   firmware: { key: 'firmware' },
   uboot: { key: 'uboot' },
   on_shutdown: { key: 'onShutdown' },
+  live_max_passes: { key: 'liveMaxPasses', min: 1, max: 100, integer: true },
+  live_stop_pages: { key: 'liveStopPages', min: 0, max: 1 << 22, integer: true },
 };
 
 export function settingsFile(stateDir: string): string {
@@ -181,7 +189,7 @@ export function loadSettings(stateDir: string, warn: (msg: string) => void): Set
       return;
     }
     const n = Number(m[2]);
-    if (!Number.isFinite(n) || n < (spec.min ?? 0) || n > (spec.max ?? Infinity)) {
+    if (!Number.isFinite(n) || n < (spec.min ?? 0) || n > (spec.max ?? Infinity) || (spec.integer && !Number.isInteger(n))) {
       warn(`vmsupd.conf:${i + 1}: bad value for ${m[1]}: ${m[2]}`);
       return;
     }

@@ -131,6 +131,8 @@ export class Supervisor {
   private mailbox: Promise<unknown> = Promise.resolve();
   private ttyGid: number;
   private closing = false;
+  /** VMs whose send SIGTERM cancelled while the send had them paused: saved for resume as running. */
+  private resumeRunning = new Set<number>();
   private metricsTimer?: NodeJS.Timeout;
   /** Set by the HTTP listener when it runs. */
   web?: WebHooks;
@@ -1503,8 +1505,9 @@ export class Supervisor {
   }
 
   private async saveOneForResume(r: Running): Promise<void> {
-    const wasPaused = r.vm.state === 'paused';
-    if (!wasPaused) {
+    // A VM paused by a send that SIGTERM cancelled was running: it resumes running.
+    const wasPaused = r.vm.state === 'paused' && !this.resumeRunning.has(r.vm.id);
+    if (r.vm.state !== 'paused') {
       const w = await this.call(() => {
         const w = this.until(r.vm.id, ['paused', 'stopped']);
         this.send(r, { type: 'pause' });
@@ -1675,11 +1678,12 @@ export class Supervisor {
       if (!r || (state !== 'running' && state !== 'paused') || (live && state !== 'running'))
         throw new VmsupError('BAD_STATE', `send vm command failed: vm ${vm.name} is ${state}`, live ? 'send --live moves a running vm' : undefined);
       if (r.saving) throw new VmsupError('BUSY', `send vm command failed: vm ${vm.name} is being saved`);
+      if (this.closing) throw new VmsupError('SHUTDOWN', 'send vm command failed: vmsupd is shutting down');
       const done = new Promise<FromWorker>((resolve) => {
         r.saving = { fd, resolve };
       });
       const meta = this.migrateMeta(r.vm);
-      if (live) this.send(r, { type: 'live-send', fd, meta, maxPasses: 8, donePages: 256 });
+      if (live) this.send(r, { type: 'live-send', fd, meta, maxPasses: this.settings.liveMaxPasses, donePages: this.settings.liveStopPages });
       else {
         if (state === 'running') this.send(r, { type: 'pause' });
         this.send(r, { type: 'save', fd, meta });
@@ -1693,12 +1697,17 @@ export class Supervisor {
     return { vmId: job.vmId, wasRunning: job.wasRunning, pausedAt: job.pausedAt, doneAt, m };
   }
 
-  /** After a send: a sent VM is stopped (with `reason`); one whose send failed runs again if it ran. */
-  async sendFinished(vmId: number, ok: boolean, wasRunning: boolean, reason: string): Promise<VmInfo> {
+  /** After a send: a sent VM is stopped (with `reason`); one whose send failed runs again if it ran.
+   * `shuttingDown`: a send cancelled by SIGTERM; the VM stays as it is and the shutdown's save
+   * records it as running if it ran before the send. */
+  async sendFinished(vmId: number, ok: boolean, wasRunning: boolean, reason: string, shuttingDown = false): Promise<VmInfo> {
     return this.call(() => {
       const r = this.running.get(vmId);
       if (r && ok) this.forceStop(r, reason);
-      else if (r && wasRunning && r.vm.state === 'paused') this.send(r, { type: 'unpause' });
+      else if (r && shuttingDown) {
+        if (wasRunning) this.resumeRunning.add(vmId);
+        this.note(r.vm, 'send cancelled: vmsupd is shutting down');
+      } else if (r && wasRunning && r.vm.state === 'paused') this.send(r, { type: 'unpause' });
       const vm = r?.vm ?? this.byId(vmId);
       if (!vm) throw new VmsupError('STOPPED', 'the vm is gone');
       return this.info(vm);

@@ -12,7 +12,7 @@ import tty from 'node:tty';
 import { Piscina } from 'piscina';
 import { addon, type MachineOptions, type NicOptions, type Pty } from '../native/index.js';
 import type { VmDefinition, VmRecord } from '../db/repository.js';
-import { SHARED_BYTES, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
+import { SHARED_BYTES, TOOK_FDS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from '../workers/messages.js';
 import { asVmsupError } from './protocol/errors.js';
 import { LIMITS } from './protocol/messages.js';
 import type { Logger } from './log.js';
@@ -348,13 +348,18 @@ export class VmHandle {
     close('console drain', () => this.drain.destroy()); // closes libuv's own descriptor of the slave
     if (this.slaveOwned) close('pty slave', () => a.closeFd(this.pty.slave));
     close('files', () => this.files.close());
+    // The taps made for -i and -L: the Machine owns them once the worker took them; a VM
+    // stopped while still waiting never got that far, and they are ours to close.
+    if (Atomics.load(new Int32Array(this.shared, 0, 2), TOOK_FDS) === 0)
+      for (const n of this.machine.nics ?? []) if (n.tapFd !== undefined) close('tap', () => a.closeFd(n.tapFd!));
   }
 
   /**
    * Releases everything the VM held (its worker has ended, or never started):
    * timers, a restore's snapshot fd, a save in progress (answered as failed),
    * port, wake fd, pty, files, web viewers. The NICs' taps and -L addresses go
-   * with the machine's descriptors. Idempotent.
+   * with the machine's descriptors, or are closed here when no worker took them
+   * (a VM stopped while waiting). Idempotent.
    */
   dispose(why = 'the vm stopped'): void {
     if (this.disposed) return;

@@ -35,7 +35,8 @@ export interface VmTask {
   name: string;
   machine: MachineOptions;
   port: MessagePort;
-  /** Layout: Int32 [0] doorbell; Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample,
+  /** Layout: Int32 [0] doorbell, Int32 [1] TOOK_FDS (1 once the worker took the machine's
+   * descriptors: the native Machine owns the taps from then on); Float64 [1] instret, [2] residentBytes, [3] Date.now() of the sample,
    * [4] codeCacheBytes (the JIT's translated code), [5 + i] device counter i (names in the
    * 'counterNames' message; at most MAX_COUNTERS). */
   shared: SharedArrayBuffer;
@@ -50,6 +51,10 @@ export interface VmTaskResult {
   reason: 'poweroff' | 'forced' | 'pass' | 'fail';
   exitCode?: number;
 }
+
+/** Int32 slot of `shared` the worker sets to 1 right before it creates the Machine (which then
+ * owns the tap descriptors): while it is 0 (a VM stopped still waiting) the supervisor closes them. */
+export const TOOK_FDS = 1;
 
 /** Device counters kept in the shared buffer: more are dropped (a cap on what the board may add). */
 export const MAX_COUNTERS = 64;

@@ -10,7 +10,7 @@ import { receiveMessageOnPort, threadId } from 'node:worker_threads';
 import { addon } from '../native/index.js';
 import { openMachine, runMachine, saveMachine } from './machine-runner.js';
 import { LiveSend } from './live-send.js';
-import { COUNTERS_OFFSET, MAX_COUNTERS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
+import { COUNTERS_OFFSET, MAX_COUNTERS, TOOK_FDS, type FromWorker, type ToWorker, type VmTask, type VmTaskResult } from './messages.js';
 
 /** How often residentBytes is sampled (it may walk the guest's page table). */
 const STATS_INTERVAL_MS = 1000;
@@ -27,6 +27,8 @@ export default async function runVm(task: VmTask): Promise<VmTaskResult> {
   const a = addon();
 
   post({ type: 'starting' });
+  // From here the Machine owns the descriptors of task.machine (its taps): the supervisor no longer closes them.
+  Atomics.store(new Int32Array(shared, 0, 2), TOOK_FDS, 1);
   // A failed restore stops the VM with the restore's error as its reason.
   const machine = openMachine(
     task.machine,
