@@ -165,6 +165,8 @@ class __attribute__((visibility("hidden"))) Jit final : public CodeWatcher {
     off_dkey_ = static_cast<int>(reinterpret_cast<const char*>(&c.data_key) - base);
     off_tlb_r_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[0][0]) - base);
     off_tlb_w_ = static_cast<int>(reinterpret_cast<const char*>(&c.tlb[1][0]) - base);
+    off_f_ = static_cast<int>(reinterpret_cast<const char*>(&c.fp.f[0]) - base);
+    off_mstatus_ = static_cast<int>(reinterpret_cast<const char*>(&c.mstatus) - base);
   }
   ~Jit() override {
     if (std::getenv("VMSUP_JIT_STATS"))
@@ -280,6 +282,7 @@ class __attribute__((visibility("hidden"))) Jit final : public CodeWatcher {
   uint64_t flushes_ = 0;
   uint64_t n_translated_ = 0, n_invalidated_ = 0, n_page_writes_ = 0, n_loops_ = 0;  // VMSUP_JIT_STATS
   int off_pc_ = 0, off_dkey_ = 0, off_tlb_r_ = 0, off_tlb_w_ = 0;
+  int off_f_ = 0, off_mstatus_ = 0;  // c.fp.f[0], c.mstatus (inline F/D moves)
   FILE* perfmap_ = nullptr;  // VMSUP_JIT_PERFMAP
   std::unique_ptr<Xbyak::CodeGenerator> gen_;  // emits every block (translate())
   // Jumps to same-page successors that were not translated yet (see exit_to).
@@ -719,6 +722,86 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       if (((t ^ vpc) >> 12) == 0) sites_.push_back({const_cast<uint8_t*>(g.getCurr()) - 5, t, (ppc & ~0xfffULL) | (t & 0xfff)});
     }
   };
+  // F/D instructions that need neither rounding nor flags, as host code in
+  // the block (no helper call, the register cache kept): FMV.X.W/D,
+  // FMV.W/D.X, FSGNJ/FSGNJN/FSGNJX.D (FMV.D, FNEG.D, FABS.D) and FCVT.D.W/WU
+  // (every 32-bit integer is exact in a double: no rounding, no flags; a
+  // reserved rm still traps, so only rm 0-4 in the encoding are taken here).
+  // The same bits as fpu.cc (unprivileged spec §11.7, §12.2-12.5): FMV.X.W
+  // sign-extends the raw low 32 bits, FMV.W.X NaN-boxes; no NaN handling.
+  // mstatus.FS = Off leaves the block before the instruction (the interpreter
+  // raises the illegal-instruction trap); an f-register write sets FS = Dirty
+  // and SD (privileged spec §3.1.6.6), as fs_dirty() does. Returns false to
+  // leave the instruction to the helper. VMSUP_JIT_OFF bit 0x800 turns it off
+  // (so do 0x400, no helper path, and 0x100, whose re-run restores only x).
+  // `i`/`pc` are those of the instruction being emitted (set in the loop).
+  unsigned cur_i = 0;
+  uint64_t cur_pc = 0;
+  auto fp_inline = [&](const DecodedInsn& d) -> bool {
+    const uint32_t raw = d.raw;
+    if ((raw & 0x7f) != 0x53) return false;
+    const unsigned rd = (raw >> 7) & 31, f3 = (raw >> 12) & 7, rs1 = (raw >> 15) & 31, rs2 = (raw >> 20) & 31;
+    const unsigned f7 = raw >> 25;
+    enum { kNone, kMvXD, kMvXW, kMvDX, kMvWX, kSgnjD, kCvtDW, kCvtDWU } k = kNone;
+    if (f7 == 0x71 && rs2 == 0 && f3 == 0) k = kMvXD;
+    else if (f7 == 0x70 && rs2 == 0 && f3 == 0) k = kMvXW;
+    else if (f7 == 0x79 && rs2 == 0 && f3 == 0) k = kMvDX;
+    else if (f7 == 0x78 && rs2 == 0 && f3 == 0) k = kMvWX;
+    else if (f7 == 0x11 && f3 <= 2) k = kSgnjD;
+    else if (f7 == 0x69 && rs2 <= 1 && f3 <= 4) k = rs2 == 0 ? kCvtDW : kCvtDWU;
+    if (k == kNone) return false;
+    // FS = Off: out before this instruction, as a load's slow path does.
+    exits.emplace_back();
+    exits.back().pc = cur_pc;
+    exits.back().index = cur_i;
+    exits.back().dirty = rc.dirty();
+    g.test(qword[rbx + off_mstatus_], static_cast<uint32_t>(ms::FS));
+    exits.back().jnz_misaligned = jcc_fwd(0x84);  // jz
+    auto fmem = [&](unsigned r) { return qword[rbx + off_f_ + static_cast<int>(r * 8)]; };
+    switch (k) {
+      case kMvXD:
+        if (rd != 0) g.mov(rc.write(rd), fmem(rs1));
+        return true;
+      case kMvXW:
+        if (rd != 0) g.movsxd(rc.write(rd), dword[rbx + off_f_ + static_cast<int>(rs1 * 8)]);
+        return true;
+      case kMvDX:
+        g.mov(fmem(rd), rc.read(rs1));
+        break;
+      case kMvWX:
+        g.mov(eax, r32(rc.read(rs1)));
+        g.mov(rcx, 0xffffffff00000000ULL);
+        g.or_(rax, rcx);
+        g.mov(fmem(rd), rax);
+        break;
+      case kSgnjD:
+        // (a & ~sign) | (sign of b, ~b or a ^ b)
+        g.mov(rax, fmem(rs1));
+        g.mov(rcx, fmem(rs2));
+        if (f3 == 1) g.not_(rcx);
+        else if (f3 == 2) g.xor_(rcx, rax);
+        g.btr(rax, 63);
+        g.shr(rcx, 63);
+        g.shl(rcx, 63);
+        g.or_(rax, rcx);
+        g.mov(fmem(rd), rax);
+        break;
+      case kCvtDW:
+        g.cvtsi2sd(xmm0, r32(rc.read(rs1)));
+        g.movq(fmem(rd), xmm0);
+        break;
+      case kCvtDWU:
+        g.mov(eax, r32(rc.read(rs1)));  // zero-extended: a non-negative 64-bit integer below 2^32
+        g.cvtsi2sd(xmm0, rax);
+        g.movq(fmem(rd), xmm0);
+        break;
+      default:
+        break;
+    }
+    g.mov(rax, ms::FS | ms::SD);
+    g.or_(qword[rbx + off_mstatus_], rax);
+    return true;
+  };
   bool ended = false;
   for (unsigned i = 0; i < n; i++) {
     const DecodedInsn& d = ds[i];
@@ -727,6 +810,8 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     const int32_t imm = d.imm;
     const uint64_t uimm = static_cast<uint64_t>(static_cast<int64_t>(imm));
     rc.begin_insn();
+    cur_i = i;
+    cur_pc = pc;
     // rd = rs1 op rs2 (64-bit)
     auto alu_rr = [&](auto op) {
       const Reg64 a = rc.read(d.rs1), b = rc.read(d.rs2);
@@ -986,6 +1071,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_REMUW: call2(h_remuw); break;
       case OP_FENCE: break;  // one hart per thread, in order: nothing to order
       default:
+        if (d.op == OP_FP && !(off_mask() & 0xd00) && fp_inline(d)) break;
         // F/D, LR/SC/AMO, FP CSRs, CSR reads: a call to the helper (jit_ext.cc).
         if (!jit_ext_handles(d)) return false;
         rc.drop();
@@ -1010,12 +1096,15 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   for (Exit& e : exits) {
     // TLB miss: refill from C++ (refill_ keeps the cached registers).
-    patch(e.jne_miss);
-    g.mov(edx, e.acc);
-    g.mov(ecx, e.size);
-    g.call(static_cast<const void*>(refill_));
-    g.test(ecx, ecx);
-    g.jnz(static_cast<const void*>(e.retry));  // rel32 (an absolute target)
+    // (None for an inline F/D move's FS = Off check.)
+    if (e.jne_miss) {
+      patch(e.jne_miss);
+      g.mov(edx, e.acc);
+      g.mov(ecx, e.size);
+      g.call(static_cast<const void*>(refill_));
+      g.test(ecx, ecx);
+      g.jnz(static_cast<const void*>(e.retry));  // rel32 (an absolute target)
+    }
     // Not RAM the TLB may hold, or a fault: the interpreter runs the access.
     if (e.jnz_misaligned) patch(e.jnz_misaligned);
     for (unsigned k = 0; k < e.dirty.n; k++) g.mov(RegCache::mem(e.dirty.guest[k]), e.dirty.host[k]);
