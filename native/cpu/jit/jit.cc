@@ -802,6 +802,107 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     g.or_(qword[rbx + off_mstatus_], rax);
     return true;
   };
+  // Double-precision FADD/FSUB/FMUL/FDIV/FSQRT and FMADD/FMSUB/FNMSUB/FNMADD
+  // on the host's SSE2 (FMA3) unit, QEMU's "hardfloat" idea: when the
+  // rounding mode is RNE (rm = 0, or DYN with frm = 0) and fflags already has
+  // NX, the host's correctly rounded result is softfp's whenever it is a
+  // normal number with an exponent field of at least 2: then no NV (every
+  // invalid operation gives a NaN), no DZ (x/0 is infinite), no OF (RNE
+  // overflows to infinity), no UF (|r| >= 2^(emin+1), so not tiny after
+  // rounding, unprivileged spec §11.2 / IEEE 754 §7.5), and the only other
+  // flag, NX, is set already. NaN or infinite operands give a NaN, an
+  // infinity or a zero, never such a result, so they need no check of their
+  // own; the canonical NaN and the exact flags of everything else come from
+  // softfp: any other case (NX clear, another rounding mode, a result that is
+  // zero, subnormal, near DBL_MIN, infinite or NaN) calls jit_ext_fp out of
+  // line with the cached registers saved around it (the op touches no x
+  // register). Host assumptions as fpu.cc's fast path: MXCSR in its default
+  // state (RNE, no FTZ/DAZ), which Node keeps. Singles (NaN boxing) stay on
+  // the helper. The out-of-line parts are emitted after the block.
+  struct FpSlow {
+    Xbyak::Label slow, back, before;
+    RegCache::Dirty dirty;
+    uint64_t pc;
+    unsigned index;
+    uint32_t raw;
+    bool dyn;
+  };
+  std::deque<FpSlow> fp_slow;
+  static const bool host_fma = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("fma") != 0;
+  }();
+  static_assert(offsetof(FpState, frm) == offsetof(FpState, fflags) + 4, "fflags and frm are read as one qword");
+  const int off_fflags = off_f_ + static_cast<int>(offsetof(FpState, fflags) - offsetof(FpState, f));
+  auto fp_arith = [&](const DecodedInsn& d) -> bool {
+    const uint32_t raw = d.raw;
+    const uint32_t opc = raw & 0x7f;
+    const unsigned rd = (raw >> 7) & 31, f3 = (raw >> 12) & 7, rs1 = (raw >> 15) & 31, rs2 = (raw >> 20) & 31;
+    const unsigned f7 = raw >> 25;
+    if (f3 != 0 && f3 != 7) return false;  // static RNE or DYN only
+    enum { kAdd, kSub, kMul, kDiv, kSqrt, kFma } k;
+    if (opc == 0x53) {
+      if (f7 == 0x01) k = kAdd;
+      else if (f7 == 0x05) k = kSub;
+      else if (f7 == 0x09) k = kMul;
+      else if (f7 == 0x0d) k = kDiv;
+      else if (f7 == 0x2d && rs2 == 0) k = kSqrt;
+      else return false;
+    } else if ((opc == 0x43 || opc == 0x47 || opc == 0x4b || opc == 0x4f) && ((raw >> 25) & 3) == 1) {
+      if (!host_fma) return false;
+      k = kFma;
+    } else {
+      return false;
+    }
+    fp_slow.emplace_back();
+    FpSlow& s = fp_slow.back();
+    s.dirty = rc.dirty();
+    s.pc = cur_pc;
+    s.index = cur_i;
+    s.raw = raw;
+    s.dyn = f3 == 7;
+    auto fmem = [&](unsigned r) { return qword[rbx + off_f_ + static_cast<int>(r * 8)]; };
+    g.test(qword[rbx + off_mstatus_], static_cast<uint32_t>(ms::FS));
+    g.jz(s.before, Xbyak::CodeGenerator::T_NEAR);  // FS = Off: the interpreter traps
+    if (s.dyn) {  // NX set and frm = 0
+      g.mov(rax, qword[rbx + off_fflags]);
+      g.mov(rcx, 0xffffffff00000001ULL);
+      g.and_(rax, rcx);
+      g.cmp(rax, 1);
+      g.jne(s.slow, Xbyak::CodeGenerator::T_NEAR);
+    } else {
+      g.test(byte[rbx + off_fflags], 1);
+      g.jz(s.slow, Xbyak::CodeGenerator::T_NEAR);
+    }
+    g.movsd(xmm0, fmem(rs1));
+    switch (k) {
+      case kAdd: g.addsd(xmm0, fmem(rs2)); break;
+      case kSub: g.subsd(xmm0, fmem(rs2)); break;
+      case kMul: g.mulsd(xmm0, fmem(rs2)); break;
+      case kDiv: g.divsd(xmm0, fmem(rs2)); break;
+      case kSqrt: g.sqrtsd(xmm0, xmm0); break;
+      case kFma:
+        // xmm0 = ±(rs1 * rs2) ± rs3 (rs3 in bits 31:27), one rounding.
+        g.movsd(xmm1, fmem(rs2));
+        if (opc == 0x43) g.vfmadd213sd(xmm0, xmm1, fmem(raw >> 27));       // FMADD:  a*b + c
+        else if (opc == 0x47) g.vfmsub213sd(xmm0, xmm1, fmem(raw >> 27));  // FMSUB:  a*b - c
+        else if (opc == 0x4b) g.vfnmadd213sd(xmm0, xmm1, fmem(raw >> 27)); // FNMSUB: -(a*b) + c
+        else g.vfnmsub213sd(xmm0, xmm1, fmem(raw >> 27));                  // FNMADD: -(a*b) - c
+        break;
+    }
+    g.movq(rax, xmm0);
+    g.mov(rcx, rax);
+    g.shr(rcx, 52);
+    g.and_(ecx, 0x7ff);
+    g.sub(ecx, 2);
+    g.cmp(ecx, 0x7fe - 2);
+    g.ja(s.slow, Xbyak::CodeGenerator::T_NEAR);  // exponent field not in [2, 0x7fe]
+    g.mov(fmem(rd), rax);
+    g.mov(rax, ms::FS | ms::SD);
+    g.or_(qword[rbx + off_mstatus_], rax);
+    g.L(s.back);
+    return true;
+  };
   bool ended = false;
   for (unsigned i = 0; i < n; i++) {
     const DecodedInsn& d = ds[i];
@@ -1071,7 +1172,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       case OP_REMUW: call2(h_remuw); break;
       case OP_FENCE: break;  // one hart per thread, in order: nothing to order
       default:
-        if (d.op == OP_FP && !(off_mask() & 0xd00) && fp_inline(d)) break;
+        if (d.op == OP_FP && !(off_mask() & 0xd00) && (fp_inline(d) || fp_arith(d))) break;
         // F/D, LR/SC/AMO, FP CSRs, CSR reads: a call to the helper (jit_ext.cc).
         if (!jit_ext_handles(d)) return false;
         rc.drop();
@@ -1115,6 +1216,34 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
   }
   for (auto& [label, at] : ext_exits) jit_ext_emit_leave(g, label, at, n, exit_);
+  for (FpSlow& s : fp_slow) {
+    // Softfp through the helper, the cached registers (the caller-saved half
+    // of the pool) kept: 6 pushes keep rsp 16-byte aligned for the call. The
+    // helper cannot trap here: FS is on, the encoding legal, and a DYN frm
+    // that is reserved goes to the interpreter (it raises the trap).
+    g.L(s.slow);
+    if (s.dyn) {
+      g.cmp(dword[rbx + off_fflags + 4], 4);
+      g.ja(s.before, Xbyak::CodeGenerator::T_NEAR);
+    }
+    const Reg64 saved[6] = {rsi, rdi, r8, r9, r10, r11};
+    for (const Reg64& r : saved) g.push(r);
+    g.mov(rdi, rbx);
+    g.mov(esi, s.raw);
+    g.mov(rdx, s.pc);
+    g.mov(rax, reinterpret_cast<uint64_t>(&jit_ext_fp));
+    g.call(rax);
+    for (int k = 5; k >= 0; k--) g.pop(saved[k]);
+    g.jmp(s.back, Xbyak::CodeGenerator::T_NEAR);
+    // Out before the instruction, as a load's slow path leaves.
+    g.L(s.before);
+    for (unsigned k = 0; k < s.dirty.n; k++) g.mov(RegCache::mem(s.dirty.guest[k]), s.dirty.host[k]);
+    g.mov(rax, s.pc);
+    g.mov(qword[rbx + off_pc_], rax);
+    g.add(r13, n - s.index);
+    g.mov(edx, 1);
+    g.jmp(static_cast<const void*>(exit_), Xbyak::CodeGenerator::T_NEAR);
+  }
   return true;
 }
 

@@ -155,6 +155,8 @@ uint64_t jit_ext_exec(CpuImpl* cp, uint64_t lo, uint64_t hi, uint64_t pc, uint64
   return c.mem.code_pages() != code_pages ? kEndAfter : kGoOn;
 }
 
+}  // namespace
+
 // F/D arithmetic (OP_FP), the most frequent helper call in FP code: the same
 // as jit_ext_exec's OP_FP case without the decoded instruction (fp_execute
 // reads the raw bits) and without the code-page check (it does not store).
@@ -171,8 +173,6 @@ uint64_t jit_ext_fp(CpuImpl* cp, uint64_t raw, uint64_t pc) {
   if (dirty) fs_dirty(c);
   return kGoOn;
 }
-
-}  // namespace
 
 bool jit_ext_handles(const DecodedInsn& d) {
   if (ext_off()) return false;

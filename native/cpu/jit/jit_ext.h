@@ -19,6 +19,12 @@ namespace vmsup {
 // run on the interpreter as before.
 bool jit_ext_handles(const DecodedInsn& d);
 
+// One OP-FP / FMADD-family instruction (raw bits) at `pc` through fp_execute,
+// as jit_ext_exec would: 0 when it retired, else a trap was taken. Touches the
+// FP state, mstatus and (for results in x registers) c.x only; jit.cc's inline
+// F/D arithmetic calls it as its slow path, with the cached registers kept.
+uint64_t jit_ext_fp(CpuImpl* cp, uint64_t raw, uint64_t pc);
+
 #if defined(__x86_64__)
 // Emits the call for instruction `i` (at `pc`) of an `n`-instruction block.
 // The generated code's conventions are jit.cc's: rbx = &CpuImpl, r12/r13 the
