@@ -433,7 +433,164 @@ void run_diff(bool ext, int rounds, uint64_t seed0) {
   std::printf("%llu instructions compared\n", (unsigned long long)total);
 }
 
+// Doubles around the JIT's host FP fast path's edges (jit.cc, fp_arith):
+// near DBL_MIN and the subnormals, near DBL_MAX, around 2^±511 (whose
+// products and quotients land near DBL_MIN or overflow), ordinary ones, often
+// with few significant bits (exact results), and zeros, infinities, NaNs.
+uint64_t edge_double(Rng& g) {
+  static const uint64_t special[] = {
+      0, 0x8000000000000000ULL, 0x7ff0000000000000ULL, 0xfff0000000000000ULL, 0x7ff8000000000000ULL,
+      0x7ff0000000000001ULL, 0xfff8000000000123ULL, 0x0010000000000000ULL, 0x7fefffffffffffffULL, 1,
+      0xffffffff3f800000ULL, 0x000000003f800000ULL,  // a boxed 1.0f, a badly boxed one
+  };
+  uint64_t mant = g.next() & ((1ULL << 52) - 1);
+  if (g.below(2)) mant &= ~0ULL << g.below(53);
+  uint64_t e;
+  switch (g.below(8)) {
+    case 0: e = g.below(4); break;                  // subnormal .. 2^-1020
+    case 1: e = 0x7fe - g.below(3); break;          // near DBL_MAX
+    case 2: e = 0x200 - 3 + g.below(6); break;      // around 2^-511
+    case 3: e = 0x5fe - 3 + g.below(6); break;      // around 2^511
+    case 4: return special[g.below(sizeof special / sizeof special[0])];
+    default: e = 0x3fc + g.below(8); break;
+  }
+  return (g.below(2) << 63) | (e << 52) | mant;
+}
+
+double as_double(uint64_t b) {
+  double d;
+  std::memcpy(&d, &b, 8);
+  return d;
+}
+uint64_t as_bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, 8);
+  return b;
+}
+
 }  // namespace
+
+// The JIT's host fast path for F/D (jit.cc: inline moves, conversions and
+// double arithmetic on SSE2/FMA3 when RNE and NX is set) against the
+// interpreter's softfp, bit for bit: seeded random straight-line blocks of
+// FADD/FSUB/FMUL/FDIV/FSQRT.D and FMADD/FMSUB/FNMSUB/FNMADD.D (static RNE,
+// DYN with frm 0..7, other static modes), some single-precision ops on boxed
+// and badly boxed values, FSGNJ/FMV/FCVT.D.W; operands at the edges
+// (edge_double), sums and fused products that cancel to tiny results, fflags
+// with NX set or clear, FS off now and then (every op traps). After each
+// block: f registers, fflags, mstatus, pc and trap CSRs identical.
+TEST(fp_fast_path_matches_softfp_at_its_edges) {
+  const int rounds = env_int("JIT_FP_ROUNDS", 3000);
+  Rng r{static_cast<uint64_t>(env_int("JIT_DIFF_SEED", 1)) * 0x9e3779b97f4a7c15ULL | 1};
+  Rig a(false), b(true);
+  uint64_t ops = 0, traps = 0, nx_clear_rounds = 0;
+  for (int round = 0; round < rounds; round++) {
+    const uint64_t seed = r.next();
+    unsigned n_ops = 0;
+    for (Rig* rig : {&a, &b}) {
+      Rng g{seed};
+      GuestMemory& m = rig->mem;
+      uint64_t pc = kCode;
+      auto put = [&](uint32_t w) {
+        m.write_obj<uint32_t>(pc, w);
+        pc += 4;
+      };
+      auto pick_rm = [&]() -> unsigned {
+        const uint64_t k = g.below(20);
+        return k < 11 ? 7 : k < 17 ? 0 : 1 + static_cast<unsigned>(g.below(4));
+      };
+      // f0..f11 keep their edge values, f16..f31 take results, f12..f15 are set
+      // so that f0*f1 + f12, f2*f3 - f13, f4 + f14 and f5 - f15 cancel, f6..f8
+      // so that f6*f7 and f6/f8 are within a few ulps of DBL_MIN.
+      auto dst = [&] { return 16 + static_cast<unsigned>(g.below(16)); };
+      auto src = [&] { return static_cast<unsigned>(g.below(32)); };
+      // A nop first: the JIT interprets the instruction that fills the fetch
+      // TLB, so the 40 ops after it run as one translated block.
+      put(i_type(0x13, 0, 0, 0, 0));
+      // Short blocks too: fflags are sticky, so a flag one op missed is often
+      // raised again by a later op of a long block before the comparison.
+      n_ops = g.below(2) ? 40 : 1 + static_cast<unsigned>(g.below(4));
+      for (unsigned i = 0; i < n_ops; i++) {
+        const uint64_t k = g.below(100);
+        const unsigned rm = pick_rm();
+        if (i == 0 && g.below(3) == 0) {  // first, before other ops set UF: f6 * f7 or f6 / f8
+          const bool div = g.below(2);
+          put(r_type(0x53, dst(), rm, 6, div ? 8 : 7, div ? 0x0d : 0x09));
+          continue;
+        }
+        if (k < 55) {
+          static const unsigned f7s[5] = {0x01, 0x05, 0x09, 0x0d, 0x2d};  // fadd fsub fmul fdiv fsqrt .d
+          const unsigned f7 = f7s[g.below(5)];
+          unsigned rs1 = src(), rs2 = f7 == 0x2d ? 0 : src();
+          // just below DBL_MIN: tiny after rounding though the host rounds some up to DBL_MIN
+          if ((f7 == 0x09 || f7 == 0x0d) && g.below(3) == 0) rs1 = 6, rs2 = f7 == 0x09 ? 7 : 8;
+          if (f7 == 0x01 && g.below(4) == 0) rs1 = 4, rs2 = 14;
+          if (f7 == 0x05 && g.below(4) == 0) rs1 = 5, rs2 = 15;
+          put(r_type(0x53, dst(), rm, rs1, rs2, f7));
+        } else if (k < 80) {
+          static const uint32_t opc[4] = {0x43, 0x47, 0x4b, 0x4f};
+          const unsigned o = static_cast<unsigned>(g.below(4));
+          unsigned rs1 = src(), rs2 = src(), rs3 = src();
+          if (g.below(3) == 0) {  // a cancelling one: FMADD f0*f1 + f12 or FMSUB f2*f3 - f13
+            const bool sub = g.below(2);
+            put(r_type(sub ? 0x47 : 0x43, dst(), rm, sub ? 2 : 0, sub ? 3 : 1, ((sub ? 13u : 12u) << 2) | 1));
+            continue;
+          }
+          put(r_type(opc[o], dst(), rm, rs1, rs2, (rs3 << 2) | 1));
+        } else if (k < 90) {  // singles: the helper (NaN boxing)
+          static const unsigned f7s[4] = {0x00, 0x04, 0x08, 0x0c};
+          put(r_type(0x53, dst(), rm, src(), src(), f7s[g.below(4)]));
+        } else {
+          switch (g.below(4)) {
+            case 0: put(r_type(0x53, dst(), static_cast<unsigned>(g.below(3)), src(), src(), 0x11)); break;  // fsgnj*.d
+            case 1: put(r_type(0x53, dst(), rm, 6 + static_cast<unsigned>(g.below(26)), static_cast<unsigned>(g.below(2)), 0x69)); break;  // fcvt.d.w(u)
+            case 2: put(r_type(0x53, 5 + static_cast<unsigned>(g.below(27)), 0, src(), 0, 0x71)); break;  // fmv.x.d
+            default: put(r_type(0x53, dst(), 0, 6 + static_cast<unsigned>(g.below(26)), 0, 0x79)); break;  // fmv.d.x
+          }
+        }
+      }
+      put(0x0000006f);  // jal x0, 0: the end
+      m.write_obj<uint32_t>(kHandler, 0x0000006f);  // traps end here too
+      rig->hart->reset(kCode, kPrivM);
+      rig->hart->set_state(HartState::kRunning);
+      CpuImpl& c = rig->c();
+      c.mtvec = kHandler;
+      if (g.below(10) != 0) c.mstatus |= 1ULL << ms::kFsShift;  // else FS = Off
+      for (unsigned i = 0; i < 32; i++) c.fp.f[i] = edge_double(g);
+      for (unsigned i = 6; i < 32; i++) c.x[i] = g.below(2) ? g.next() : g.below(1u << 20) - (1u << 19);
+      const double f0 = as_double(c.fp.f[0]), f1 = as_double(c.fp.f[1]), f2 = as_double(c.fp.f[2]),
+                   f3 = as_double(c.fp.f[3]);
+      volatile double p01 = f0 * f1, p23 = f2 * f3;  // rounded products: the fused result is their error
+      c.fp.f[12] = as_bits(-p01);
+      c.fp.f[13] = as_bits(p23);
+      // f4 + f14 and f5 - f15: neighbours, so the difference is a few ulps (tiny near DBL_MIN).
+      c.fp.f[14] = (c.fp.f[4] ^ (1ULL << 63)) + g.below(3);
+      c.fp.f[15] = c.fp.f[5] - g.below(3);
+      // f6 * f7 and f6 / f8 land within a few ulps below DBL_MIN (or above it).
+      c.fp.f[6] = (g.below(2) << 63) | (0x0010000000000000ULL + g.below(2));
+      c.fp.f[7] = 0x3fefffffffffffffULL - g.below(2);
+      c.fp.f[8] = 0x3ff0000000000001ULL + g.below(2);
+      const bool nx = g.below(4) != 0;
+      c.fp.fflags = (g.below(2) ? 0u : static_cast<uint32_t>(g.below(32)) & ~1u) | (nx ? 1u : 0u);
+      c.fp.frm = static_cast<uint32_t>(g.below(8) ? 0 : g.below(8));
+      if (rig == &a) nx_clear_rounds += !nx;
+    }
+    const uint64_t na = a.hart->run(n_ops + 5), nb = b.hart->run(n_ops + 5);
+    std::string why;
+    if (na != nb || !same_state(a, b, &why)) {
+      std::printf("diverged: round %d: %s (retired %llu vs %llu, pc %llx vs %llx)\n", round,
+                  na != nb ? "retired count" : why.c_str(), (unsigned long long)na, (unsigned long long)nb,
+                  (unsigned long long)a.c().pc, (unsigned long long)b.c().pc);
+      CHECK(false);
+      return;
+    }
+    ops += na;
+    traps += a.c().mcause != 0;
+  }
+  CHECK(ops > static_cast<uint64_t>(rounds) * 10);
+  CHECK(traps > 0 && nx_clear_rounds > 0);
+  std::printf("%llu FP instructions compared\n", (unsigned long long)ops);
+}
 
 TEST(random_programs_match_the_interpreter) {
   run_diff(false, env_int("JIT_DIFF_ROUNDS", 60), static_cast<uint64_t>(env_int("JIT_DIFF_SEED", 1)));
