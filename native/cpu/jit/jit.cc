@@ -38,7 +38,7 @@ namespace {
 constexpr unsigned kMaxInsns = 64;
 // Upper bound of the host code one block can need (the longest instruction
 // sequence is a store: ~70 bytes, plus its out-of-line exit).
-constexpr size_t kMaxBlockCode = kMaxInsns * 192 + 256;  // helper calls (jit_ext.cc) are longer
+constexpr size_t kMaxBlockCode = kMaxInsns * 320 + 256;  // helper calls (jit_ext.cc) and host FP (fp_arith, ~310 bytes with its out-of-line parts) are longer
 constexpr unsigned kTableBits = 16;
 
 // M-extension division (unprivileged spec §7.2: no traps; x/0 and overflow
