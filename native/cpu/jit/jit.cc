@@ -802,8 +802,8 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     g.or_(qword[rbx + off_mstatus_], rax);
     return true;
   };
-  // Double-precision FADD/FSUB/FMUL/FDIV/FSQRT and FMADD/FMSUB/FNMSUB/FNMADD
-  // on the host's SSE2 (FMA3) unit, QEMU's "hardfloat" idea: when the
+  // FADD/FSUB/FMUL/FDIV/FSQRT and FMADD/FMSUB/FNMSUB/FNMADD (.S and .D) on
+  // the host's SSE2 (FMA3) unit, QEMU's "hardfloat" idea: when the
   // rounding mode is RNE (rm = 0, or DYN with frm = 0) and fflags already has
   // NX, the host's correctly rounded result is softfp's whenever it is a
   // normal number with an exponent field of at least 2: then no NV (every
@@ -817,8 +817,10 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
   // zero, subnormal, near DBL_MIN, infinite or NaN) calls jit_ext_fp out of
   // line with the cached registers saved around it (the op touches no x
   // register). Host assumptions as fpu.cc's fast path: MXCSR in its default
-  // state (RNE, no FTZ/DAZ), which Node keeps. Singles (NaN boxing) stay on
-  // the helper. The out-of-line parts are emitted after the block.
+  // state (RNE, no FTZ/DAZ), which Node keeps. Singles take the fast path
+  // only with every operand NaN-boxed, and their result is boxed; the
+  // argument above holds for binary32 (exponent field in [2, 0xfe]). The
+  // out-of-line parts are emitted after the block.
   struct FpSlow {
     Xbyak::Label slow, back, before;
     RegCache::Dirty dirty;
@@ -838,22 +840,25 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     const uint32_t raw = d.raw;
     const uint32_t opc = raw & 0x7f;
     const unsigned rd = (raw >> 7) & 31, f3 = (raw >> 12) & 7, rs1 = (raw >> 15) & 31, rs2 = (raw >> 20) & 31;
-    const unsigned f7 = raw >> 25;
+    const unsigned f5 = raw >> 27, fmt = (raw >> 25) & 3;
     if (f3 != 0 && f3 != 7) return false;  // static RNE or DYN only
+    if (fmt > 1) return false;
+    const bool sgl = fmt == 0;
     enum { kAdd, kSub, kMul, kDiv, kSqrt, kFma } k;
     if (opc == 0x53) {
-      if (f7 == 0x01) k = kAdd;
-      else if (f7 == 0x05) k = kSub;
-      else if (f7 == 0x09) k = kMul;
-      else if (f7 == 0x0d) k = kDiv;
-      else if (f7 == 0x2d && rs2 == 0) k = kSqrt;
+      if (f5 == 0x00) k = kAdd;
+      else if (f5 == 0x01) k = kSub;
+      else if (f5 == 0x02) k = kMul;
+      else if (f5 == 0x03) k = kDiv;
+      else if (f5 == 0x0b && rs2 == 0) k = kSqrt;
       else return false;
-    } else if ((opc == 0x43 || opc == 0x47 || opc == 0x4b || opc == 0x4f) && ((raw >> 25) & 3) == 1) {
+    } else if (opc == 0x43 || opc == 0x47 || opc == 0x4b || opc == 0x4f) {
       if (!host_fma) return false;
       k = kFma;
     } else {
       return false;
     }
+    const unsigned rs3 = f5;  // R4-type: rs3 in bits 31:27
     fp_slow.emplace_back();
     FpSlow& s = fp_slow.back();
     s.dirty = rc.dirty();
@@ -862,6 +867,7 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
     s.raw = raw;
     s.dyn = f3 == 7;
     auto fmem = [&](unsigned r) { return qword[rbx + off_f_ + static_cast<int>(r * 8)]; };
+    auto smem = [&](unsigned r) { return dword[rbx + off_f_ + static_cast<int>(r * 8)]; };  // the low 32 bits
     g.test(qword[rbx + off_mstatus_], static_cast<uint32_t>(ms::FS));
     g.jz(s.before, Xbyak::CodeGenerator::T_NEAR);  // FS = Off: the interpreter traps
     if (s.dyn) {  // NX set and frm = 0
@@ -874,30 +880,67 @@ bool Jit::emit(Xbyak::CodeGenerator& g, const DecodedInsn* ds, const uint64_t* p
       g.test(byte[rbx + off_fflags], 1);
       g.jz(s.slow, Xbyak::CodeGenerator::T_NEAR);
     }
-    g.movsd(xmm0, fmem(rs1));
-    switch (k) {
-      case kAdd: g.addsd(xmm0, fmem(rs2)); break;
-      case kSub: g.subsd(xmm0, fmem(rs2)); break;
-      case kMul: g.mulsd(xmm0, fmem(rs2)); break;
-      case kDiv: g.divsd(xmm0, fmem(rs2)); break;
-      case kSqrt: g.sqrtsd(xmm0, xmm0); break;
-      case kFma:
-        // xmm0 = ±(rs1 * rs2) ± rs3 (rs3 in bits 31:27), one rounding.
-        g.movsd(xmm1, fmem(rs2));
-        if (opc == 0x43) g.vfmadd213sd(xmm0, xmm1, fmem(raw >> 27));       // FMADD:  a*b + c
-        else if (opc == 0x47) g.vfmsub213sd(xmm0, xmm1, fmem(raw >> 27));  // FMSUB:  a*b - c
-        else if (opc == 0x4b) g.vfnmadd213sd(xmm0, xmm1, fmem(raw >> 27)); // FNMSUB: -(a*b) + c
-        else g.vfnmsub213sd(xmm0, xmm1, fmem(raw >> 27));                  // FNMADD: -(a*b) - c
-        break;
+    if (sgl) {
+      // Singles: every operand must be NaN-boxed (§12.2), else it reads as
+      // the canonical NaN, which is softfp's to handle. The AND of the upper
+      // halves is all ones iff each is.
+      g.mov(rax, fmem(rs1));
+      if (k != kSqrt) g.and_(rax, fmem(rs2));
+      if (k == kFma) g.and_(rax, fmem(rs3));
+      g.shr(rax, 32);
+      g.cmp(eax, -1);
+      g.jne(s.slow, Xbyak::CodeGenerator::T_NEAR);
+      g.movss(xmm0, smem(rs1));
+      switch (k) {
+        case kAdd: g.addss(xmm0, smem(rs2)); break;
+        case kSub: g.subss(xmm0, smem(rs2)); break;
+        case kMul: g.mulss(xmm0, smem(rs2)); break;
+        case kDiv: g.divss(xmm0, smem(rs2)); break;
+        case kSqrt: g.sqrtss(xmm0, xmm0); break;
+        case kFma:
+          g.movss(xmm1, smem(rs2));
+          if (opc == 0x43) g.vfmadd213ss(xmm0, xmm1, smem(rs3));
+          else if (opc == 0x47) g.vfmsub213ss(xmm0, xmm1, smem(rs3));
+          else if (opc == 0x4b) g.vfnmadd213ss(xmm0, xmm1, smem(rs3));
+          else g.vfnmsub213ss(xmm0, xmm1, smem(rs3));
+          break;
+      }
+      g.movd(eax, xmm0);  // zero-extends into rax
+      g.mov(ecx, eax);
+      g.shr(ecx, 23);
+      g.and_(ecx, 0xff);
+      g.sub(ecx, 2);
+      g.cmp(ecx, 0xfe - 2);
+      g.ja(s.slow, Xbyak::CodeGenerator::T_NEAR);  // exponent field not in [2, 0xfe]
+      g.mov(rcx, 0xffffffff00000000ULL);  // NaN-box the result
+      g.or_(rax, rcx);
+      g.mov(fmem(rd), rax);
+    } else {
+      g.movsd(xmm0, fmem(rs1));
+      switch (k) {
+        case kAdd: g.addsd(xmm0, fmem(rs2)); break;
+        case kSub: g.subsd(xmm0, fmem(rs2)); break;
+        case kMul: g.mulsd(xmm0, fmem(rs2)); break;
+        case kDiv: g.divsd(xmm0, fmem(rs2)); break;
+        case kSqrt: g.sqrtsd(xmm0, xmm0); break;
+        case kFma:
+          // xmm0 = ±(rs1 * rs2) ± rs3, one rounding.
+          g.movsd(xmm1, fmem(rs2));
+          if (opc == 0x43) g.vfmadd213sd(xmm0, xmm1, fmem(rs3));       // FMADD:  a*b + c
+          else if (opc == 0x47) g.vfmsub213sd(xmm0, xmm1, fmem(rs3));  // FMSUB:  a*b - c
+          else if (opc == 0x4b) g.vfnmadd213sd(xmm0, xmm1, fmem(rs3)); // FNMSUB: -(a*b) + c
+          else g.vfnmsub213sd(xmm0, xmm1, fmem(rs3));                  // FNMADD: -(a*b) - c
+          break;
+      }
+      g.movq(rax, xmm0);
+      g.mov(rcx, rax);
+      g.shr(rcx, 52);
+      g.and_(ecx, 0x7ff);
+      g.sub(ecx, 2);
+      g.cmp(ecx, 0x7fe - 2);
+      g.ja(s.slow, Xbyak::CodeGenerator::T_NEAR);  // exponent field not in [2, 0x7fe]
+      g.mov(fmem(rd), rax);
     }
-    g.movq(rax, xmm0);
-    g.mov(rcx, rax);
-    g.shr(rcx, 52);
-    g.and_(ecx, 0x7ff);
-    g.sub(ecx, 2);
-    g.cmp(ecx, 0x7fe - 2);
-    g.ja(s.slow, Xbyak::CodeGenerator::T_NEAR);  // exponent field not in [2, 0x7fe]
-    g.mov(fmem(rd), rax);
     g.mov(rax, ms::FS | ms::SD);
     g.or_(qword[rbx + off_mstatus_], rax);
     g.L(s.back);

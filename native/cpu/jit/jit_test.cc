@@ -457,6 +457,37 @@ uint64_t edge_double(Rng& g) {
   return (g.below(2) << 63) | (e << 52) | mant;
 }
 
+// The same for singles, NaN-boxed (one in twelve is not: it reads as the
+// canonical NaN): near FLT_MIN and FLT_MAX, around 2^±63.
+uint64_t edge_single(Rng& g) {
+  static const uint32_t special[] = {0, 0x80000000u, 0x7f800000u, 0xff800000u, 0x7fc00000u,
+                                     0x7f800001u, 0xffc00123u, 0x00800000u, 0x7f7fffffu, 1};
+  if (g.below(12) == 0) return g.next() & ~(1ULL << 40);  // badly boxed
+  uint32_t mant = static_cast<uint32_t>(g.next()) & ((1u << 23) - 1);
+  if (g.below(2)) mant &= ~0u << g.below(24);
+  uint32_t e;
+  switch (g.below(8)) {
+    case 0: e = static_cast<uint32_t>(g.below(4)); break;
+    case 1: e = 0xfe - static_cast<uint32_t>(g.below(3)); break;
+    case 2: e = 0x40 - 3 + static_cast<uint32_t>(g.below(6)); break;
+    case 3: e = 0xbe - 3 + static_cast<uint32_t>(g.below(6)); break;
+    case 4: return 0xffffffff00000000ULL | special[g.below(sizeof special / sizeof special[0])];
+    default: e = 0x7c + static_cast<uint32_t>(g.below(8)); break;
+  }
+  return 0xffffffff00000000ULL | (static_cast<uint64_t>(g.below(2)) << 31) | (e << 23) | mant;
+}
+uint64_t box(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return 0xffffffff00000000ULL | b;
+}
+float as_float(uint64_t b) {
+  const uint32_t u = static_cast<uint32_t>(b);
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
 double as_double(uint64_t b) {
   double d;
   std::memcpy(&d, &b, 8);
@@ -471,12 +502,12 @@ uint64_t as_bits(double d) {
 }  // namespace
 
 // The JIT's host fast path for F/D (jit.cc: inline moves, conversions and
-// double arithmetic on SSE2/FMA3 when RNE and NX is set) against the
+// arithmetic on SSE2/FMA3 when RNE and NX is set) against the
 // interpreter's softfp, bit for bit: seeded random straight-line blocks of
-// FADD/FSUB/FMUL/FDIV/FSQRT.D and FMADD/FMSUB/FNMSUB/FNMADD.D (static RNE,
-// DYN with frm 0..7, other static modes), some single-precision ops on boxed
-// and badly boxed values, FSGNJ/FMV/FCVT.D.W; operands at the edges
-// (edge_double), sums and fused products that cancel to tiny results, fflags
+// FADD/FSUB/FMUL/FDIV/FSQRT and FMADD/FMSUB/FNMSUB/FNMADD, .D or .S per round
+// (static RNE, DYN with frm 0..7, other static modes), some ops of the other
+// precision, FSGNJ/FMV/FCVT.D.W; operands at the edges (edge_double,
+// edge_single: NaN-boxed or not), sums and fused products that cancel to tiny results, fflags
 // with NX set or clear, FS off now and then (every op traps). After each
 // block: f registers, fflags, mstatus, pc and trap CSRs identical.
 TEST(fp_fast_path_matches_softfp_at_its_edges) {
@@ -504,6 +535,8 @@ TEST(fp_fast_path_matches_softfp_at_its_edges) {
       // so that f6*f7 and f6/f8 are within a few ulps of DBL_MIN.
       auto dst = [&] { return 16 + static_cast<unsigned>(g.below(16)); };
       auto src = [&] { return static_cast<unsigned>(g.below(32)); };
+      // Half the rounds are in single precision (operands, fast-path ops).
+      const unsigned fmt = g.below(2) ? 1u : 0u;
       // A nop first: the JIT interprets the instruction that fills the fetch
       // TLB, so the 40 ops after it run as one translated block.
       put(i_type(0x13, 0, 0, 0, 0));
@@ -515,7 +548,7 @@ TEST(fp_fast_path_matches_softfp_at_its_edges) {
         const unsigned rm = pick_rm();
         if (i == 0 && g.below(3) == 0) {  // first, before other ops set UF: f6 * f7 or f6 / f8
           const bool div = g.below(2);
-          put(r_type(0x53, dst(), rm, 6, div ? 8 : 7, div ? 0x0d : 0x09));
+          put(r_type(0x53, dst(), rm, 6, div ? 8 : 7, (div ? 0x0c : 0x08) | fmt));
           continue;
         }
         if (k < 55) {
@@ -526,20 +559,20 @@ TEST(fp_fast_path_matches_softfp_at_its_edges) {
           if ((f7 == 0x09 || f7 == 0x0d) && g.below(3) == 0) rs1 = 6, rs2 = f7 == 0x09 ? 7 : 8;
           if (f7 == 0x01 && g.below(4) == 0) rs1 = 4, rs2 = 14;
           if (f7 == 0x05 && g.below(4) == 0) rs1 = 5, rs2 = 15;
-          put(r_type(0x53, dst(), rm, rs1, rs2, f7));
+          put(r_type(0x53, dst(), rm, rs1, rs2, (f7 & ~1u) | fmt));
         } else if (k < 80) {
           static const uint32_t opc[4] = {0x43, 0x47, 0x4b, 0x4f};
           const unsigned o = static_cast<unsigned>(g.below(4));
           unsigned rs1 = src(), rs2 = src(), rs3 = src();
           if (g.below(3) == 0) {  // a cancelling one: FMADD f0*f1 + f12 or FMSUB f2*f3 - f13
             const bool sub = g.below(2);
-            put(r_type(sub ? 0x47 : 0x43, dst(), rm, sub ? 2 : 0, sub ? 3 : 1, ((sub ? 13u : 12u) << 2) | 1));
+            put(r_type(sub ? 0x47 : 0x43, dst(), rm, sub ? 2 : 0, sub ? 3 : 1, ((sub ? 13u : 12u) << 2) | fmt));
             continue;
           }
-          put(r_type(opc[o], dst(), rm, rs1, rs2, (rs3 << 2) | 1));
-        } else if (k < 90) {  // singles: the helper (NaN boxing)
+          put(r_type(opc[o], dst(), rm, rs1, rs2, (rs3 << 2) | fmt));
+        } else if (k < 90) {  // the other precision
           static const unsigned f7s[4] = {0x00, 0x04, 0x08, 0x0c};
-          put(r_type(0x53, dst(), rm, src(), src(), f7s[g.below(4)]));
+          put(r_type(0x53, dst(), rm, src(), src(), f7s[g.below(4)] | (fmt ^ 1)));
         } else {
           switch (g.below(4)) {
             case 0: put(r_type(0x53, dst(), static_cast<unsigned>(g.below(3)), src(), src(), 0x11)); break;  // fsgnj*.d
@@ -556,7 +589,7 @@ TEST(fp_fast_path_matches_softfp_at_its_edges) {
       CpuImpl& c = rig->c();
       c.mtvec = kHandler;
       if (g.below(10) != 0) c.mstatus |= 1ULL << ms::kFsShift;  // else FS = Off
-      for (unsigned i = 0; i < 32; i++) c.fp.f[i] = edge_double(g);
+      for (unsigned i = 0; i < 32; i++) c.fp.f[i] = fmt ? edge_double(g) : edge_single(g);
       for (unsigned i = 6; i < 32; i++) c.x[i] = g.below(2) ? g.next() : g.below(1u << 20) - (1u << 19);
       const double f0 = as_double(c.fp.f[0]), f1 = as_double(c.fp.f[1]), f2 = as_double(c.fp.f[2]),
                    f3 = as_double(c.fp.f[3]);
@@ -567,9 +600,20 @@ TEST(fp_fast_path_matches_softfp_at_its_edges) {
       c.fp.f[14] = (c.fp.f[4] ^ (1ULL << 63)) + g.below(3);
       c.fp.f[15] = c.fp.f[5] - g.below(3);
       // f6 * f7 and f6 / f8 land within a few ulps below DBL_MIN (or above it).
-      c.fp.f[6] = (g.below(2) << 63) | (0x0010000000000000ULL + g.below(2));
-      c.fp.f[7] = 0x3fefffffffffffffULL - g.below(2);
-      c.fp.f[8] = 0x3ff0000000000001ULL + g.below(2);
+      if (fmt) {
+        c.fp.f[6] = (g.below(2) << 63) | (0x0010000000000000ULL + g.below(2));
+        c.fp.f[7] = 0x3fefffffffffffffULL - g.below(2);
+        c.fp.f[8] = 0x3ff0000000000001ULL + g.below(2);
+      } else {  // FLT_MIN, 1 - 2^-24, 1 + 2^-23
+        c.fp.f[6] = 0xffffffff00000000ULL | (g.below(2) << 31) | (0x00800000u + g.below(2));
+        c.fp.f[7] = 0xffffffff00000000ULL | (0x3f7fffffu - g.below(2));
+        c.fp.f[8] = 0xffffffff00000000ULL | (0x3f800001u + g.below(2));
+        volatile float p01 = as_float(c.fp.f[0]) * as_float(c.fp.f[1]), p23 = as_float(c.fp.f[2]) * as_float(c.fp.f[3]);
+        c.fp.f[12] = box(-p01);
+        c.fp.f[13] = box(p23);
+        c.fp.f[14] = 0xffffffff00000000ULL | ((static_cast<uint32_t>(c.fp.f[4]) ^ 0x80000000u) + g.below(3));
+        c.fp.f[15] = 0xffffffff00000000ULL | (static_cast<uint32_t>(c.fp.f[5]) - g.below(3));
+      }
       const bool nx = g.below(4) != 0;
       c.fp.fflags = (g.below(2) ? 0u : static_cast<uint32_t>(g.below(32)) & ~1u) | (nx ? 1u : 0u);
       c.fp.frm = static_cast<uint32_t>(g.below(8) ? 0 : g.below(8));
