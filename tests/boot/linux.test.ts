@@ -133,6 +133,30 @@ describe('vmsup run boots Linux', () => {
   }, 300_000);
 });
 
+// Issue 11: Linux boots on the default engine (the JIT on x86-64; VMSUP_JIT=0 runs this on the
+// interpreter) with four harts, directly and through OpenSBI's fw_jump, and every hart runs code.
+describe('four harts on the default engine (the JIT on x86-64)', () => {
+  test.each([false, true])('Linux brings up 4 harts and runs on each (firmware: %s)', async (firmware) => {
+    const args = ['-c', '4', '-b', G.image, '--initrd', G.initrd];
+    if (firmware) args.unshift('--bios', G.fwJump);
+    const c = GuestConsole.run(args);
+    try {
+      await c.waitFor(/vmsup-guest:[^\n]*# $/, 240_000);
+      expect(c.out).toMatch(/smp: Brought up 1 node, 4 CPUs/);
+      if (firmware) expect(c.out).toMatch(/OpenSBI v1\.1/);
+      // A process pinned to each hart in turn runs there: field 39 of its /proc/self/stat is the
+      // hart it last ran on.
+      expect(await c.sh("for i in 0 1 2 3; do taskset -c $i awk '{print \"ran-on-\" $39}' /proc/self/stat; done")).toMatch(
+        /ran-on-0\s+ran-on-1\s+ran-on-2\s+ran-on-3/,
+      );
+      c.type('poweroff -f\n');
+      expect(await c.exited).toBe(0);
+    } finally {
+      c.kill();
+    }
+  }, 300_000);
+});
+
 /** The `vmsup run` node process among the descendants of `top`. */
 function findVmsup(top: number): number {
   const children = new Map<number, number[]>();
